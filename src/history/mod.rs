@@ -1,0 +1,115 @@
+//! Client-operation histories in the JSON Lines format of DESIGN.md.
+//!
+//! One line per event, lines in real-time order:
+//! `{"process": P, "type": "invoke"|"ok"|"fail"|"info", "f": NAME, "key": K?, "value": V?, "time": NS?}`.
+//! Jepsen semantics: `fail` = the operation definitely did not take effect; `info` (or an
+//! invocation that never completes) = it may take effect at any time after its invocation, or
+//! never. Runs write this format and `faultlab check` reads it, so histories from other tools can
+//! be converted and checked. This module never imports a service or the simulator.
+
+pub mod read;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::io::{self, Write};
+
+/// Who issued an operation. Jepsen uses integers; other tools use names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Process {
+    Int(u64),
+    Name(String),
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Process::Int(n) => write!(f, "{n}"),
+            Process::Name(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The kind of a history line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpType {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+impl fmt::Display for OpType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One line of a history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEvent {
+    pub process: Process,
+    #[serde(rename = "type")]
+    pub kind: OpType,
+    pub f: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// `None` = the field was absent; `Some(Value::Null)` = an explicit `null` (a legal register
+    /// value), which is why this does not use `default` alone.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_present"
+    )]
+    pub value: Option<Value>,
+    /// True simulated time in nanoseconds (informational; line order is what counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+}
+
+/// Keeps an explicit JSON `null` distinguishable from an absent field.
+fn deserialize_present<'de, D>(d: D) -> Result<Option<Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Value::deserialize(d).map(Some)
+}
+
+/// A whole history, lines in real-time order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub events: Vec<HistoryEvent>,
+}
+
+impl History {
+    pub fn push(&mut self, event: HistoryEvent) {
+        self.events.push(event);
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Writes the history as JSON Lines; the encoding is canonical (struct field order, sorted
+    /// map keys), so equal histories give byte-identical files.
+    pub fn write_jsonl<W: Write>(&self, mut out: W) -> io::Result<()> {
+        for event in &self.events {
+            serde_json::to_writer(&mut out, event)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Reading and validating JSON Lines histories (owned by the checker work).
