@@ -5,5 +5,6 @@
 //! event log and the history, and calls the checkers. Services see only the node environment.
 //! See `../shared/DESIGN.md` for the full picture.
 
+pub mod bench;
 pub mod check;
 pub mod history;

@@ -43,9 +43,15 @@ pub(crate) fn from_search<M: Model>(
         .map(|(source, op)| summary(*source, op))
         .collect();
     let state_text = model.describe_state(&deepest.state);
+    let relaxed = if search.is_relaxed() {
+        " (even if operations of unknown outcome could take effect any number of times)"
+    } else {
+        ""
+    };
     let explanation = format!(
-        "no linearization extends this {}-operation prefix: in state {state_text}, none of the {} \
-         operation(s) that must come next is possible, even after operations of unknown outcome",
+        "no linearization extends this {}-operation prefix{relaxed}: in state {state_text}, none \
+         of the {} operation(s) that must come next is possible, whatever operations of unknown \
+         outcome are placed before it",
         prefix.len(),
         unplaced.len()
     );

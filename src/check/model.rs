@@ -52,8 +52,10 @@ pub trait Model {
     /// The state after `op`, or `None` (see the module docs for what `None` means).
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
-    /// True if `op`, when its outcome is unknown, cannot matter (a read: it never changes the
-    /// state). Such operations are dropped before the search. Only asked of unknown outcomes.
+    /// True if `op` never changes the state: `step` returns the same state or `None`, in every
+    /// state (a read). Such operations of unknown outcome are dropped before the search, and a
+    /// legal one is linearized without trying alternatives. Getting this wrong gives wrong
+    /// verdicts; the default `false` is always safe.
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false
     }

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+pub mod bench;
 pub mod check;
 
 use clap::{Parser, Subcommand};
@@ -17,10 +18,13 @@ pub struct Cli {
 pub enum Command {
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
+    /// Benchmarks (`bench check`: the linearizability checker).
+    Bench(bench::BenchArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -110,10 +110,6 @@ impl Model for Lock {
         }
     }
 
-    fn is_read_only(&self, op: &LockOp) -> bool {
-        matches!(op, LockOp::Renew(_))
-    }
-
     fn describe_op(&self, op: &LockOp) -> String {
         match op {
             LockOp::Acquire(Some(t)) => format!("acquire → token {t}"),

@@ -31,6 +31,9 @@ pub(crate) struct InfoPool<O> {
     used: Vec<u32>,
     bits: Vec<u64>,
     bits_hi_word: usize,
+    /// Relaxed: an invoked unknown operation may take effect any number of times. Nothing is
+    /// used up, so configurations do not differ by what they used.
+    pub relaxed: bool,
 }
 
 /// A state reachable from the current one with unknown operations, and a minimal multiset of
@@ -43,7 +46,7 @@ pub(crate) struct Reached<S> {
 
 impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
     /// `ops` = (op, invocation position, source index), in invocation order.
-    pub(crate) fn new(ops: Vec<(O, u32, u32)>) -> Self {
+    pub(crate) fn new(ops: Vec<(O, u32, u32)>, relaxed: bool) -> Self {
         let mut classes: Vec<InfoClass<O>> = Vec::new();
         let mut class_of: FxHashMap<O, usize> = FxHashMap::default();
         let mut sources = Vec::with_capacity(ops.len());
@@ -71,6 +74,7 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
             sources,
             bits: vec![0; words],
             bits_hi_word: 0,
+            relaxed,
         }
     }
 
@@ -81,7 +85,11 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
     /// How many of class `k` are invoked before `frontier` and not yet used.
     pub(crate) fn free(&self, k: usize, frontier: u32) -> u32 {
         let invoked = self.classes[k].calls.partition_point(|&c| c < frontier) as u32;
-        invoked - self.used[k]
+        match self.relaxed {
+            true if invoked > 0 => u32::MAX,
+            true => 0,
+            false => invoked - self.used[k],
+        }
     }
 
     /// Classes with a free operation before `frontier` (classes are in first-invocation order).
@@ -99,6 +107,9 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
 
     /// Uses the earliest unused operation of class `k`.
     pub(crate) fn take(&mut self, k: u32) {
+        if self.relaxed {
+            return;
+        }
         let class = &self.classes[k as usize];
         let id = class.ids[self.used[k as usize] as usize] as usize;
         self.used[k as usize] += 1;
@@ -108,6 +119,9 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
 
     /// Undoes the last `take(k)`.
     pub(crate) fn give_back(&mut self, k: u32) {
+        if self.relaxed {
+            return;
+        }
         self.used[k as usize] -= 1;
         let id = self.classes[k as usize].ids[self.used[k as usize] as usize] as usize;
         self.bits[id / 64] &= !(1 << (id % 64));
@@ -165,7 +179,11 @@ pub(crate) fn reach<M: Model>(
             let at = used.partition_point(|&u| u <= k);
             used.insert(at, k);
             let known = by_state.entry(next.clone()).or_default();
-            if known.iter().any(|&j| is_submultiset(&out[j].used, &used)) {
+            let dominated = match pool.relaxed {
+                true => !known.is_empty(),
+                false => known.iter().any(|&j| is_submultiset(&out[j].used, &used)),
+            };
+            if dominated {
                 continue;
             }
             known.push(out.len());
@@ -208,7 +226,7 @@ mod tests {
 
     #[test]
     fn identical_ops_share_a_class_and_are_used_earliest_first() {
-        let mut pool = InfoPool::new(vec![("w1", 0, 10), ("w2", 3, 11), ("w1", 5, 12)]);
+        let mut pool = InfoPool::new(vec![("w1", 0, 10), ("w2", 3, 11), ("w1", 5, 12)], false);
         assert_eq!(pool.classes.len(), 2);
         assert_eq!(pool.open_classes(4), vec![(0, 1), (1, 1)]);
         assert_eq!(pool.open_classes(6), vec![(0, 2), (1, 1)]);

@@ -21,8 +21,14 @@ use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+/// Reached states cached across configurations before the cache is emptied: bounds its memory
+/// (tens of MB at worst) without a per-entry eviction policy.
+const REACH_CACHE_ENTRIES_MAX: usize = 1 << 18;
 
 /// One operation of a partition, ready for the search.
+#[derive(Clone)]
 pub(crate) struct SearchOp<O> {
     pub op: O,
     pub call_pos: u32,
@@ -51,6 +57,9 @@ pub(crate) struct Deepest<O, S> {
 
 #[derive(Debug, Clone, Copy)]
 enum Cursor {
+    /// Looking for a legal candidate that never changes the state (a read): placing it first is
+    /// always safe, so it is the only move tried (a *forced* move).
+    Scan(u32),
     /// Trying candidates on their own, from this entry on.
     Direct(u32),
     /// Trying candidates with unknown operations placed in front (alternative `alt`).
@@ -60,7 +69,8 @@ enum Cursor {
 struct Frame<S> {
     op: u32,
     prev_state: S,
-    cursor: Cursor,
+    /// Where to resume after undoing this move; `None` = forced: its failure fails the parent.
+    cursor: Option<Cursor>,
     /// Classes of unknown operations placed in front of `op`, in order.
     info: Vec<u32>,
 }
@@ -73,7 +83,7 @@ struct Alt<S> {
 }
 
 struct Level<S> {
-    reach: Vec<Reached<S>>,
+    reach: Rc<Vec<Reached<S>>>,
     alts: Vec<Alt<S>>,
 }
 
@@ -93,12 +103,26 @@ pub(crate) struct Search<'m, M: Model> {
     steps: u64,
     depth_best: usize,
     snapshot_due: bool,
-    deepest: Option<Deepest<M::Op, M::State>>,
+    snapshot: Snapshot<M::State>,
+    /// What unknown operations can reach, by (state, free count per open class): configurations
+    /// at the same point of the history mostly share both, so it is computed once for them.
+    reach_cache: FxHashMap<(M::State, Vec<(u32, u32)>), Rc<Vec<Reached<M::State>>>>,
+    reach_cached_entries: usize,
+}
+
+/// The deepest configuration, kept incrementally: `frames` shares its first `common` frames with
+/// the current stack, so recording a new deepest point costs only the frames that changed.
+struct Snapshot<S> {
+    frames: Vec<(u32, Vec<u32>)>,
+    common: usize,
+    state: Option<S>,
+    stuck: Vec<u32>,
 }
 
 impl<'m, M: Model> Search<'m, M> {
     /// `ops` in invocation order; unknown-outcome read-only operations must already be dropped.
-    pub(crate) fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>) -> Self {
+    /// `relaxed`: unknown-outcome operations may take effect any number of times (see `info.rs`).
+    pub(crate) fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>, relaxed: bool) -> Self {
         let mut completed = Vec::new();
         let mut spans = Vec::new();
         let mut sources = Vec::new();
@@ -119,9 +143,9 @@ impl<'m, M: Model> Search<'m, M> {
             done: Bits::new(completed.len()),
             ops: completed,
             sources,
-            cursor: Cursor::Direct(list.first()),
+            cursor: Cursor::Scan(list.first()),
             list,
-            pool: InfoPool::new(unknown),
+            pool: InfoPool::new(unknown, relaxed),
             memo: Memo::new(),
             state: model.init(),
             stack: Vec::new(),
@@ -130,8 +154,19 @@ impl<'m, M: Model> Search<'m, M> {
             steps: 0,
             depth_best: 0,
             snapshot_due: true,
-            deepest: None,
+            snapshot: Snapshot {
+                frames: Vec::new(),
+                common: 0,
+                state: None,
+                stuck: Vec::new(),
+            },
+            reach_cache: FxHashMap::default(),
+            reach_cached_entries: 0,
         }
+    }
+
+    pub(crate) fn is_relaxed(&self) -> bool {
+        self.pool.relaxed
     }
 
     pub(crate) fn steps(&self) -> u64 {
@@ -142,8 +177,30 @@ impl<'m, M: Model> Search<'m, M> {
         self.memo.charged_bytes()
     }
 
-    pub(crate) fn deepest(&self) -> Option<&Deepest<M::Op, M::State>> {
-        self.deepest.as_ref()
+    /// The deepest configuration reached, for the counterexample of a failed search.
+    pub(crate) fn deepest(&self) -> Option<Deepest<M::Op, M::State>> {
+        let state = self.snapshot.state.clone()?;
+        let mut taken = vec![0usize; self.pool.classes.len()];
+        let mut path = Vec::new();
+        for (op, info) in &self.snapshot.frames {
+            for &k in info {
+                let class = &self.pool.classes[k as usize];
+                // Relaxed searches may use an operation more than once: show its first copy.
+                let nth = taken[k as usize].min(class.ids.len() - 1);
+                let id = class.ids[nth] as usize;
+                taken[k as usize] += 1;
+                path.push((self.pool.sources[id], class.op.clone()));
+            }
+            let op = *op as usize;
+            path.push((self.sources[op], self.ops[op].clone()));
+        }
+        let stuck = self
+            .snapshot
+            .stuck
+            .iter()
+            .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
+            .collect();
+        Some(Deepest { path, state, stuck })
     }
 
     /// Searches until done, or until `slice_steps` more steps have been taken (a just-in-time
@@ -163,6 +220,7 @@ impl<'m, M: Model> Search<'m, M> {
                 return Progress::Paused;
             }
             let outcome = match self.cursor {
+                Cursor::Scan(entry) => self.scan(entry, meter),
                 Cursor::Direct(entry) => self.direct(entry, steps_max, meter),
                 Cursor::Jit { entry, alt } => self.jit(entry, alt, meter),
             };
@@ -172,25 +230,38 @@ impl<'m, M: Model> Search<'m, M> {
         }
     }
 
+    /// One step of the scan for a forced move.
+    fn scan(&mut self, entry: u32, meter: &mut MemoryMeter) -> Option<Progress> {
+        let Some(op) = self.list.call_op(entry) else {
+            self.cursor = Cursor::Direct(self.list.first());
+            return None;
+        };
+        self.cursor = Cursor::Scan(self.list.next(entry));
+        // Only an operation that never changes the state can be moved to the front of any
+        // linearization without changing what the others see (a write of the current value
+        // cannot: elsewhere it would change the state).
+        if !self.model.is_read_only(&self.ops[op as usize]) {
+            return None;
+        }
+        self.steps += 1;
+        let after = self.model.step(&self.state, &self.ops[op as usize])?;
+        self.push(op, None, Vec::new(), after, meter)
+    }
+
     /// One plain move attempt; `Some` when the search is over (or must pause).
     fn direct(&mut self, entry: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
         let Some(op) = self.list.call_op(entry) else {
             // The first return entry: every plain candidate has failed here.
             let frontier = self.list.pos(entry);
-            if self.pool.is_empty() || self.pool.open_classes(frontier).is_empty() {
+            let open = if self.pool.is_empty() {
+                Vec::new()
+            } else {
+                self.pool.open_classes(frontier)
+            };
+            if open.is_empty() {
                 return self.backtrack();
             }
-            let mut steps = self.steps;
-            let reached = info::reach(
-                self.model,
-                &self.pool,
-                &self.state,
-                frontier,
-                &mut steps,
-                steps_max,
-            );
-            self.steps = steps;
-            let Some(reach) = reached else {
+            let Some(reach) = self.reach(open, frontier, steps_max) else {
                 return Some(Progress::Paused);
             };
             let depth = self.stack.len();
@@ -204,7 +275,7 @@ impl<'m, M: Model> Search<'m, M> {
         self.steps += 1;
         self.cursor = Cursor::Direct(self.list.next(entry));
         let after = self.model.step(&self.state, &self.ops[op as usize])?;
-        self.push(op, Cursor::Direct(entry), Vec::new(), after, meter)
+        self.push(op, Some(Cursor::Direct(entry)), Vec::new(), after, meter)
     }
 
     /// One just-in-time move attempt.
@@ -231,7 +302,7 @@ impl<'m, M: Model> Search<'m, M> {
         };
         self.push(
             op,
-            Cursor::Jit { entry, alt },
+            Some(Cursor::Jit { entry, alt }),
             choice.used,
             choice.state,
             meter,
@@ -245,7 +316,7 @@ impl<'m, M: Model> Search<'m, M> {
         let direct = self.model.step(&self.state, y);
         let mut alts: Vec<Alt<M::State>> = Vec::new();
         let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
-        for reached in &self.levels[depth].reach {
+        for reached in self.levels[depth].reach.iter() {
             self.steps += 1;
             let Some(state) = self.model.step(&reached.state, y) else {
                 continue;
@@ -269,10 +340,41 @@ impl<'m, M: Model> Search<'m, M> {
         alts
     }
 
+    /// The states unknown operations can reach from here (cached).
+    fn reach(
+        &mut self,
+        open: Vec<(u32, u32)>,
+        frontier: u32,
+        steps_max: u64,
+    ) -> Option<Rc<Vec<Reached<M::State>>>> {
+        let key = (self.state.clone(), open);
+        if let Some(hit) = self.reach_cache.get(&key) {
+            return Some(hit.clone());
+        }
+        let mut steps = self.steps;
+        let reached = info::reach(
+            self.model,
+            &self.pool,
+            &self.state,
+            frontier,
+            &mut steps,
+            steps_max,
+        );
+        self.steps = steps;
+        let reach = Rc::new(reached?);
+        if self.reach_cached_entries + reach.len() > REACH_CACHE_ENTRIES_MAX {
+            self.reach_cache.clear();
+            self.reach_cached_entries = 0;
+        }
+        self.reach_cached_entries += reach.len() + 1;
+        self.reach_cache.insert(key, reach.clone());
+        Some(reach)
+    }
+
     fn level(&mut self, depth: usize) -> &mut Level<M::State> {
         while self.levels.len() <= depth {
             self.levels.push(Level {
-                reach: Vec::new(),
+                reach: Rc::new(Vec::new()),
                 alts: Vec::new(),
             });
         }
@@ -283,7 +385,7 @@ impl<'m, M: Model> Search<'m, M> {
     fn push(
         &mut self,
         op: u32,
-        cursor: Cursor,
+        cursor: Option<Cursor>,
         info: Vec<u32>,
         after: M::State,
         meter: &mut MemoryMeter,
@@ -318,7 +420,7 @@ impl<'m, M: Model> Search<'m, M> {
             self.depth_best = self.stack.len();
             self.snapshot_due = true;
         }
-        self.cursor = Cursor::Direct(self.list.first());
+        self.cursor = Cursor::Scan(self.list.first());
         None
     }
 
@@ -328,49 +430,48 @@ impl<'m, M: Model> Search<'m, M> {
             self.snapshot();
             self.snapshot_due = false;
         }
-        let Some(frame) = self.stack.pop() else {
-            return Some(Progress::NotLinearizable);
-        };
-        self.list.unlift(frame.op);
-        self.done.clear(frame.op as usize);
-        for &k in frame.info.iter().rev() {
-            self.pool.give_back(k);
+        loop {
+            let Some(frame) = self.stack.pop() else {
+                return Some(Progress::NotLinearizable);
+            };
+            self.snapshot.common = self.snapshot.common.min(self.stack.len());
+            self.list.unlift(frame.op);
+            self.done.clear(frame.op as usize);
+            for &k in frame.info.iter().rev() {
+                self.pool.give_back(k);
+            }
+            self.state = frame.prev_state;
+            let Some(cursor) = frame.cursor else {
+                // A forced move failed, so its parent configuration fails too.
+                continue;
+            };
+            self.cursor = match cursor {
+                Cursor::Scan(entry) | Cursor::Direct(entry) => {
+                    Cursor::Direct(self.list.next(entry))
+                }
+                Cursor::Jit { entry, alt } => Cursor::Jit {
+                    entry,
+                    alt: alt + 1,
+                },
+            };
+            return None;
         }
-        self.state = frame.prev_state;
-        self.cursor = match frame.cursor {
-            Cursor::Direct(entry) => Cursor::Direct(self.list.next(entry)),
-            Cursor::Jit { entry, alt } => Cursor::Jit {
-                entry,
-                alt: alt + 1,
-            },
-        };
-        None
     }
 
     /// Records the current (deepest so far) configuration for the counterexample.
     fn snapshot(&mut self) {
-        let mut taken = vec![0usize; self.pool.classes.len()];
-        let mut path = Vec::new();
-        for frame in &self.stack {
-            for &k in &frame.info {
-                let class = &self.pool.classes[k as usize];
-                let id = class.ids[taken[k as usize]] as usize;
-                taken[k as usize] += 1;
-                path.push((self.pool.sources[id], class.op.clone()));
-            }
-            let op = frame.op as usize;
-            path.push((self.sources[op], self.ops[op].clone()));
+        let snapshot = &mut self.snapshot;
+        snapshot.frames.truncate(snapshot.common);
+        for frame in &self.stack[snapshot.common..] {
+            snapshot.frames.push((frame.op, frame.info.clone()));
         }
-        let mut stuck = Vec::new();
+        snapshot.common = self.stack.len();
+        snapshot.state = Some(self.state.clone());
+        snapshot.stuck.clear();
         let mut entry = self.list.first();
         while let Some(op) = self.list.call_op(entry) {
-            stuck.push((self.sources[op as usize], self.ops[op as usize].clone()));
+            snapshot.stuck.push(op);
             entry = self.list.next(entry);
         }
-        self.deepest = Some(Deepest {
-            path,
-            state: self.state.clone(),
-            stuck,
-        });
     }
 }
