@@ -38,13 +38,43 @@ pub fn stale_read_after_write(history: &History, stale: Value, fresh: Value) -> 
     out
 }
 
-/// Inserts a second, overlapping grant: right after the first `ok` acquire, another process
-/// acquires and is granted (token `token`, if given) while the first still holds the lock.
+/// Inserts a second, overlapping grant: right after an `ok` acquire, another process acquires
+/// and is granted (token `token`, if given) while the first still holds the lock. The point is
+/// chosen where no release overlapped that acquire and none ever ended with an unknown outcome:
+/// without owners (`mutex`), such a release could legitimately free the lock in between.
 pub fn overlapping_grant(history: &History, token: Option<i64>) -> Option<History> {
-    let at = history
-        .events
-        .iter()
-        .position(|e| e.kind == OpType::Ok && e.f == "acquire")?;
+    let mut releasing = std::collections::BTreeSet::new();
+    // Acquires in flight, and whether a release overlapped them.
+    let mut acquiring = std::collections::BTreeMap::new();
+    let mut unknown_release = false;
+    let mut at = None;
+    for (i, e) in history.events.iter().enumerate() {
+        match (e.kind, e.f.as_str()) {
+            (OpType::Invoke, "release") => {
+                releasing.insert(&e.process);
+                acquiring.values_mut().for_each(|clean| *clean = false);
+            }
+            (OpType::Info, "release") => unknown_release = true,
+            (_, "release") => {
+                releasing.remove(&e.process);
+            }
+            (OpType::Invoke, "acquire") => {
+                acquiring.insert(&e.process, releasing.is_empty());
+            }
+            (OpType::Ok, "acquire") => {
+                let clean = acquiring.remove(&e.process).unwrap_or(false);
+                if clean && releasing.is_empty() && !unknown_release {
+                    at = Some(i);
+                    break;
+                }
+            }
+            (_, "acquire") => {
+                acquiring.remove(&e.process);
+            }
+            _ => {}
+        }
+    }
+    let at = at?;
     let process = Process::Name("intruder".to_string());
     let event = |kind, value| HistoryEvent {
         process: process.clone(),

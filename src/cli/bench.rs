@@ -74,7 +74,7 @@ fn bench_check(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
         wrong += measure(&name, &history, ModelKind::Register, "linearizable")?;
         if let Some(bad) = mutate::read_unwritten(&history) {
             let name = "  + last read corrupted";
-            wrong += measure(&name, &bad, ModelKind::Register, "not_linearizable")?;
+            wrong += measure(name, &bad, ModelKind::Register, "not_linearizable")?;
         }
     }
     if !args.quick {

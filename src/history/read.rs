@@ -95,17 +95,15 @@ pub fn read_jsonl_located<R: Read>(
 
 /// Parses one non-blank line: a fast strict path, and a lenient one for lines with extra fields.
 pub fn parse_line(raw: &[u8]) -> Result<HistoryEvent, LineProblem> {
-    let strict = match serde_json::from_slice::<HistoryEvent>(raw) {
-        Ok(event) => return Ok(event),
-        Err(err) => err,
-    };
+    if let Ok(event) = serde_json::from_slice::<HistoryEvent>(raw) {
+        return Ok(event);
+    }
     if std::str::from_utf8(raw).is_err() {
         return Err(LineProblem::NotUtf8);
     }
-    if strict.is_syntax() || strict.is_eof() {
-        return Err(LineProblem::NotJson(without_position(&strict)));
-    }
-    let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(raw) else {
+    let value = serde_json::from_slice::<Value>(raw)
+        .map_err(|err| LineProblem::NotJson(without_position(&err)))?;
+    let Value::Object(mut fields) = value else {
         return Err(LineProblem::InvalidEvent(
             "expected a JSON object with `process`, `type` and `f`".to_string(),
         ));

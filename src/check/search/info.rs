@@ -31,8 +31,8 @@ pub(crate) struct InfoPool<O> {
     used: Vec<u32>,
     bits: Vec<u64>,
     bits_hi_word: usize,
-    /// Relaxed: an invoked unknown operation may take effect any number of times. Nothing is
-    /// used up, so configurations do not differ by what they used.
+    /// Relaxed: unknown operations are never used up, so configurations do not differ by what
+    /// they used (one placement can still use at most the invoked copies, keeping it finite).
     pub relaxed: bool,
 }
 
@@ -85,10 +85,10 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
     /// How many of class `k` are invoked before `frontier` and not yet used.
     pub(crate) fn free(&self, k: usize, frontier: u32) -> u32 {
         let invoked = self.classes[k].calls.partition_point(|&c| c < frontier) as u32;
-        match self.relaxed {
-            true if invoked > 0 => u32::MAX,
-            true => 0,
-            false => invoked - self.used[k],
+        if self.relaxed {
+            invoked
+        } else {
+            invoked - self.used[k]
         }
     }
 
@@ -179,11 +179,7 @@ pub(crate) fn reach<M: Model>(
             let at = used.partition_point(|&u| u <= k);
             used.insert(at, k);
             let known = by_state.entry(next.clone()).or_default();
-            let dominated = match pool.relaxed {
-                true => !known.is_empty(),
-                false => known.iter().any(|&j| is_submultiset(&out[j].used, &used)),
-            };
-            if dominated {
+            if known.iter().any(|&j| is_submultiset(&out[j].used, &used)) {
                 continue;
             }
             known.push(out.len());

@@ -82,6 +82,10 @@ struct Alt<S> {
     used: Vec<u32>,
 }
 
+type ReachSet<S> = Rc<Vec<Reached<S>>>;
+/// Keyed by (state, free count per open class).
+type ReachCache<S> = FxHashMap<(S, Vec<(u32, u32)>), ReachSet<S>>;
+
 struct Level<S> {
     reach: Rc<Vec<Reached<S>>>,
     alts: Vec<Alt<S>>,
@@ -106,7 +110,7 @@ pub(crate) struct Search<'m, M: Model> {
     snapshot: Snapshot<M::State>,
     /// What unknown operations can reach, by (state, free count per open class): configurations
     /// at the same point of the history mostly share both, so it is computed once for them.
-    reach_cache: FxHashMap<(M::State, Vec<(u32, u32)>), Rc<Vec<Reached<M::State>>>>,
+    reach_cache: ReachCache<M::State>,
     reach_cached_entries: usize,
 }
 
