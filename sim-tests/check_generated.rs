@@ -176,3 +176,23 @@ fn the_benchmark_shapes_check_quickly_in_debug_builds_too() {
         report.steps
     );
 }
+
+#[test]
+fn running_out_of_memory_or_steps_is_unknown_never_a_pass() {
+    let history = faultlab::bench::histories::register_history(&GenConfig::new(32, 400, 3));
+    let bad = mutate::read_unwritten(&history).expect("has reads");
+    let tight_memory = CheckOptions {
+        memory_bytes_max: 64 * 1024,
+        ..CheckOptions::default()
+    };
+    let report = check(&bad, ModelKind::Register, &tight_memory).expect("valid");
+    assert_eq!(report.verdict.name(), "unknown", "{:?}", report.verdict);
+    assert!(report.memory_bytes_peak <= tight_memory.memory_bytes_max);
+    let few_steps = CheckOptions {
+        budget_steps: 100,
+        ..CheckOptions::default()
+    };
+    let report = check(&history, ModelKind::Register, &few_steps).expect("valid");
+    assert_eq!(report.verdict.name(), "unknown");
+    assert_eq!(report.verdict.exit_code(), 3);
+}

@@ -88,12 +88,12 @@ pub(crate) fn run<M: Model>(
                     let cx = counterexample::from_search(model, paired, name.as_deref(), search);
                     return outcome(Verdict::NotLinearizable(Box::new(cx)), steps_done, &meter);
                 }
-                Progress::Linearizable if search.is_relaxed() => {
+                Progress::Linearizable | Progress::RelaxationUnbounded if search.is_relaxed() => {
                     meter.release(search.memo_bytes());
                     *search = Search::new(model, std::mem::take(ops), false);
                     index += 1;
                 }
-                Progress::Linearizable | Progress::OutOfMemory => {
+                Progress::Linearizable | Progress::OutOfMemory | Progress::RelaxationUnbounded => {
                     if progress == Progress::OutOfMemory {
                         out_of_memory.push(name.clone().unwrap_or_else(|| "(all)".to_string()));
                     }

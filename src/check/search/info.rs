@@ -31,8 +31,9 @@ pub(crate) struct InfoPool<O> {
     used: Vec<u32>,
     bits: Vec<u64>,
     bits_hi_word: usize,
-    /// Relaxed: unknown operations are never used up, so configurations do not differ by what
-    /// they used (one placement can still use at most the invoked copies, keeping it finite).
+    /// Relaxed: an invoked unknown operation may take effect any number of times. Nothing is
+    /// used up, so configurations do not differ by what they used, and what is reachable from a
+    /// state no longer depends on how it was reached.
     pub relaxed: bool,
 }
 
@@ -85,10 +86,10 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
     /// How many of class `k` are invoked before `frontier` and not yet used.
     pub(crate) fn free(&self, k: usize, frontier: u32) -> u32 {
         let invoked = self.classes[k].calls.partition_point(|&c| c < frontier) as u32;
-        if self.relaxed {
-            invoked
-        } else {
-            invoked - self.used[k]
+        match self.relaxed {
+            true if invoked > 0 => u32::MAX,
+            true => 0,
+            false => invoked - self.used[k],
         }
     }
 
@@ -138,8 +139,20 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
     }
 }
 
+/// Relaxed reachability explores at most this many states; past it (appends can build
+/// unboundedly many strings) the relaxed pass is abandoned for the exact one.
+const RELAXED_STATES_MAX: usize = 4096;
+
+/// Why `reach` stopped early.
+pub(crate) enum ReachStop {
+    /// More than `steps_max` steps.
+    Budget,
+    /// A relaxed pool reaches too many states.
+    Unbounded,
+}
+
 /// Every state reachable from `root` with the free unknown operations before `frontier`, each
-/// with its minimal multisets of classes. `None` if it would take more than `steps_max` steps.
+/// with its minimal multisets of classes (relaxed: one per state, as nothing is used up).
 pub(crate) fn reach<M: Model>(
     model: &M,
     pool: &InfoPool<M::Op>,
@@ -147,7 +160,7 @@ pub(crate) fn reach<M: Model>(
     frontier: u32,
     steps: &mut u64,
     steps_max: u64,
-) -> Option<Vec<Reached<M::State>>> {
+) -> Result<Vec<Reached<M::State>>, ReachStop> {
     let open = pool.open_classes(frontier);
     let mut out: Vec<Reached<M::State>> = Vec::new();
     let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
@@ -165,7 +178,7 @@ pub(crate) fn reach<M: Model>(
             }
             *steps += 1;
             if *steps > steps_max {
-                return None;
+                return Err(ReachStop::Budget);
             }
             let Some(next) = model.step(&from.state, &pool.classes[k as usize].op) else {
                 continue;
@@ -179,14 +192,21 @@ pub(crate) fn reach<M: Model>(
             let at = used.partition_point(|&u| u <= k);
             used.insert(at, k);
             let known = by_state.entry(next.clone()).or_default();
-            if known.iter().any(|&j| is_submultiset(&out[j].used, &used)) {
+            let dominated = match pool.relaxed {
+                true => !known.is_empty(),
+                false => known.iter().any(|&j| is_submultiset(&out[j].used, &used)),
+            };
+            if dominated {
                 continue;
+            }
+            if pool.relaxed && out.len() >= RELAXED_STATES_MAX {
+                return Err(ReachStop::Unbounded);
             }
             known.push(out.len());
             out.push(Reached { state: next, used });
         }
         let Some(queued) = out.get(next_to_expand) else {
-            return Some(out);
+            return Ok(out);
         };
         from = queued.clone();
         next_to_expand += 1;

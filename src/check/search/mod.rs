@@ -44,6 +44,8 @@ pub(crate) enum Progress {
     NotLinearizable,
     Paused,
     OutOfMemory,
+    /// A relaxed search whose state space is unbounded: only the exact search can decide.
+    RelaxationUnbounded,
 }
 
 /// The deepest configuration the search reached: its path and the operations it could not place.
@@ -265,8 +267,10 @@ impl<'m, M: Model> Search<'m, M> {
             if open.is_empty() {
                 return self.backtrack();
             }
-            let Some(reach) = self.reach(open, frontier, steps_max) else {
-                return Some(Progress::Paused);
+            let reach = match self.reach(open, frontier, steps_max) {
+                Ok(reach) => reach,
+                Err(info::ReachStop::Budget) => return Some(Progress::Paused),
+                Err(info::ReachStop::Unbounded) => return Some(Progress::RelaxationUnbounded),
             };
             let depth = self.stack.len();
             self.level(depth).reach = reach;
@@ -350,10 +354,10 @@ impl<'m, M: Model> Search<'m, M> {
         open: Vec<(u32, u32)>,
         frontier: u32,
         steps_max: u64,
-    ) -> Option<Rc<Vec<Reached<M::State>>>> {
+    ) -> Result<ReachSet<M::State>, info::ReachStop> {
         let key = (self.state.clone(), open);
         if let Some(hit) = self.reach_cache.get(&key) {
-            return Some(hit.clone());
+            return Ok(hit.clone());
         }
         let mut steps = self.steps;
         let reached = info::reach(
@@ -372,7 +376,7 @@ impl<'m, M: Model> Search<'m, M> {
         }
         self.reach_cached_entries += reach.len() + 1;
         self.reach_cache.insert(key, reach.clone());
-        Some(reach)
+        Ok(reach)
     }
 
     fn level(&mut self, depth: usize) -> &mut Level<M::State> {
