@@ -1,6 +1,10 @@
 //! Command-line interface: one module per subcommand.
 
 pub mod check;
+mod common;
+mod replay;
+mod run;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -15,12 +19,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run seeds of scenarios under fault injection and summarise (exit 1 if any invariant fails).
+    Run(run::RunArgs),
+    /// Replay one seed: write its history, events and summary, print its digest.
+    Replay(replay::ReplayArgs),
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let trace_file = match &cli.command {
+        Command::Replay(args) => args.trace.clone(),
+        _ => None,
+    };
+    trace::init(trace_file.as_deref())?;
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Check(args) => check::run(args),
     }
 }
