@@ -101,3 +101,25 @@ mod tests {
         assert_eq!(SeedRange { start: 0, end: 3 }.to_string(), "0..3");
     }
 }
+
+/// Environment variables that choose seeds for `cargo test` sim-tests.
+pub const SEED_ENV: &str = "FAULTLAB_SEED";
+pub const SEEDS_ENV: &str = "FAULTLAB_SEEDS";
+
+/// `FAULTLAB_SEED=N` replays one seed, `FAULTLAB_SEEDS=A..B` sweeps a range; otherwise `default`.
+pub fn seeds_from_env(default: SeedRange) -> Result<SeedRange, SeedRangeError> {
+    if let Ok(one) = std::env::var(SEED_ENV) {
+        return one
+            .trim()
+            .parse::<u64>()
+            .map(SeedRange::single)
+            .map_err(|_| SeedRangeError {
+                given: one.clone(),
+                reason: format!("{SEED_ENV} must be a single seed"),
+            });
+    }
+    match std::env::var(SEEDS_ENV) {
+        Ok(range) => range.parse(),
+        Err(_) => Ok(default),
+    }
+}

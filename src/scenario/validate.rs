@@ -33,18 +33,23 @@ pub(super) fn deserialize(text: &str, source: &str) -> Result<ScenarioFile, Scen
 fn toml_error(e: &toml::de::Error, text: &str, source: &str, path: &[Segment]) -> ScenarioError {
     let message = e.message().trim().to_string();
     let mut path = path.to_vec();
+    let missing = message.starts_with("missing field");
+    // A missing field has no line of its own: point at the table that lacks it (none for the
+    // document root) rather than at wherever the parser stopped.
+    let line = if missing {
+        line_of(text, &path)
+    } else {
+        e.span()
+            .map(|s| line_at(text, s.start))
+            .or_else(|| line_of(text, &path))
+    };
     // serde names unknown and missing fields only in its message; put them in the path.
     if let Some(name) = backticked(&message) {
-        if message.starts_with("unknown field") || message.starts_with("missing field") {
-            if path.last() != Some(&Segment::Key(name.to_string())) {
-                path.push(Segment::Key(name.to_string()));
-            }
+        let named = missing || message.starts_with("unknown field");
+        if named && path.last() != Some(&Segment::Key(name.to_string())) {
+            path.push(Segment::Key(name.to_string()));
         }
     }
-    let line = e
-        .span()
-        .map(|s| line_at(text, s.start))
-        .or_else(|| line_of(text, &path));
     ScenarioError::Field(FieldError {
         file: source.to_string(),
         line,
