@@ -247,17 +247,15 @@ fn print_text(r: &ScenarioJson) {
             .collect();
         println!("    reached: {}", cov.join(", "));
     }
-    let mut shown = 0;
-    for f in &r.failures {
-        if shown == 10 {
-            println!(
-                "    ... {} more failures (use --json for all)",
-                r.failures.len() - shown
-            );
-            break;
-        }
+    const SHOWN_MAX: usize = 10;
+    for f in r.failures.iter().take(SHOWN_MAX) {
         println!("  FAIL seed {}: {}: {}", f.seed, f.invariant, f.message);
         println!("       replay: {}", f.replay);
-        shown += 1;
+    }
+    if r.failures.len() > SHOWN_MAX {
+        println!(
+            "    ... {} more failures (use --json for all)",
+            r.failures.len() - SHOWN_MAX
+        );
     }
 }

@@ -205,3 +205,7 @@ fn send_body<E: NodeEnv, B: serde::Serialize>(
     let raw = encode_body(body).expect("service message types must encode as JSON");
     env.send(to, label, &raw);
 }
+
+#[cfg(test)]
+#[path = "host_tests.rs"]
+mod tests;

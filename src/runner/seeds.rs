@@ -85,23 +85,6 @@ impl FromStr for SeedRange {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_three_forms() {
-        assert_eq!("7".parse(), Ok(SeedRange { start: 7, end: 8 }));
-        assert_eq!("0..50".parse(), Ok(SeedRange { start: 0, end: 50 }));
-        assert_eq!("3..=4".parse(), Ok(SeedRange { start: 3, end: 5 }));
-        assert!("5..5".parse::<SeedRange>().is_err());
-        assert!("x..3".parse::<SeedRange>().is_err());
-        assert!("".parse::<SeedRange>().is_err());
-        assert_eq!(SeedRange::single(9).to_string(), "9");
-        assert_eq!(SeedRange { start: 0, end: 3 }.to_string(), "0..3");
-    }
-}
-
 /// Environment variables that choose seeds for `cargo test` sim-tests.
 pub const SEED_ENV: &str = "FAULTLAB_SEED";
 pub const SEEDS_ENV: &str = "FAULTLAB_SEEDS";
@@ -121,5 +104,22 @@ pub fn seeds_from_env(default: SeedRange) -> Result<SeedRange, SeedRangeError> {
     match std::env::var(SEEDS_ENV) {
         Ok(range) => range.parse(),
         Err(_) => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_forms() {
+        assert_eq!("7".parse(), Ok(SeedRange { start: 7, end: 8 }));
+        assert_eq!("0..50".parse(), Ok(SeedRange { start: 0, end: 50 }));
+        assert_eq!("3..=4".parse(), Ok(SeedRange { start: 3, end: 5 }));
+        assert!("5..5".parse::<SeedRange>().is_err());
+        assert!("x..3".parse::<SeedRange>().is_err());
+        assert!("".parse::<SeedRange>().is_err());
+        assert_eq!(SeedRange::single(9).to_string(), "9");
+        assert_eq!(SeedRange { start: 0, end: 3 }.to_string(), "0..3");
     }
 }

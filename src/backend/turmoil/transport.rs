@@ -90,10 +90,6 @@ impl Transport {
         })
     }
 
-    pub fn me(&self) -> Addr {
-        self.me
-    }
-
     pub fn world(&self) -> &Rc<RefCell<WorldState>> {
         &self.world
     }

@@ -247,10 +247,10 @@ impl IdGen {
     }
 }
 
-#[cfg(test)]
-#[path = "core_tests.rs"]
-mod tests;
-
 fn parse_hwm(bytes: &[u8]) -> Option<u64> {
     std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
