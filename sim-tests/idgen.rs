@@ -14,6 +14,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("idgen-clock-backwards", "clock_jumps_backward"),
     ("idgen-crash-restart", "restarts"),
     ("idgen-burst", "sequence_exhausted"),
+    ("idgen-swarm", "faults_applied"),
 ];
 
 fn effect(stats: &faultlab::runner::stats::RunStats, counter: &str) -> u64 {
@@ -22,6 +23,7 @@ fn effect(stats: &faultlab::runner::stats::RunStats, counter: &str) -> u64 {
         "dropped_messages" => stats.dropped_messages(),
         "clock_jumps_backward" => stats.clock_jumps_backward,
         "restarts" => stats.restarts,
+        "faults_applied" => stats.faults_applied,
         "sequence_exhausted" => stats
             .notes
             .get("idgen/sequence-exhausted")
@@ -96,6 +98,11 @@ fn idgen_crash_restart() {
 #[test]
 fn idgen_burst() {
     check_scenario("idgen-burst");
+}
+
+#[test]
+fn idgen_swarm() {
+    check_scenario("idgen-swarm");
 }
 
 #[test]

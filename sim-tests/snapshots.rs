@@ -43,3 +43,20 @@ fn idgen_crash_restart() {
 fn idgen_burst() {
     pin("idgen-burst");
 }
+
+#[test]
+fn idgen_swarm() {
+    pin("idgen-swarm");
+}
+
+#[test]
+fn every_shipped_scenario_is_pinned() {
+    let source = include_str!("snapshots.rs");
+    let dir = common::repo_path("fault-scenarios");
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(".toml") {
+            assert!(source.contains(&format!("pin(\"{name}\")")), "{file} is not pinned: add a test calling pin(\"{name}\")");
+        }
+    }
+}
