@@ -19,10 +19,26 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+/// A scratch directory removed when the test ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("faultlab-cli-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    d
+    TempDir(d)
 }
 
 /// The digest replay prints on its last line (`digest <16 hex digits>`).
@@ -73,6 +89,7 @@ fn one_seed_json_carries_its_digest() {
     assert_eq!(v["seeds_run"], 1);
     let digest = v["digest"].as_str().unwrap_or_default().to_string();
     assert_eq!(digest.len(), 16);
+    let scratch = temp_dir("one-seed");
     let replayed = faultlab(&[
         "replay",
         "--scenario",
@@ -80,7 +97,7 @@ fn one_seed_json_carries_its_digest() {
         "--seed",
         "3",
         "--out",
-        temp_dir("one-seed").to_str().unwrap_or_default(),
+        scratch.to_str().unwrap_or_default(),
     ]);
     assert_eq!(
         digest_line(&stdout(&replayed)),

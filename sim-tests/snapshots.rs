@@ -56,7 +56,10 @@ fn every_shipped_scenario_is_pinned() {
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
         if let Some(name) = file.strip_suffix(".toml") {
-            assert!(source.contains(&format!("pin(\"{name}\")")), "{file} is not pinned: add a test calling pin(\"{name}\")");
+            assert!(
+                source.contains(&format!("pin(\"{name}\")")),
+                "{file} is not pinned: add a test calling pin(\"{name}\")"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 //! ([`backend`]) implement it. See `../shared/DESIGN.md` for the full picture.
 
 pub mod backend;
+pub mod bench;
 pub mod bugs;
 pub mod check;
 pub mod client;

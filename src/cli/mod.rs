@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+mod bench_sim;
 pub mod check;
 mod common;
 mod replay;
@@ -25,6 +26,15 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
+    /// Benchmarks: simulator speed (`sim`).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Simulated seconds per wall second and runs per minute, on one core.
+    Sim(bench_sim::SimBenchArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -37,5 +47,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Check(args) => check::run(args),
+        Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
     }
 }
