@@ -6,6 +6,7 @@
 //! - madsim (`cargo simtest`) and real tokio sockets are later work; the seams they need are
 //!   [`crate::node::env::NodeEnv`], [`crate::client::ClientEnv`] and [`SimDriver`].
 
+pub mod real;
 pub mod turmoil;
 
 use crate::ids::NodeId;

@@ -3,6 +3,7 @@
 mod bench_sim;
 pub mod check;
 mod common;
+mod real;
 mod replay;
 mod run;
 pub mod trace;
@@ -24,6 +25,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Replay one seed: write its history, events and summary, print its digest.
     Replay(replay::ReplayArgs),
+    /// Run one node of a service on a real UDP socket and disk (until killed).
+    Serve(real::ServeArgs),
+    /// Drive a real cluster with clients, write the history, check it.
+    Load(real::LoadArgs),
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
     /// Benchmarks: simulator speed (`sim`).
@@ -46,6 +51,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Serve(args) => real::serve_cmd(args),
+        Command::Load(args) => real::load_cmd(args),
         Command::Check(args) => check::run(args),
         Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
     }

@@ -3,7 +3,7 @@
 
 use super::{Invariant, Outcome, RunRecords, Tag};
 use crate::event::Event;
-use crate::history::OpType;
+use crate::history::{History, OpType};
 use crate::ids::{Incarnation, NodeId};
 use crate::time::SimTime;
 use std::collections::BTreeMap;
@@ -60,26 +60,8 @@ impl Invariant for UniqueIds {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        let mut seen: BTreeMap<u64, (usize, String)> = BTreeMap::new();
-        for (line, ev) in r.history.events.iter().enumerate() {
-            if ev.kind != OpType::Ok || ev.f != "next" {
-                continue;
-            }
-            let Some(id) = ev.value.as_ref().and_then(serde_json::Value::as_u64) else {
-                return Outcome::Fail(format!(
-                    "history line {}: ok `next` without an integer id",
-                    line + 1
-                ));
-            };
-            if let Some((first, who)) = seen.get(&id) {
-                return Outcome::Fail(format!(
-                    "id {id} returned twice: to process {who} (history line {}) and to process {} (history line {})",
-                    first + 1,
-                    ev.process,
-                    line + 1
-                ));
-            }
-            seen.insert(id, (line, ev.process.to_string()));
+        if let fail @ Outcome::Fail(_) = unique_in_history(r.history) {
+            return fail;
         }
         let mut by_id: BTreeMap<u64, &Issued> = BTreeMap::new();
         let all = issued(r);
@@ -94,6 +76,32 @@ impl Invariant for UniqueIds {
         }
         Outcome::Pass
     }
+}
+
+/// No id returned to clients twice (the part of `unique-ids` a history alone can show).
+pub fn unique_in_history(history: &History) -> Outcome {
+    let mut seen: BTreeMap<u64, (usize, String)> = BTreeMap::new();
+    for (line, ev) in history.events.iter().enumerate() {
+        if ev.kind != OpType::Ok || ev.f != "next" {
+            continue;
+        }
+        let Some(id) = ev.value.as_ref().and_then(serde_json::Value::as_u64) else {
+            return Outcome::Fail(format!(
+                "history line {}: ok `next` without an integer id",
+                line + 1
+            ));
+        };
+        if let Some((first, who)) = seen.get(&id) {
+            return Outcome::Fail(format!(
+                "id {id} returned twice: to process {who} (history line {}) and to process {} (history line {})",
+                first + 1,
+                ev.process,
+                line + 1
+            ));
+        }
+        seen.insert(id, (line, ev.process.to_string()));
+    }
+    Outcome::Pass
 }
 
 /// Within one process lifetime, a node's ids strictly increase.

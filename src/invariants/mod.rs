@@ -7,7 +7,7 @@
 //! once (coverage — a fault that never fired makes a run prove nothing).
 
 mod common;
-mod idgen;
+pub mod idgen;
 
 use crate::event::EventRecord;
 use crate::history::History;
@@ -83,4 +83,17 @@ pub fn check_all(invariants: &[Box<dyn Invariant>], records: &RunRecords<'_>) ->
             outcome: inv.check(records),
         })
         .collect()
+}
+
+/// The checks a bare history supports (runs on real machines have no event log).
+pub fn check_history_only(service: ServiceKind, history: &History) -> Vec<Verdict> {
+    match service {
+        ServiceKind::Idgen => {
+            vec![Verdict {
+                invariant: "unique-ids",
+                tag: Tag::Always,
+                outcome: idgen::unique_in_history(history),
+            }]
+        }
+    }
 }
