@@ -33,6 +33,9 @@ pub enum DropCause {
 pub enum Event {
     Send {
         from: Addr,
+        /// The sending node's incarnation (absent for clients).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incarnation: Option<Incarnation>,
         to: Addr,
         msg_id: u64,
         label: String,
@@ -42,6 +45,9 @@ pub enum Event {
     Deliver {
         from: Addr,
         to: Addr,
+        /// The receiving node's incarnation (absent for clients).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incarnation: Option<Incarnation>,
         msg_id: u64,
     },
     Drop {

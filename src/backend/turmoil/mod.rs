@@ -122,7 +122,14 @@ where
 {
     let incarnation = world.borrow_mut().node_started(sim_now(), node);
     let book = Rc::new(AddrBook::resolve(setup.nodes, setup.clients));
-    let transport = Transport::bind(world, Addr::Node(node), book, setup.inbox_capacity).await?;
+    let transport = Transport::bind(
+        world,
+        Addr::Node(node),
+        Some(incarnation),
+        book,
+        setup.inbox_capacity,
+    )
+    .await?;
     let env = TurmoilNodeEnv {
         transport,
         node,
@@ -162,6 +169,7 @@ where
         let transport = Transport::bind(
             world.clone(),
             Addr::Client(me),
+            None,
             book.clone(),
             setup.inbox_capacity,
         )

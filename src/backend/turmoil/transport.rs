@@ -3,7 +3,7 @@
 //! arrival is checked again (a link cut while the message was in flight drops it).
 
 use crate::event::{DropCause, Event};
-use crate::ids::{Addr, ClientId, NodeId};
+use crate::ids::{Addr, ClientId, Incarnation, NodeId};
 use crate::net::envelope::{decode_envelope, encode_envelope};
 use crate::node::env::Inbound;
 use crate::rng::Fnv64;
@@ -64,6 +64,8 @@ pub struct Transport {
     sock: Rc<UdpSocket>,
     book: Rc<AddrBook>,
     inbox: mpsc::Receiver<Inbound>,
+    /// This node's incarnation, stamped on its sends and deliveries; `None` for clients.
+    incarnation: Option<Incarnation>,
 }
 
 impl Transport {
@@ -71,6 +73,7 @@ impl Transport {
     pub async fn bind(
         world: Rc<RefCell<WorldState>>,
         me: Addr,
+        incarnation: Option<Incarnation>,
         book: Rc<AddrBook>,
         inbox_capacity: usize,
     ) -> io::Result<Self> {
@@ -87,6 +90,7 @@ impl Transport {
             sock,
             book,
             inbox,
+            incarnation,
         })
     }
 
@@ -107,6 +111,7 @@ impl Transport {
             now,
             Event::Send {
                 from,
+                incarnation: self.incarnation,
                 to,
                 msg_id,
                 label: label.to_string(),
@@ -169,6 +174,7 @@ impl Transport {
         let ev = Event::Deliver {
             from: inbound.from,
             to: self.me,
+            incarnation: self.incarnation,
             msg_id: inbound.msg_id,
         };
         self.world.borrow_mut().log(sim_now(), ev);
