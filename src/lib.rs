@@ -1,10 +1,28 @@
 //! faultlab — deterministic simulation testing for distributed services.
 //!
 //! Layers (data flows down, nothing flows back up): the CLI, `sim-tests/` and `ci/` drive the
-//! [`runner`], which builds a world from a scenario and a seed, applies the nemesis, collects the
-//! event log and the history, and calls the checkers. Services see only the node environment.
-//! See `../shared/DESIGN.md` for the full picture.
+//! [`runner`], which builds a world from a scenario and a seed, applies the [`nemesis`],
+//! collects the event log and the history, and calls the [`invariants`] and the linearizability
+//! [`check`]er. Services ([`services`]) see only the node environment ([`node`]); backends
+//! ([`backend`]) implement it. See `../shared/DESIGN.md` for the full picture.
 
+pub mod backend;
 pub mod bench;
+pub mod bugs;
 pub mod check;
+pub mod client;
+pub mod clock;
+pub mod event;
+pub mod fault;
 pub mod history;
+pub mod ids;
+pub mod invariants;
+pub mod nemesis;
+pub mod net;
+pub mod node;
+pub mod rng;
+pub mod runner;
+pub mod scenario;
+pub mod services;
+pub mod time;
+pub mod world;

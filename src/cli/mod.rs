@@ -1,7 +1,13 @@
 //! Command-line interface: one module per subcommand.
 
-pub mod bench;
+mod bench_check;
+mod bench_sim;
 pub mod check;
+mod common;
+mod real;
+mod replay;
+mod run;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,15 +22,42 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run seeds of scenarios under fault injection and summarise (exit 1 if any invariant fails).
+    Run(run::RunArgs),
+    /// Replay one seed: write its history, events and summary, print its digest.
+    Replay(replay::ReplayArgs),
+    /// Run one node of a service on a real UDP socket and disk (until killed).
+    Serve(real::ServeArgs),
+    /// Drive a real cluster with clients, write the history, check it.
+    Load(real::LoadArgs),
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
-    /// Benchmarks (`bench check`: the linearizability checker).
-    Bench(bench::BenchArgs),
+    /// Benchmarks: simulator speed (`sim`), linearizability checker speed (`check`).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Simulated seconds per wall second and runs per minute, on one core.
+    Sim(bench_sim::SimBenchArgs),
+    /// Checker throughput on seeded generated histories, and where it turns unknown.
+    Check(bench_check::CheckBenchArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let trace_file = match &cli.command {
+        Command::Replay(args) => args.trace.clone(),
+        _ => None,
+    };
+    trace::init(trace_file.as_deref())?;
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Serve(args) => real::serve_cmd(args),
+        Command::Load(args) => real::load_cmd(args),
         Command::Check(args) => check::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
+        Command::Bench(BenchCommand::Check(args)) => bench_check::run(&args),
     }
 }

@@ -1,24 +1,12 @@
 //! `faultlab bench check`: checker throughput on seeded generated histories, and where it turns
 //! unknown. Build with `--release` for meaningful numbers.
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use faultlab::bench::histories::{GenConfig, kv_history, register_history};
 use faultlab::bench::mutate;
 use faultlab::check::{self, CheckOptions, CheckReport, ModelKind};
 use faultlab::history::History;
 use std::process::ExitCode;
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub target: BenchTarget,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchTarget {
-    /// Benchmark the linearizability checker.
-    Check(CheckBenchArgs),
-}
 
 #[derive(Debug, Args)]
 pub struct CheckBenchArgs {
@@ -30,13 +18,7 @@ pub struct CheckBenchArgs {
     pub quick: bool,
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    match args.target {
-        BenchTarget::Check(args) => bench_check(&args),
-    }
-}
-
-fn bench_check(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{:<44} {:>7} {:>12} {:>10} {:>12} {:>11} {:>17}",
         "history", "ops", "elapsed_ms", "ops/s", "steps", "memo_KiB", "verdict"

@@ -1,0 +1,232 @@
+//! The `faultlab` binary end to end: exit codes, `--json`, replay commands that reproduce,
+//! byte-identical records across processes, `--help` everywhere.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn faultlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultlab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("faultlab runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch directory removed when the test ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
+    let d = std::env::temp_dir().join(format!("faultlab-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    TempDir(d)
+}
+
+/// The digest replay prints on its last line (`digest <16 hex digits>`).
+fn digest_line(out: &str) -> Option<String> {
+    let last = out.lines().last()?;
+    let hex = last.strip_prefix("digest ")?;
+    (hex.len() == 16).then(|| hex.to_string())
+}
+
+#[test]
+fn passing_sweep_exits_0_with_json_summary() {
+    let out = faultlab(&[
+        "run",
+        "--scenario",
+        "fault-scenarios/idgen-calm.toml",
+        "--seeds",
+        "0..2",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(v["scenario"], "idgen-calm");
+    assert_eq!(v["seeds_run"], 2);
+    assert_eq!(v["failures"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["digests"].as_object().map(|m| m.len()), Some(2));
+    assert!(
+        v.get("digest").is_none(),
+        "a multi-seed run has no single digest"
+    );
+}
+
+#[test]
+fn one_seed_json_carries_its_digest() {
+    let out = faultlab(&[
+        "run",
+        "--scenario",
+        "fault-scenarios/idgen-calm.toml",
+        "--seeds",
+        "3",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(v["seeds_run"], 1);
+    let digest = v["digest"].as_str().unwrap_or_default().to_string();
+    assert_eq!(digest.len(), 16);
+    let scratch = temp_dir("one-seed");
+    let replayed = faultlab(&[
+        "replay",
+        "--scenario",
+        "fault-scenarios/idgen-calm.toml",
+        "--seed",
+        "3",
+        "--out",
+        scratch.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(
+        digest_line(&stdout(&replayed)),
+        Some(digest),
+        "run and replay must agree"
+    );
+}
+
+#[test]
+fn failing_sweep_exits_1_and_its_replay_command_reproduces() {
+    let out = faultlab(&[
+        "run",
+        "--scenario",
+        "fault-scenarios/idgen-clock-backwards.toml",
+        "--seeds",
+        "0..2",
+        "--bug",
+        "idgen-clock-rollback",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let failures = v["failures"].as_array().cloned().unwrap_or_default();
+    assert!(!failures.is_empty());
+    for key in ["seed", "invariant", "message", "replay"] {
+        assert!(
+            failures[0].get(key).is_some(),
+            "failure lacks {key}: {}",
+            failures[0]
+        );
+    }
+    let replay = failures[0]["replay"].as_str().unwrap_or_default();
+    let mut words: Vec<&str> = replay.split_whitespace().collect();
+    assert_eq!(words.get(1), Some(&"replay"), "{replay}");
+    assert!(
+        words.contains(&"--bug") && words.contains(&"idgen-clock-rollback"),
+        "{replay}"
+    );
+    words.remove(0); // the program name
+    let mut digests = Vec::new();
+    for i in 0..2 {
+        let dir = temp_dir(&format!("replay{i}"));
+        let mut args = words.clone();
+        let dir_str = dir.to_string_lossy().into_owned();
+        args.extend(["--out", &dir_str]);
+        let r = faultlab(&args);
+        assert_eq!(
+            r.status.code(),
+            Some(1),
+            "the replay must fail the same way"
+        );
+        assert!(stdout(&r).contains("FAIL"), "{}", stdout(&r));
+        digests.push(digest_line(&stdout(&r)));
+    }
+    assert!(digests[0].is_some());
+    assert_eq!(digests[0], digests[1]);
+}
+
+fn read(dir: &Path, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+}
+
+#[test]
+fn replay_twice_gives_byte_identical_records() {
+    let (a, b) = (temp_dir("det-a"), temp_dir("det-b"));
+    let mut outs = Vec::new();
+    for dir in [&a, &b] {
+        let o = faultlab(&[
+            "replay",
+            "--scenario",
+            "fault-scenarios/idgen-swarm.toml",
+            "--seed",
+            "7",
+            "--out",
+            dir.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        outs.push(digest_line(&stdout(&o)));
+    }
+    assert!(outs[0].is_some());
+    assert_eq!(outs[0], outs[1]);
+    for file in ["history.jsonl", "events.jsonl", "summary.txt"] {
+        let (x, y) = (read(&a, file), read(&b, file));
+        assert!(!x.is_empty(), "{file} is empty");
+        assert!(x == y, "{file} differs between two processes");
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["replay", "--help"],
+        &["check", "--help"],
+    ] {
+        let o = faultlab(cmd);
+        assert_eq!(o.status.code(), Some(0), "{cmd:?}");
+        assert!(stdout(&o).contains("Usage"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[
+            "run",
+            "--scenario",
+            "fault-scenarios/idgen-calm.toml",
+            "--seeds",
+            "5..5",
+        ][..],
+        &[
+            "run",
+            "--scenario",
+            "fault-scenarios/idgen-calm.toml",
+            "--bug",
+            "no-such-bug",
+        ],
+        &["replay", "--scenario", "fault-scenarios/idgen-calm.toml"],
+        &["run", "--scenario", "no/such/file.toml"],
+        &["frobnicate"],
+    ] {
+        let o = faultlab(args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The real backend: services on real UDP sockets, real clocks and a real disk, one process per
+//! node — the same service cores and host loop as under simulation. `faultlab serve` runs a
+//! node, `faultlab load` runs clients against a cluster and checks what they saw.
+//!
+//! This is the one module allowed to read the machine's clocks.
+
+mod disk;
+mod transport;
+
+pub use disk::DirStorage;
+
+use crate::bugs::BugSet;
+use crate::client::{ClientConfig, ClientEnv, OpRecord, Workload, run_client};
+use crate::event::Event;
+use crate::history::{History, HistoryEvent, Process};
+use crate::ids::{Addr, ClientId, Incarnation, NodeId};
+use crate::node::env::{Inbound, NodeEnv};
+use crate::node::host::run_node;
+use crate::node::service::{NodeInfo, Service};
+use crate::node::storage::{Storage, StorageError};
+use crate::rng::component_rng;
+use crate::time::{LocalInstant, LocalNow, SimTime, WallTime, duration_ns};
+use serde_json::value::RawValue;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use transport::RealTransport;
+
+const INCARNATION_FILE: &str = "faultlab.incarnation";
+
+/// The machine's monotonic clock, as nanoseconds since this process started.
+#[derive(Clone, Copy)]
+struct RealClock {
+    #[allow(clippy::disallowed_types)]
+    start: std::time::Instant,
+}
+
+impl RealClock {
+    #[allow(clippy::disallowed_methods)] // real time is the truth on a real machine
+    fn new() -> Self {
+        RealClock {
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> LocalNow {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        LocalNow {
+            mono: LocalInstant {
+                ns: duration_ns(self.elapsed()),
+            },
+            wall: WallTime { ns: wall },
+        }
+    }
+}
+
+/// How to run one real node.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub node: NodeId,
+    /// Every node's address, in node order (this node's own included).
+    pub cluster: Vec<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub bugs: BugSet,
+    pub seed: u64,
+}
+
+struct RealNodeEnv {
+    node: NodeId,
+    transport: RealTransport,
+    storage: DirStorage,
+    clock: RealClock,
+}
+
+impl NodeEnv for RealNodeEnv {
+    fn me(&self) -> Addr {
+        Addr::Node(self.node)
+    }
+
+    fn now(&self) -> LocalNow {
+        self.clock.now()
+    }
+
+    fn sleep_until(&self, deadline: LocalInstant) -> impl Future<Output = ()> + 'static {
+        let now = self.clock.now().mono;
+        tokio::time::sleep(deadline.saturating_since(now))
+    }
+
+    async fn recv(&mut self) -> Inbound {
+        self.transport.recv().await
+    }
+
+    fn send(&mut self, to: Addr, _label: &'static str, body: &RawValue) {
+        self.transport.send(to, body);
+    }
+
+    fn with_storage<R>(&mut self, f: impl FnOnce(&mut dyn Storage) -> R) -> R {
+        f(&mut self.storage)
+    }
+
+    async fn sync(&mut self) -> Result<(), StorageError> {
+        // fsync blocks the node, as it would a single-threaded server.
+        self.storage.sync()
+    }
+
+    async fn wait_while_paused(&mut self) {
+        // A real process is paused by the OS (SIGSTOP), not by itself.
+    }
+
+    fn record(&mut self, event: Event) {
+        tracing::debug!(?event, "node event");
+    }
+}
+
+fn node_book(cluster: &[SocketAddr]) -> BTreeMap<Addr, SocketAddr> {
+    cluster
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (Addr::Node(NodeId(i as u32)), *a))
+        .collect()
+}
+
+/// Runs a node until the process is killed. Must run inside a `LocalSet`.
+pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::Result<()> {
+    let listen = *cfg.cluster.get(cfg.node.0 as usize).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not in the cluster list", cfg.node),
+        )
+    })?;
+    let mut storage = DirStorage::open(&cfg.data_dir).map_err(io::Error::other)?;
+    let incarnation = next_incarnation(&mut storage).map_err(io::Error::other)?;
+    let sock = UdpSocket::bind(listen).await?;
+    tracing::info!(node = %cfg.node, %listen, incarnation = incarnation.0, "serving");
+    let transport = RealTransport::start(Addr::Node(cfg.node), sock, node_book(&cfg.cluster));
+    let env = RealNodeEnv {
+        node: cfg.node,
+        transport,
+        storage,
+        clock: RealClock::new(),
+    };
+    let info = NodeInfo {
+        node: cfg.node,
+        incarnation,
+        cluster: (0..cfg.cluster.len() as u32).map(NodeId).collect(),
+        bugs: cfg.bugs,
+    };
+    let rng = component_rng(
+        cfg.seed,
+        "node",
+        (u64::from(cfg.node.0) << 32) | u64::from(incarnation.0),
+    );
+    run_node::<S, _>(env, service_cfg, info, rng).await;
+    Ok(())
+}
+
+/// Counts process starts in the data directory, so restarts are distinguishable.
+fn next_incarnation(storage: &mut DirStorage) -> Result<Incarnation, StorageError> {
+    let last = storage
+        .read(INCARNATION_FILE)?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    let next = Incarnation(last + 1);
+    storage.write(INCARNATION_FILE, next.0.to_string().as_bytes())?;
+    storage.sync()?;
+    Ok(next)
+}
+
+/// How to drive a real cluster.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    pub cluster: Vec<SocketAddr>,
+    pub clients: u32,
+    pub duration: Duration,
+    pub think_ms_min: u64,
+    pub think_ms_max: u64,
+    pub timeout_ms: u64,
+    pub seed: u64,
+}
+
+struct RealClientEnv {
+    me: ClientId,
+    transport: RealTransport,
+    clock: RealClock,
+    history: Rc<RefCell<History>>,
+    stop_after: Duration,
+}
+
+impl ClientEnv for RealClientEnv {
+    fn me(&self) -> ClientId {
+        self.me
+    }
+
+    fn now(&self) -> SimTime {
+        SimTime::from_duration(self.clock.elapsed())
+    }
+
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+        tokio::time::sleep(d)
+    }
+
+    async fn recv(&mut self) -> Inbound {
+        self.transport.recv().await
+    }
+
+    fn send(&mut self, to: Addr, _label: &'static str, body: &RawValue) {
+        self.transport.send(to, body);
+    }
+
+    fn record(&mut self, op: OpRecord) {
+        let time = Some(self.now().ns);
+        self.history.borrow_mut().push(HistoryEvent {
+            process: Process::Int(op.process),
+            kind: op.op_type,
+            f: op.f.to_string(),
+            key: op.key,
+            value: op.value,
+            time,
+        });
+    }
+
+    fn should_stop(&self) -> bool {
+        self.clock.elapsed() >= self.stop_after
+    }
+}
+
+/// Runs clients against a real cluster for `duration` (plus the last operations' timeouts) and
+/// returns what they saw. Must run inside a `LocalSet`.
+pub async fn load<S, W>(cfg: LoadConfig, workload: W) -> io::Result<History>
+where
+    S: Service,
+    W: Workload<S> + Clone,
+{
+    let history = Rc::new(RefCell::new(History::default()));
+    let clock = RealClock::new();
+    let client_cfg = ClientConfig {
+        nodes: (0..cfg.cluster.len() as u32).map(NodeId).collect(),
+        process_stride: u64::from(cfg.clients),
+        think_ms_min: cfg.think_ms_min,
+        think_ms_max: cfg.think_ms_max,
+        timeout_ms: cfg.timeout_ms,
+    };
+    let mut tasks = Vec::new();
+    for c in 0..cfg.clients {
+        let me = ClientId(c);
+        let sock = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let transport = RealTransport::start(Addr::Client(me), sock, node_book(&cfg.cluster));
+        let env = RealClientEnv {
+            me,
+            transport,
+            clock,
+            history: history.clone(),
+            stop_after: cfg.duration,
+        };
+        let rng = component_rng(cfg.seed, "client", u64::from(c));
+        tasks.push(tokio::task::spawn_local(run_client::<S, W, _>(
+            env,
+            workload.clone(),
+            client_cfg.clone(),
+            rng,
+        )));
+    }
+    for t in tasks {
+        t.await.map_err(io::Error::other)?;
+    }
+    let out = history.borrow().clone();
+    Ok(out)
+}

@@ -1,0 +1,52 @@
+//! `faultlab replay`: run one seed, write its records, print its digest.
+
+use super::common::{merge_bugs, program_name, write_report};
+use clap::Args;
+use faultlab::bugs::PlantedBug;
+use faultlab::runner::report::summary_text;
+use faultlab::runner::{RunOptions, run_seed};
+use faultlab::scenario::Scenario;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The scenario file.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The seed to replay.
+    #[arg(long)]
+    pub seed: u64,
+    /// Switch on a planted bug (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<PlantedBug>,
+    /// Where to write summary.txt, history.jsonl and events.jsonl
+    /// (default: faultlab-out/<scenario>-seed<N>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write tracing output (filtered by RUST_LOG, default info) to this file.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let program = program_name();
+    let sc = Scenario::load(&args.scenario)?;
+    let opts = RunOptions {
+        extra_bugs: merge_bugs(&sc, &args.bugs)?,
+        ..RunOptions::default()
+    };
+    let outcome = run_seed(&sc, args.seed, &opts)?;
+    let dir = args.out.unwrap_or_else(|| {
+        PathBuf::from("faultlab-out").join(format!("{}-seed{}", sc.name, args.seed))
+    });
+    write_report(&program, &outcome, &dir)?;
+    print!("{}", summary_text(&program, &outcome));
+    println!("records    {}", dir.display());
+    println!("digest {}", outcome.digest);
+    Ok(if outcome.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,44 @@
+//! tracing output for the binary: `RUST_LOG` filters it (default `warn` on stderr); replay can
+//! send it to a file. Lines are stamped with true simulated time when emitted inside a run.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+
+/// Stamps events with simulated time (`-` outside a simulated host).
+struct SimTimer;
+
+impl FormatTime for SimTimer {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        match turmoil::sim_elapsed() {
+            Some(d) => write!(w, "t={:>10.6}s", d.as_secs_f64()),
+            None => write!(w, "t={:>11}", "-"),
+        }
+    }
+}
+
+/// Installs the global subscriber. With `file`, output goes there (default level `info`).
+pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
+    let default = if file.is_some() { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_timer(SimTimer)
+        .with_target(false);
+    let installed = match file {
+        Some(path) => {
+            let f = File::create(path).map_err(|e| {
+                anyhow::anyhow!("{}: cannot create trace file: {e}", path.display())
+            })?;
+            builder
+                .with_ansi(false)
+                .with_writer(Mutex::new(f))
+                .try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot install tracing: {e}"))
+}

@@ -1,0 +1,182 @@
+//! ID-generator invariants. Data contract with the service: a history `ok` of `f = "next"`
+//! carries the id as its value; a node's reply body reads `{"id": N}` when it issued an id.
+
+use super::{Invariant, Outcome, RunRecords, Tag};
+use crate::event::Event;
+use crate::history::{History, OpType};
+use crate::ids::{Incarnation, NodeId};
+use crate::time::SimTime;
+use std::collections::BTreeMap;
+
+pub(super) fn all() -> Vec<Box<dyn Invariant>> {
+    vec![
+        Box::new(UniqueIds),
+        Box::new(PerNodeMonotonic),
+        Box::new(MonotonicAcrossRestarts),
+    ]
+}
+
+/// An id a node issued, as seen in the event log.
+struct Issued {
+    at: SimTime,
+    node: NodeId,
+    incarnation: Incarnation,
+    id: u64,
+}
+
+fn issued(r: &RunRecords<'_>) -> Vec<Issued> {
+    r.events
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::Reply {
+                node,
+                incarnation,
+                body,
+                ..
+            } => body
+                .get("id")
+                .and_then(serde_json::Value::as_u64)
+                .map(|id| Issued {
+                    at: rec.time_ns,
+                    node: *node,
+                    incarnation: *incarnation,
+                    id,
+                }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// No id is returned to clients twice, and no node issues an id twice.
+struct UniqueIds;
+
+impl Invariant for UniqueIds {
+    fn name(&self) -> &'static str {
+        "unique-ids"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        if let fail @ Outcome::Fail(_) = unique_in_history(r.history) {
+            return fail;
+        }
+        let mut by_id: BTreeMap<u64, &Issued> = BTreeMap::new();
+        let all = issued(r);
+        for i in &all {
+            if let Some(first) = by_id.get(&i.id) {
+                return Outcome::Fail(format!(
+                    "id {} issued twice: by {} (incarnation {}) at {} and by {} (incarnation {}) at {}",
+                    i.id, first.node, first.incarnation.0, first.at, i.node, i.incarnation.0, i.at
+                ));
+            }
+            by_id.insert(i.id, i);
+        }
+        Outcome::Pass
+    }
+}
+
+/// No id returned to clients twice (the part of `unique-ids` a history alone can show).
+pub fn unique_in_history(history: &History) -> Outcome {
+    let mut seen: BTreeMap<u64, (usize, String)> = BTreeMap::new();
+    for (line, ev) in history.events.iter().enumerate() {
+        if ev.kind != OpType::Ok || ev.f != "next" {
+            continue;
+        }
+        let Some(id) = ev.value.as_ref().and_then(serde_json::Value::as_u64) else {
+            return Outcome::Fail(format!(
+                "history line {}: ok `next` without an integer id",
+                line + 1
+            ));
+        };
+        if let Some((first, who)) = seen.get(&id) {
+            return Outcome::Fail(format!(
+                "id {id} returned twice: to process {who} (history line {}) and to process {} (history line {})",
+                first + 1,
+                ev.process,
+                line + 1
+            ));
+        }
+        seen.insert(id, (line, ev.process.to_string()));
+    }
+    Outcome::Pass
+}
+
+/// Within one process lifetime, a node's ids strictly increase.
+struct PerNodeMonotonic;
+
+impl Invariant for PerNodeMonotonic {
+    fn name(&self) -> &'static str {
+        "per-node-monotonic"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let mut last: BTreeMap<(NodeId, Incarnation), (u64, SimTime)> = BTreeMap::new();
+        for i in issued(r) {
+            if let Some(&(prev, prev_at)) = last.get(&(i.node, i.incarnation)) {
+                if i.id <= prev {
+                    return Outcome::Fail(format!(
+                        "{} (incarnation {}) issued {} at {} after {} at {}",
+                        i.node, i.incarnation.0, i.id, i.at, prev, prev_at
+                    ));
+                }
+            }
+            last.insert((i.node, i.incarnation), (i.id, i.at));
+        }
+        Outcome::Pass
+    }
+}
+
+/// After a restart, a node issues only ids above everything it issued before the crash.
+struct MonotonicAcrossRestarts;
+
+impl Invariant for MonotonicAcrossRestarts {
+    fn name(&self) -> &'static str {
+        "monotonic-across-restarts"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        // Highest id of each node over all earlier incarnations, and the incarnation it came from.
+        let mut high: BTreeMap<NodeId, (u64, Incarnation)> = BTreeMap::new();
+        let mut current: BTreeMap<NodeId, (u64, Incarnation)> = BTreeMap::new();
+        for i in issued(r) {
+            match current.get(&i.node) {
+                Some(&(max, inc)) if inc != i.incarnation => {
+                    let h = high.get(&i.node).map_or(max, |&(h, _)| h.max(max));
+                    let from = if h == max {
+                        inc
+                    } else {
+                        high.get(&i.node).map_or(inc, |&(_, x)| x)
+                    };
+                    high.insert(i.node, (h, from));
+                    current.insert(i.node, (i.id, i.incarnation));
+                }
+                Some(&(max, inc)) => {
+                    current.insert(i.node, (max.max(i.id), inc));
+                }
+                None => {
+                    current.insert(i.node, (i.id, i.incarnation));
+                }
+            }
+            if let Some(&(h, from)) = high.get(&i.node) {
+                if i.id <= h {
+                    return Outcome::Fail(format!(
+                        "{} (incarnation {}) issued {} at {}, not above {} issued before its restart (incarnation {})",
+                        i.node, i.incarnation.0, i.id, i.at, h, from.0
+                    ));
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}

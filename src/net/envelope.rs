@@ -1,0 +1,127 @@
+//! The wire format shared by every backend: a JSON envelope with a header the transport reads
+//! (message id, sender, receiver) and a body only the service's host decodes. Garbage on a
+//! socket is a `DecodeError` value, logged and dropped — never a panic.
+
+use crate::ids::Addr;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+/// Datagrams larger than this are rejected before decoding (UDP's own limit is ~64 KiB).
+pub const DATAGRAM_BYTES_MAX: usize = 60 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope<B> {
+    pub msg_id: u64,
+    pub from: Addr,
+    pub to: Addr,
+    pub body: B,
+}
+
+/// An envelope whose body has not been decoded yet.
+pub type RawEnvelope = Envelope<Box<RawValue>>;
+
+/// The body, once decoded with the service's types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Body<M, Rq, Rs> {
+    Peer(M),
+    Request { req_id: u64, req: Rq },
+    Reply { req_id: u64, resp: Rs },
+}
+
+#[derive(Debug, Error)]
+pub enum DecodeError {
+    #[error("datagram of {bytes} bytes exceeds the {max} byte limit")]
+    TooLarge { bytes: usize, max: usize },
+    #[error("not an envelope: {0}")]
+    Envelope(serde_json::Error),
+    #[error("envelope body does not decode: {0}")]
+    Body(serde_json::Error),
+}
+
+pub fn decode_envelope(bytes: &[u8]) -> Result<RawEnvelope, DecodeError> {
+    if bytes.len() > DATAGRAM_BYTES_MAX {
+        return Err(DecodeError::TooLarge {
+            bytes: bytes.len(),
+            max: DATAGRAM_BYTES_MAX,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(DecodeError::Envelope)
+}
+
+pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Vec<u8> {
+    let env = Envelope {
+        msg_id,
+        from,
+        to,
+        body,
+    };
+    // Serializing plain data to a Vec cannot fail.
+    serde_json::to_vec(&env).unwrap_or_default()
+}
+
+pub fn decode_body<B: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<B, DecodeError> {
+    serde_json::from_str(raw.get()).map_err(DecodeError::Body)
+}
+
+/// Fails only for types JSON cannot represent (e.g. maps with non-scalar keys): a programming
+/// error in a message type, which the host treats as a harness bug.
+pub fn encode_body<B: Serialize>(body: &B) -> Result<Box<RawValue>, serde_json::Error> {
+    serde_json::value::to_raw_value(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, NodeId};
+
+    type TestBody = Body<String, u32, i64>;
+
+    #[test]
+    fn round_trip() {
+        let body: TestBody = Body::Request { req_id: 3, req: 7 };
+        let raw = encode_body(&body).expect("test body encodes");
+        let bytes = encode_envelope(11, Addr::Client(ClientId(1)), Addr::Node(NodeId(2)), &raw);
+        let env = decode_envelope(&bytes).map_err(|e| e.to_string());
+        let env = env.as_ref().map(|e| (e.msg_id, e.from, e.to));
+        assert_eq!(
+            env,
+            Ok((11, Addr::Client(ClientId(1)), Addr::Node(NodeId(2))))
+        );
+        let decoded: Result<TestBody, _> =
+            decode_envelope(&bytes).and_then(|e| decode_body(&e.body));
+        assert!(matches!(decoded, Ok(Body::Request { req_id: 3, req: 7 })));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for junk in [
+            &b""[..],
+            b"\xff\xfe",
+            b"{}",
+            b"{\"msg_id\":1}",
+            b"[1,2,3]",
+            b"null",
+        ] {
+            assert!(decode_envelope(junk).is_err(), "{junk:?} must not decode");
+        }
+        let big = vec![b' '; DATAGRAM_BYTES_MAX + 1];
+        assert!(matches!(
+            decode_envelope(&big),
+            Err(DecodeError::TooLarge { .. })
+        ));
+        let wrong_body = encode_envelope(
+            1,
+            Addr::Node(NodeId(0)),
+            Addr::Node(NodeId(1)),
+            &encode_body(&"surprise").expect("a string encodes"),
+        );
+        let env = decode_envelope(&wrong_body);
+        assert!(env.is_ok());
+        if let Ok(env) = env {
+            assert!(decode_body::<TestBody>(&env.body).is_err());
+        }
+    }
+}

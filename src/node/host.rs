@@ -1,0 +1,211 @@
+//! The node host loop: feeds a service's sans-IO core with its start, messages, requests and
+//! timers, and carries out the outputs in order. Generic over the backend, so the code that
+//! runs in the simulator is the code that runs on real sockets.
+
+use crate::event::Event;
+use crate::ids::{Addr, NodeId};
+use crate::net::envelope::{Body, decode_body, encode_body};
+use crate::node::env::{Inbound, NodeEnv};
+use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
+use crate::rng::DetRng;
+use crate::time::LocalInstant;
+use std::collections::BTreeMap;
+use tracing::{debug, warn};
+
+type ServiceBody<S> = Body<<S as Service>::Msg, <S as Service>::Request, <S as Service>::Response>;
+
+/// Bounds the number of timers a service may hold, so a leaking service fails loudly.
+pub const TIMERS_MAX: usize = 4096;
+
+enum Input<S: Service> {
+    Timer(TimerId),
+    Peer(NodeId, S::Msg),
+    Request(ReplyTo, S::Request),
+}
+
+struct Host<S: Service> {
+    info: NodeInfo,
+    rng: DetRng,
+    timers: BTreeMap<TimerId, LocalInstant>,
+    out: Vec<Output<S>>,
+}
+
+/// Runs one node until its task is dropped (crash) — a node never exits by itself.
+pub async fn run_node<S: Service, E: NodeEnv>(
+    mut env: E,
+    cfg: S::Config,
+    info: NodeInfo,
+    rng: DetRng,
+) {
+    let mut host: Host<S> = Host {
+        info,
+        rng,
+        timers: BTreeMap::new(),
+        out: Vec::new(),
+    };
+    let mut core = host.handle(&mut env, |ctx| S::start(&cfg, ctx));
+    host.flush(&mut env).await;
+    loop {
+        env.wait_while_paused().await;
+        let input = host.next_input(&mut env).await;
+        // A pause that began while we waited holds the input until resume, like SIGSTOP.
+        env.wait_while_paused().await;
+        let Some(input) = input else { continue };
+        host.handle(&mut env, |ctx| match input {
+            Input::Timer(timer) => core.on_timer(ctx, timer),
+            Input::Peer(from, msg) => core.on_message(ctx, from, msg),
+            Input::Request(from, req) => core.on_request(ctx, from, req),
+        });
+        host.flush(&mut env).await;
+    }
+}
+
+impl<S: Service> Host<S> {
+    fn handle<E: NodeEnv, R>(&mut self, env: &mut E, f: impl FnOnce(&mut Ctx<'_, S>) -> R) -> R {
+        let now = env.now();
+        let Host { info, rng, out, .. } = self;
+        env.with_storage(|storage| {
+            let mut ctx = Ctx::new(info, now, rng, storage, out);
+            f(&mut ctx)
+        })
+    }
+
+    /// Waits for the earliest timer or the next message; `None` = woke early, look again.
+    async fn next_input<E: NodeEnv>(&mut self, env: &mut E) -> Option<Input<S>> {
+        let earliest = self
+            .timers
+            .iter()
+            .min_by_key(|(id, at)| (**at, **id))
+            .map(|(id, at)| (*id, *at));
+        let inbound = match earliest {
+            Some((timer, deadline)) => {
+                if env.now().mono >= deadline {
+                    return Some(self.fire(env, timer));
+                }
+                let sleep = env.sleep_until(deadline);
+                tokio::select! {
+                    biased;
+                    () = sleep => return None,
+                    inbound = env.recv() => inbound,
+                }
+            }
+            None => env.recv().await,
+        };
+        self.decode(env, inbound)
+    }
+
+    fn fire<E: NodeEnv>(&mut self, env: &mut E, timer: TimerId) -> Input<S> {
+        self.timers.remove(&timer);
+        env.record(Event::Timer {
+            node: self.info.node,
+            incarnation: self.info.incarnation,
+            timer: timer.0,
+        });
+        Input::Timer(timer)
+    }
+
+    fn decode<E: NodeEnv>(&mut self, env: &mut E, inbound: Inbound) -> Option<Input<S>> {
+        let garbage = |env: &mut E, error: String| {
+            warn!(from = %inbound.from, %error, "dropping undecodable message");
+            env.record(Event::Garbage {
+                to: env.me(),
+                bytes: inbound.body.get().len() as u32,
+                error,
+            });
+        };
+        let body: ServiceBody<S> = match decode_body(&inbound.body) {
+            Ok(body) => body,
+            Err(e) => {
+                garbage(env, e.to_string());
+                return None;
+            }
+        };
+        match (body, inbound.from) {
+            (Body::Peer(msg), Addr::Node(from)) => Some(Input::Peer(from, msg)),
+            (Body::Request { req_id, req }, from) => {
+                Some(Input::Request(ReplyTo { to: from, req_id }, req))
+            }
+            (Body::Peer(_), from) => {
+                garbage(env, format!("peer message from non-node {from}"));
+                None
+            }
+            (Body::Reply { .. }, from) => {
+                garbage(env, format!("reply sent to a node by {from}"));
+                None
+            }
+        }
+    }
+
+    async fn flush<E: NodeEnv>(&mut self, env: &mut E) {
+        let outputs = std::mem::take(&mut self.out);
+        for output in outputs {
+            env.wait_while_paused().await;
+            self.execute(env, output).await;
+        }
+    }
+
+    async fn execute<E: NodeEnv>(&mut self, env: &mut E, output: Output<S>) {
+        let (node, incarnation) = (self.info.node, self.info.incarnation);
+        match output {
+            Output::Send { to, msg } => {
+                let label = crate::node::service::Message::label(&msg);
+                let body: ServiceBody<S> = Body::Peer(msg);
+                send_body(env, Addr::Node(to), label, &body);
+            }
+            Output::Reply { to, resp } => {
+                let value = serde_json::to_value(&resp).unwrap_or(serde_json::Value::Null);
+                env.record(Event::Reply {
+                    node,
+                    incarnation,
+                    to: to.to,
+                    req_id: to.req_id,
+                    body: value,
+                });
+                let label = crate::node::service::Message::label(&resp);
+                let body: ServiceBody<S> = Body::Reply {
+                    req_id: to.req_id,
+                    resp,
+                };
+                send_body(env, to.to, label, &body);
+            }
+            Output::SetTimer { timer, deadline } => {
+                self.timers.insert(timer, deadline);
+                assert!(
+                    self.timers.len() <= TIMERS_MAX,
+                    "{node} holds more than {TIMERS_MAX} timers"
+                );
+            }
+            Output::CancelTimer { timer } => {
+                self.timers.remove(&timer);
+            }
+            Output::Sync => match env.sync().await {
+                Ok(()) => env.record(Event::Sync { node, incarnation }),
+                Err(e) => warn!(%node, error = %e, "sync failed"),
+            },
+            Output::Note { label, value } => {
+                debug!(%node, label, %value, "note");
+                env.record(Event::Note {
+                    node,
+                    incarnation,
+                    label: label.to_string(),
+                    value,
+                });
+            }
+        }
+    }
+}
+
+fn send_body<E: NodeEnv, B: serde::Serialize>(
+    env: &mut E,
+    to: Addr,
+    label: &'static str,
+    body: &B,
+) {
+    // Message types are plain data; a type JSON cannot encode is a bug in the service.
+    let raw = encode_body(body).expect("service message types must encode as JSON");
+    env.send(to, label, &raw);
+}
+
+#[cfg(test)]
+#[path = "host_tests.rs"]
+mod tests;

@@ -1,0 +1,165 @@
+//! What a service is: a sans-IO state machine fed with inputs (its start, peer messages, client
+//! requests, timers) that answers with outputs (messages, replies, timers, disk syncs).
+//!
+//! A handler is a pure function of the service's state, its inputs and what the context hands
+//! it (one clock reading, a seeded RNG, the node's storage), so the same core runs under the
+//! simulator, on real sockets and in unit tests without a runtime. Services never import the
+//! simulator, the nemesis or the checkers.
+
+use crate::bugs::{BugSet, PlantedBug};
+use crate::ids::{Addr, Incarnation, NodeId};
+use crate::node::storage::Storage;
+use crate::rng::DetRng;
+use crate::time::{LocalInstant, LocalNow};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// A message type of a service: serializable, and with a short label for the event log.
+pub trait Message: Serialize + DeserializeOwned + Debug + Clone + 'static {
+    fn label(&self) -> &'static str;
+}
+
+/// A service's own name for one of its timers. Setting a timer that is already set moves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+/// Where a reply goes: the requester and its request id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReplyTo {
+    pub to: Addr,
+    pub req_id: u64,
+}
+
+/// Who this node is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub node: NodeId,
+    pub incarnation: Incarnation,
+    /// Every node of the cluster, this one included, in id order.
+    pub cluster: Vec<NodeId>,
+    pub bugs: BugSet,
+}
+
+/// One effect a handler asks for, executed by the host in order. Everything after a `Sync`
+/// waits until the sync has completed: that is how a service says "ack after fsync".
+#[derive(Debug, Clone)]
+pub enum Output<S: Service> {
+    Send {
+        to: NodeId,
+        msg: S::Msg,
+    },
+    Reply {
+        to: ReplyTo,
+        resp: S::Response,
+    },
+    SetTimer {
+        timer: TimerId,
+        deadline: LocalInstant,
+    },
+    CancelTimer {
+        timer: TimerId,
+    },
+    Sync,
+    Note {
+        label: &'static str,
+        value: Value,
+    },
+}
+
+/// Everything a handler may touch.
+pub struct Ctx<'a, S: Service> {
+    pub(crate) info: &'a NodeInfo,
+    pub(crate) now: LocalNow,
+    pub(crate) rng: &'a mut DetRng,
+    pub(crate) storage: &'a mut dyn Storage,
+    pub(crate) out: &'a mut Vec<Output<S>>,
+}
+
+impl<'a, S: Service> Ctx<'a, S> {
+    /// Builds a context; the node host does this, and so can unit tests of a core.
+    pub fn new(
+        info: &'a NodeInfo,
+        now: LocalNow,
+        rng: &'a mut DetRng,
+        storage: &'a mut dyn Storage,
+        out: &'a mut Vec<Output<S>>,
+    ) -> Self {
+        Ctx {
+            info,
+            now,
+            rng,
+            storage,
+            out,
+        }
+    }
+
+    pub fn node(&self) -> NodeId {
+        self.info.node
+    }
+
+    pub fn info(&self) -> &NodeInfo {
+        self.info
+    }
+
+    pub fn bug(&self, bug: PlantedBug) -> bool {
+        self.info.bugs.contains(&bug)
+    }
+
+    /// The local clocks, read once when this input arrived.
+    pub fn now(&self) -> LocalNow {
+        self.now
+    }
+
+    pub fn rng(&mut self) -> &mut DetRng {
+        self.rng
+    }
+
+    pub fn storage(&mut self) -> &mut dyn Storage {
+        self.storage
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: S::Msg) {
+        self.out.push(Output::Send { to, msg });
+    }
+
+    pub fn reply(&mut self, to: ReplyTo, resp: S::Response) {
+        self.out.push(Output::Reply { to, resp });
+    }
+
+    /// Fires when the local monotonic clock has advanced by `after` (never earlier).
+    pub fn set_timer(&mut self, timer: TimerId, after: Duration) {
+        let deadline = self.now.mono.saturating_add(after);
+        self.out.push(Output::SetTimer { timer, deadline });
+    }
+
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.out.push(Output::CancelTimer { timer });
+    }
+
+    /// Makes all writes so far durable before any later output takes effect.
+    pub fn sync(&mut self) {
+        self.out.push(Output::Sync);
+    }
+
+    /// Reports a rare path for coverage (`sometimes` properties) and debugging.
+    pub fn note(&mut self, label: &'static str, value: Value) {
+        self.out.push(Output::Note { label, value });
+    }
+}
+
+/// A service: the code that runs on a node, the same under every backend.
+pub trait Service: Sized + 'static {
+    type Msg: Message;
+    type Request: Message;
+    type Response: Message;
+    type Config: Clone + Debug + 'static;
+
+    /// Called at every (re)start: recover from durable storage, set initial timers.
+    fn start(cfg: &Self::Config, ctx: &mut Ctx<'_, Self>) -> Self;
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId);
+}

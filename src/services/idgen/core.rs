@@ -1,0 +1,256 @@
+//! The ID generator's sans-IO core.
+
+use super::{IdLayout, IdgenConfig};
+use crate::bugs::PlantedBug;
+use crate::ids::NodeId;
+use crate::node::service::{Ctx, Message, ReplyTo, Service, TimerId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The persisted high-water mark: no id will ever be issued at or below this timestamp after a
+/// restart.
+const HWM_FILE: &str = "idgen.hwm";
+const RETRY_TIMER: TimerId = TimerId(1);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdRequest {
+    Next,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdResponse {
+    Id(u64),
+    Refused(Refusal),
+}
+
+/// Why a node refused: in every case no id was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// The wall clock is behind the last issued timestamp by more than the wait bound.
+    ClockBehind { behind_ms: u64 },
+    /// Too many requests queued.
+    Overloaded,
+    /// The persisted state could not be read, so uniqueness cannot be promised.
+    StateUnreadable,
+    /// The clock is outside the range the timestamp bits can express.
+    TimestampOutOfRange,
+}
+
+/// ID generator nodes never talk to each other (worker ids are static).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum NoPeerMsg {}
+
+impl Message for NoPeerMsg {
+    fn label(&self) -> &'static str {
+        match *self {}
+    }
+}
+
+impl Message for IdRequest {
+    fn label(&self) -> &'static str {
+        "idgen/next"
+    }
+}
+
+impl Message for IdResponse {
+    fn label(&self) -> &'static str {
+        match self {
+            IdResponse::Id(_) => "idgen/id",
+            IdResponse::Refused(_) => "idgen/refused",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct IdGen {
+    cfg: IdgenConfig,
+    layout: IdLayout,
+    worker: u64,
+    /// Timestamp (ms since the id epoch) and sequence of the last id issued; after a restart,
+    /// the high-water mark with the sequence exhausted, so the next id is above it.
+    last_ts: u64,
+    last_seq: u64,
+    /// Durable high-water mark.
+    reserved_until: u64,
+    /// Set when the state on disk could not be read: refuse everything rather than risk a repeat.
+    unreadable: bool,
+    queue: VecDeque<ReplyTo>,
+}
+
+enum Step {
+    Issue(u64),
+    Refuse(Refusal),
+    Wait(Duration),
+}
+
+impl Service for IdGen {
+    type Msg = NoPeerMsg;
+    type Request = IdRequest;
+    type Response = IdResponse;
+    type Config = IdgenConfig;
+
+    fn start(cfg: &IdgenConfig, ctx: &mut Ctx<'_, Self>) -> Self {
+        let layout = IdLayout::of(cfg);
+        let NodeId(worker) = ctx.node();
+        let mut idgen = IdGen {
+            cfg: cfg.clone(),
+            layout,
+            worker: u64::from(worker),
+            last_ts: 0,
+            last_seq: 0,
+            reserved_until: 0,
+            unreadable: false,
+            queue: VecDeque::new(),
+        };
+        match ctx.storage().read(HWM_FILE) {
+            Ok(None) => {}
+            Ok(Some(bytes)) => match parse_hwm(&bytes) {
+                Some(hwm) => {
+                    idgen.reserved_until = hwm;
+                    idgen.last_ts = hwm;
+                    idgen.last_seq = layout.sequence_max();
+                }
+                None => idgen.unreadable = true,
+            },
+            Err(_) => idgen.unreadable = true,
+        }
+        if idgen.unreadable {
+            ctx.note("idgen/state-unreadable", json!(null));
+        }
+        idgen
+    }
+
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, Self>, _from: NodeId, msg: NoPeerMsg) {
+        match msg {}
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: IdRequest) {
+        match req {
+            IdRequest::Next => {
+                if self.queue.len() >= self.cfg.queue_max {
+                    ctx.reply(from, IdResponse::Refused(Refusal::Overloaded));
+                    return;
+                }
+                self.queue.push_back(from);
+                if self.queue.len() == 1 {
+                    self.drain(ctx);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId) {
+        if timer == RETRY_TIMER {
+            self.drain(ctx);
+        }
+    }
+}
+
+impl IdGen {
+    /// Serves queued requests in order until one has to wait for the clock.
+    fn drain(&mut self, ctx: &mut Ctx<'_, Self>) {
+        while let Some(&front) = self.queue.front() {
+            match self.next_step(ctx) {
+                Step::Wait(d) => {
+                    ctx.set_timer(RETRY_TIMER, d);
+                    return;
+                }
+                Step::Refuse(r) => {
+                    self.queue.pop_front();
+                    ctx.reply(front, IdResponse::Refused(r));
+                }
+                Step::Issue(id) => {
+                    self.queue.pop_front();
+                    ctx.reply(front, IdResponse::Id(id));
+                }
+            }
+        }
+    }
+
+    fn next_step(&mut self, ctx: &mut Ctx<'_, Self>) -> Step {
+        if self.unreadable {
+            return Step::Refuse(Refusal::StateUnreadable);
+        }
+        let Some(now_ts) = self.clock_ts(ctx) else {
+            return Step::Refuse(Refusal::TimestampOutOfRange);
+        };
+        if now_ts < self.last_ts && !ctx.bug(PlantedBug::IdgenClockRollback) {
+            let behind_ms = self.last_ts - now_ts;
+            if behind_ms <= self.cfg.backwards_wait_ms_max {
+                ctx.note("idgen/clock-behind-wait", json!(behind_ms));
+                return Step::Wait(Duration::from_millis(behind_ms));
+            }
+            ctx.note("idgen/clock-behind-refuse", json!(behind_ms));
+            return Step::Refuse(Refusal::ClockBehind { behind_ms });
+        }
+        let (ts, seq) = if now_ts == self.last_ts {
+            if self.last_seq < self.layout.sequence_max() {
+                (now_ts, self.last_seq + 1)
+            } else if ctx.bug(PlantedBug::IdgenSequenceWrap) {
+                (now_ts, 0)
+            } else {
+                ctx.note("idgen/sequence-exhausted", json!(now_ts));
+                return Step::Wait(Duration::from_millis(1));
+            }
+        } else {
+            // A new millisecond — or, with the rollback bug, an older one.
+            (now_ts, 0)
+        };
+        if ts > self.reserved_until && !self.reserve(ctx, ts) {
+            return Step::Refuse(Refusal::StateUnreadable);
+        }
+        self.last_ts = ts;
+        self.last_seq = seq;
+        Step::Issue(self.layout.compose(ts, self.worker, seq))
+    }
+
+    /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
+    /// it cannot be persisted (the node then refuses from here on).
+    fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
+        let hwm = ts
+            .saturating_add(self.cfg.reserve_ms)
+            .min(self.layout.timestamp_max());
+        if ctx.bug(PlantedBug::IdgenRestartForgets) {
+            // The bug: remember the reservation in memory only.
+            self.reserved_until = hwm;
+            return true;
+        }
+        match ctx.storage().write(HWM_FILE, hwm.to_string().as_bytes()) {
+            Ok(()) => {
+                self.reserved_until = hwm;
+                ctx.sync();
+                true
+            }
+            Err(_) => {
+                // Cannot persist: stop issuing beyond what is already safe.
+                self.unreadable = true;
+                ctx.note("idgen/state-unwritable", json!(null));
+                false
+            }
+        }
+    }
+
+    /// The wall clock as a timestamp for the id layout; `None` outside its range.
+    fn clock_ts(&self, ctx: &Ctx<'_, Self>) -> Option<u64> {
+        let ms = ctx
+            .now()
+            .wall
+            .as_unix_ms()
+            .checked_sub(self.cfg.epoch_unix_ms)?;
+        let ts = u64::try_from(ms).ok()?;
+        (ts <= self.layout.timestamp_max()).then_some(ts)
+    }
+}
+
+fn parse_hwm(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
