@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand.
 
+mod bench_check;
 mod bench_sim;
 pub mod check;
 mod common;
@@ -31,7 +32,7 @@ pub enum Command {
     Load(real::LoadArgs),
     /// Check a history (JSON Lines) for linearizability against a model.
     Check(check::CheckArgs),
-    /// Benchmarks: simulator speed (`sim`).
+    /// Benchmarks: simulator speed (`sim`), linearizability checker speed (`check`).
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -40,6 +41,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// Simulated seconds per wall second and runs per minute, on one core.
     Sim(bench_sim::SimBenchArgs),
+    /// Checker throughput on seeded generated histories, and where it turns unknown.
+    Check(bench_check::CheckBenchArgs),
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -55,5 +58,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Load(args) => real::load_cmd(args),
         Command::Check(args) => check::run(args),
         Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
+        Command::Bench(BenchCommand::Check(args)) => bench_check::run(&args),
     }
 }

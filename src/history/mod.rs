@@ -7,7 +7,13 @@
 //! never. Runs write this format and `faultlab check` reads it, so histories from other tools can
 //! be converted and checked. This module never imports a service or the simulator.
 
+pub mod error;
+pub mod pair;
 pub mod read;
+
+pub use error::{HistoryError, LineProblem};
+pub use pair::{Operation, Outcome, Paired, pair};
+pub use read::{Source, read_jsonl, read_jsonl_located};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,0 +1,195 @@
+//! A self-contained HTML page for a checked history: one timeline row per process, operations as
+//! bars over real time (history order), the longest linearizable prefix numbered in green, the
+//! operations that could not be placed in red, unknown outcomes open-ended and hatched. No script
+//! and no external resources: hovering a bar shows its details through the `title` attribute.
+
+use super::report::{CheckReport, Counterexample};
+use crate::history::{Operation, Paired, Process};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// Operations drawn at most; a larger history shows the ones leading up to the violation.
+const OPS_DRAWN_MAX: usize = 2000;
+
+pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> String {
+    let cx = report.verdict.counterexample();
+    let ops = drawn_ops(paired, cx);
+    let (first, last) = span(&ops);
+    let width = (last - first).max(1) as f64;
+    let prefix_rank: BTreeMap<(u32, String), usize> = cx
+        .map(|cx| {
+            cx.prefix
+                .iter()
+                .enumerate()
+                .map(|(i, step)| ((step.op.invoke_line, step.op.process.to_string()), i + 1))
+                .collect()
+        })
+        .unwrap_or_default();
+    let unplaced: BTreeSet<u32> = cx
+        .map(|cx| cx.unplaced.iter().map(|op| op.invoke_line).collect())
+        .unwrap_or_default();
+    let mut rows: BTreeMap<&Process, Vec<&Operation>> = BTreeMap::new();
+    for op in &ops {
+        rows.entry(&op.process).or_default().push(op);
+    }
+    let mut body = String::new();
+    for (process, row) in rows {
+        let _ = write!(
+            body,
+            "<div class=row><div class=label>{}</div><div class=lane>",
+            escape(&process.to_string())
+        );
+        for op in row {
+            let start = op.invoke_index.saturating_sub(first) as f64 / width * 100.0;
+            let end = op
+                .complete_index
+                .filter(|_| op.outcome.is_known())
+                .unwrap_or(last);
+            let len = (end.saturating_sub(op.invoke_index).max(1)) as f64 / width * 100.0;
+            let rank = prefix_rank.get(&(op.invoke_line, op.process.to_string()));
+            let class = if unplaced.contains(&op.invoke_line) {
+                "op stuck"
+            } else if rank.is_some() {
+                "op lin"
+            } else if !op.outcome.is_known() {
+                "op unknown"
+            } else {
+                "op"
+            };
+            let label = rank.map_or(String::new(), |r| format!("#{r} "));
+            let title = format!(
+                "{} {} key={} in={} out={} ({}) lines {}–{}",
+                op.process,
+                op.f,
+                json(op.key.as_ref()),
+                json(op.input.as_ref()),
+                json(op.output.as_ref()),
+                op.outcome.as_str(),
+                op.invoke_line,
+                op.complete_line.map_or("∞".to_string(), |l| l.to_string())
+            );
+            let _ = write!(
+                body,
+                "<div class=\"{class}\" style=\"left:{start:.3}%;width:{len:.3}%\" title=\"{}\">{}{}</div>",
+                escape(&title),
+                escape(&label),
+                escape(&op.f)
+            );
+        }
+        body.push_str("</div></div>\n");
+    }
+    page(report, cx, source_name, &body, ops.len(), paired.ops.len())
+}
+
+/// The failing partition's operations (or all), at most `OPS_DRAWN_MAX`, ending at the violation.
+fn drawn_ops<'a>(paired: &'a Paired, cx: Option<&Counterexample>) -> Vec<&'a Operation> {
+    let partition = cx.and_then(|cx| cx.partition.clone());
+    let horizon = cx
+        .and_then(|cx| cx.unplaced.iter().filter_map(|op| op.complete_line).max())
+        .unwrap_or(u32::MAX);
+    let mut ops: Vec<&Operation> = paired
+        .ops
+        .iter()
+        .filter(|op| partition.is_none() || op.key.as_ref().map(|k| k.to_string()) == partition)
+        .collect();
+    if ops.len() > OPS_DRAWN_MAX {
+        let end = ops.partition_point(|op| op.invoke_line <= horizon);
+        let start = end.saturating_sub(OPS_DRAWN_MAX);
+        ops = ops[start..end].to_vec();
+    }
+    ops
+}
+
+fn span(ops: &[&Operation]) -> (usize, usize) {
+    let first = ops.iter().map(|op| op.invoke_index).min().unwrap_or(0);
+    let last = ops
+        .iter()
+        .map(|op| op.complete_index.unwrap_or(op.invoke_index) + 1)
+        .max()
+        .unwrap_or(1);
+    (first, last)
+}
+
+fn page(
+    report: &CheckReport,
+    cx: Option<&Counterexample>,
+    source_name: &str,
+    rows: &str,
+    drawn: usize,
+    total: usize,
+) -> String {
+    let mut details = String::new();
+    if let Some(cx) = cx {
+        if let Some(p) = &cx.partition {
+            let _ = write!(details, "<p>Partition: key <code>{}</code></p>", escape(p));
+        }
+        details.push_str("<h2>Longest linearizable prefix</h2><ol>");
+        for step in &cx.prefix {
+            let _ = write!(
+                details,
+                "<li>process {}: {} ({}) ⇒ {}</li>",
+                escape(&step.op.process.to_string()),
+                escape(&step.op.op),
+                escape(&step.op.lines()),
+                escape(&step.state_after)
+            );
+        }
+        let _ = write!(
+            details,
+            "</ol><h2>Could not be placed (state {})</h2><ul>",
+            escape(&cx.state)
+        );
+        for op in &cx.unplaced {
+            let _ = write!(
+                details,
+                "<li class=bad>process {}: {} ({})</li>",
+                escape(&op.process.to_string()),
+                escape(&op.op),
+                escape(&op.lines())
+            );
+        }
+        let _ = write!(details, "</ul><p>{}</p>", escape(&cx.explanation));
+    }
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>faultlab check: {source}</title>\
+<style>body{{font:14px sans-serif;margin:1em}}.row{{display:flex;align-items:center;height:26px}}\
+.label{{width:9em;text-align:right;padding-right:.5em;font-family:monospace}}\
+.lane{{position:relative;flex:1;height:22px;border-bottom:1px solid #eee}}\
+.op{{position:absolute;top:2px;height:18px;background:#9ab;border-radius:3px;font-size:11px;\
+overflow:hidden;white-space:nowrap;box-sizing:border-box;border:1px solid #678;min-width:3px}}\
+.lin{{background:#8c8;border-color:#484}}.stuck{{background:#e66;border:2px solid #900}}\
+.unknown{{background:repeating-linear-gradient(45deg,#ccc,#ccc 4px,#eee 4px,#eee 8px);\
+border-style:dashed}}.bad{{color:#900}}</style></head><body>\
+<h1>{verdict}</h1><p>{source} — model {model}, {ops} ops, {partitions} partition(s), \
+{steps} steps; drawing {drawn} of {total} ops.</p>\
+<p>Legend: <span class=\"op lin\" style=\"position:static\">#n linearized</span> \
+<span class=\"op stuck\" style=\"position:static\">could not be placed</span> \
+<span class=\"op unknown\" style=\"position:static\">unknown outcome</span></p>\
+<div>{rows}</div>{details}</body></html>\n",
+        source = escape(source_name),
+        verdict = report.verdict.name(),
+        model = escape(&report.model),
+        ops = report.ops,
+        partitions = report.partitions,
+        steps = report.steps,
+    )
+}
+
+fn json(value: Option<&serde_json::Value>) -> String {
+    value.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

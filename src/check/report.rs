@@ -1,0 +1,185 @@
+//! What a check returns: the verdict, with a counterexample or the reason it is unknown, and the
+//! effort it took. `CheckReport` serializes to the `faultlab check --json` object.
+
+use crate::history::{Operation, Process};
+use serde::{Serialize, Serializer};
+
+/// One operation as a report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpSummary {
+    pub process: Process,
+    pub f: String,
+    /// The model's description, e.g. `read → 3`.
+    pub op: String,
+    /// `ok`, `info` or `pending` (never completed).
+    pub outcome: String,
+    pub invoke_line: u32,
+    pub complete_line: Option<u32>,
+}
+
+impl OpSummary {
+    pub fn new(op: &Operation, description: String) -> Self {
+        OpSummary {
+            process: op.process.clone(),
+            f: op.f.clone(),
+            op: description,
+            outcome: op.outcome.as_str().to_string(),
+            invoke_line: op.invoke_line,
+            complete_line: op.complete_line,
+        }
+    }
+
+    /// `lines 3–7`, `line 3–(info at 9)`, `line 3–(never completed)`.
+    pub fn lines(&self) -> String {
+        match (self.outcome.as_str(), self.complete_line) {
+            ("ok", Some(end)) => format!("lines {}–{end}", self.invoke_line),
+            (_, Some(end)) => format!("line {} (info at {end})", self.invoke_line),
+            _ => format!("line {} (never completed)", self.invoke_line),
+        }
+    }
+}
+
+/// One step of the longest linearizable prefix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrefixStep {
+    #[serde(flatten)]
+    pub op: OpSummary,
+    pub state_after: String,
+}
+
+/// Why a history is not linearizable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counterexample {
+    /// The partition (key) that failed; `None` for a model without partitions.
+    pub partition: Option<String>,
+    /// The longest linearizable prefix found (operations of unknown outcome included).
+    pub prefix: Vec<PrefixStep>,
+    /// The model state after the prefix.
+    pub state: String,
+    /// The operations that could not be placed next.
+    pub unplaced: Vec<OpSummary>,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum UnknownReason {
+    BudgetExhausted {
+        budget_steps: u64,
+    },
+    MemoryExhausted {
+        memory_bytes_max: u64,
+        /// The partitions that ran out of memory.
+        partitions: Vec<String>,
+    },
+}
+
+impl UnknownReason {
+    pub fn describe(&self) -> String {
+        match self {
+            UnknownReason::BudgetExhausted { budget_steps } => {
+                format!("step budget of {budget_steps} exhausted (raise --budget-steps)")
+            }
+            UnknownReason::MemoryExhausted {
+                memory_bytes_max,
+                partitions,
+            } => format!(
+                "memo memory cap of {} MiB reached in partition(s) {} (raise --memory-mb-max)",
+                memory_bytes_max / (1024 * 1024),
+                partitions.join(", ")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Linearizable,
+    NotLinearizable(Box<Counterexample>),
+    /// Budget or memory ran out: never a pass.
+    Unknown(UnknownReason),
+}
+
+impl Verdict {
+    /// `linearizable`, `not_linearizable` or `unknown`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Linearizable => "linearizable",
+            Verdict::NotLinearizable(_) => "not_linearizable",
+            Verdict::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The `faultlab check` exit code: 0, 1 or 3.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Verdict::Linearizable => 0,
+            Verdict::NotLinearizable(_) => 1,
+            Verdict::Unknown(_) => 3,
+        }
+    }
+
+    pub fn counterexample(&self) -> Option<&Counterexample> {
+        match self {
+            Verdict::NotLinearizable(cx) => Some(cx),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    pub model: String,
+    pub verdict: Verdict,
+    /// Operations checked: completed `ok` plus unknown outcome (`fail`s are dropped).
+    pub ops: usize,
+    pub ops_unknown: usize,
+    pub ops_failed: usize,
+    pub partitions: usize,
+    /// Wall time of the check (informational: not deterministic, keep it out of digests).
+    pub elapsed_ms: f64,
+    pub steps: u64,
+    pub budget_steps: u64,
+    pub memory_bytes_peak: u64,
+    pub memory_bytes_max: u64,
+}
+
+impl Serialize for CheckReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            verdict: &'static str,
+            model: &'a str,
+            ops: usize,
+            ops_unknown: usize,
+            ops_failed: usize,
+            partitions: usize,
+            elapsed_ms: f64,
+            steps: u64,
+            budget_steps: u64,
+            memory_bytes_peak: u64,
+            memory_bytes_max: u64,
+            counterexample: Option<&'a Counterexample>,
+            unknown: Option<&'a UnknownReason>,
+        }
+        Json {
+            verdict: self.verdict.name(),
+            model: &self.model,
+            ops: self.ops,
+            ops_unknown: self.ops_unknown,
+            ops_failed: self.ops_failed,
+            partitions: self.partitions,
+            elapsed_ms: (self.elapsed_ms * 1000.0).round() / 1000.0,
+            steps: self.steps,
+            budget_steps: self.budget_steps,
+            memory_bytes_peak: self.memory_bytes_peak,
+            memory_bytes_max: self.memory_bytes_max,
+            counterexample: self.verdict.counterexample(),
+            unknown: match &self.verdict {
+                Verdict::Unknown(reason) => Some(reason),
+                _ => None,
+            },
+        }
+        .serialize(serializer)
+    }
+}

@@ -1,0 +1,485 @@
+//! The search of one partition: Wing–Gong/Lowe with memoisation, resumable under a step budget.
+//!
+//! Completed operations' call and return entries form a linked list in real-time order. At each
+//! configuration the candidates are the calls before the first return entry; linearizing one lifts
+//! it out of the list; reaching a return entry means that operation can no longer be placed, so
+//! the search backtracks. Visited configurations (linearized set, state) go into the memo table:
+//! reaching one again means it already failed. Operations of unknown outcome are placed "just in
+//! time" in front of completed ones (see `info.rs`) in a second phase, after the plain moves of a
+//! configuration have failed. The search is iterative, so the scheduler can pause it after any
+//! step and interleave partitions.
+
+mod bits;
+mod info;
+mod list;
+pub(crate) mod memo;
+
+use super::model::Model;
+use bits::Bits;
+use info::{InfoPool, Reached, is_submultiset};
+use list::EntryList;
+use memo::{Insert, Memo, MemoryMeter};
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+/// Reached states cached across configurations before the cache is emptied: bounds its memory
+/// (tens of MB at worst) without a per-entry eviction policy.
+const REACH_CACHE_ENTRIES_MAX: usize = 1 << 18;
+
+/// One operation of a partition, ready for the search.
+#[derive(Clone)]
+pub(crate) struct SearchOp<O> {
+    pub op: O,
+    pub call_pos: u32,
+    /// `None` = unknown outcome.
+    pub return_pos: Option<u32>,
+    /// Index in the paired operations (for reports).
+    pub source: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    Linearizable,
+    NotLinearizable,
+    Paused,
+    OutOfMemory,
+    /// A relaxed search whose state space is unbounded: only the exact search can decide.
+    RelaxationUnbounded,
+}
+
+/// The deepest configuration the search reached: its path and the operations it could not place.
+pub(crate) struct Deepest<O, S> {
+    /// (source, op) in linearization order, unknown-outcome operations included.
+    pub path: Vec<(u32, O)>,
+    pub state: S,
+    /// Candidates at that configuration: completed operations none of which could go next.
+    pub stuck: Vec<(u32, O)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cursor {
+    /// Looking for a legal candidate that never changes the state (a read): placing it first is
+    /// always safe, so it is the only move tried (a *forced* move).
+    Scan(u32),
+    /// Trying candidates on their own, from this entry on.
+    Direct(u32),
+    /// Trying candidates with unknown operations placed in front (alternative `alt`).
+    Jit { entry: u32, alt: u32 },
+}
+
+struct Frame<S> {
+    op: u32,
+    prev_state: S,
+    /// Where to resume after undoing this move; `None` = forced: its failure fails the parent.
+    cursor: Option<Cursor>,
+    /// Classes of unknown operations placed in front of `op`, in order.
+    info: Vec<u32>,
+}
+
+/// An alternative for one candidate: the state after it and the unknown operations it needs.
+#[derive(Clone)]
+struct Alt<S> {
+    state: S,
+    used: Vec<u32>,
+}
+
+type ReachSet<S> = Rc<Vec<Reached<S>>>;
+/// Keyed by (state, free count per open class).
+type ReachCache<S> = FxHashMap<(S, Vec<(u32, u32)>), ReachSet<S>>;
+
+struct Level<S> {
+    reach: Rc<Vec<Reached<S>>>,
+    alts: Vec<Alt<S>>,
+}
+
+pub(crate) struct Search<'m, M: Model> {
+    model: &'m M,
+    ops: Vec<M::Op>,
+    sources: Vec<u32>,
+    list: EntryList,
+    pool: InfoPool<M::Op>,
+    memo: Memo<M::State>,
+    state: M::State,
+    done: Bits,
+    stack: Vec<Frame<M::State>>,
+    cursor: Cursor,
+    levels: Vec<Level<M::State>>,
+    key: Vec<u64>,
+    steps: u64,
+    depth_best: usize,
+    snapshot_due: bool,
+    snapshot: Snapshot<M::State>,
+    /// What unknown operations can reach, by (state, free count per open class): configurations
+    /// at the same point of the history mostly share both, so it is computed once for them.
+    reach_cache: ReachCache<M::State>,
+    reach_cached_entries: usize,
+}
+
+/// The deepest configuration, kept incrementally: `frames` shares its first `common` frames with
+/// the current stack, so recording a new deepest point costs only the frames that changed.
+struct Snapshot<S> {
+    frames: Vec<(u32, Vec<u32>)>,
+    common: usize,
+    state: Option<S>,
+    stuck: Vec<u32>,
+}
+
+impl<'m, M: Model> Search<'m, M> {
+    /// `ops` in invocation order; unknown-outcome read-only operations must already be dropped.
+    /// `relaxed`: unknown-outcome operations may take effect any number of times (see `info.rs`).
+    pub(crate) fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>, relaxed: bool) -> Self {
+        let mut completed = Vec::new();
+        let mut spans = Vec::new();
+        let mut sources = Vec::new();
+        let mut unknown = Vec::new();
+        for op in ops {
+            match op.return_pos {
+                Some(ret) => {
+                    spans.push((op.call_pos, ret));
+                    sources.push(op.source);
+                    completed.push(op.op);
+                }
+                None => unknown.push((op.op, op.call_pos, op.source)),
+            }
+        }
+        let list = EntryList::new(&spans);
+        Search {
+            model,
+            done: Bits::new(completed.len()),
+            ops: completed,
+            sources,
+            cursor: Cursor::Scan(list.first()),
+            list,
+            pool: InfoPool::new(unknown, relaxed),
+            memo: Memo::new(),
+            state: model.init(),
+            stack: Vec::new(),
+            levels: Vec::new(),
+            key: Vec::new(),
+            steps: 0,
+            depth_best: 0,
+            snapshot_due: true,
+            snapshot: Snapshot {
+                frames: Vec::new(),
+                common: 0,
+                state: None,
+                stuck: Vec::new(),
+            },
+            reach_cache: FxHashMap::default(),
+            reach_cached_entries: 0,
+        }
+    }
+
+    pub(crate) fn is_relaxed(&self) -> bool {
+        self.pool.relaxed
+    }
+
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub(crate) fn memo_bytes(&self) -> u64 {
+        self.memo.charged_bytes()
+    }
+
+    /// The deepest configuration reached, for the counterexample of a failed search.
+    pub(crate) fn deepest(&self) -> Option<Deepest<M::Op, M::State>> {
+        let state = self.snapshot.state.clone()?;
+        let mut taken = vec![0usize; self.pool.classes.len()];
+        let mut path = Vec::new();
+        for (op, info) in &self.snapshot.frames {
+            for &k in info {
+                let class = &self.pool.classes[k as usize];
+                // Relaxed searches may use an operation more than once: show its first copy.
+                let nth = taken[k as usize].min(class.ids.len() - 1);
+                let id = class.ids[nth] as usize;
+                taken[k as usize] += 1;
+                path.push((self.pool.sources[id], class.op.clone()));
+            }
+            let op = *op as usize;
+            path.push((self.sources[op], self.ops[op].clone()));
+        }
+        let stuck = self
+            .snapshot
+            .stuck
+            .iter()
+            .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
+            .collect();
+        Some(Deepest { path, state, stuck })
+    }
+
+    /// Searches until done, or until `slice_steps` more steps have been taken (a just-in-time
+    /// expansion may overrun the slice, but never `steps_max` in total).
+    pub(crate) fn run(
+        &mut self,
+        slice_steps: u64,
+        steps_max: u64,
+        meter: &mut MemoryMeter,
+    ) -> Progress {
+        let stop_at = self.steps.saturating_add(slice_steps).min(steps_max);
+        loop {
+            if self.stack.len() == self.ops.len() {
+                return Progress::Linearizable;
+            }
+            if self.steps >= stop_at {
+                return Progress::Paused;
+            }
+            let outcome = match self.cursor {
+                Cursor::Scan(entry) => self.scan(entry, meter),
+                Cursor::Direct(entry) => self.direct(entry, steps_max, meter),
+                Cursor::Jit { entry, alt } => self.jit(entry, alt, meter),
+            };
+            if let Some(progress) = outcome {
+                return progress;
+            }
+        }
+    }
+
+    /// One step of the scan for a forced move.
+    fn scan(&mut self, entry: u32, meter: &mut MemoryMeter) -> Option<Progress> {
+        let Some(op) = self.list.call_op(entry) else {
+            self.cursor = Cursor::Direct(self.list.first());
+            return None;
+        };
+        self.cursor = Cursor::Scan(self.list.next(entry));
+        // Only an operation that never changes the state can be moved to the front of any
+        // linearization without changing what the others see (a write of the current value
+        // cannot: elsewhere it would change the state).
+        if !self.model.is_read_only(&self.ops[op as usize]) {
+            return None;
+        }
+        self.steps += 1;
+        let after = self.model.step(&self.state, &self.ops[op as usize])?;
+        self.push(op, None, Vec::new(), after, meter)
+    }
+
+    /// One plain move attempt; `Some` when the search is over (or must pause).
+    fn direct(&mut self, entry: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
+        let Some(op) = self.list.call_op(entry) else {
+            // The first return entry: every plain candidate has failed here.
+            let frontier = self.list.pos(entry);
+            let open = if self.pool.is_empty() {
+                Vec::new()
+            } else {
+                self.pool.open_classes(frontier)
+            };
+            if open.is_empty() {
+                return self.backtrack();
+            }
+            let reach = match self.reach(open, frontier, steps_max) {
+                Ok(reach) => reach,
+                Err(info::ReachStop::Budget) => return Some(Progress::Paused),
+                Err(info::ReachStop::Unbounded) => return Some(Progress::RelaxationUnbounded),
+            };
+            let depth = self.stack.len();
+            self.level(depth).reach = reach;
+            self.cursor = Cursor::Jit {
+                entry: self.list.first(),
+                alt: 0,
+            };
+            return None;
+        };
+        self.steps += 1;
+        self.cursor = Cursor::Direct(self.list.next(entry));
+        let after = self.model.step(&self.state, &self.ops[op as usize])?;
+        self.push(op, Some(Cursor::Direct(entry)), Vec::new(), after, meter)
+    }
+
+    /// One just-in-time move attempt.
+    fn jit(&mut self, entry: u32, alt: u32, meter: &mut MemoryMeter) -> Option<Progress> {
+        let Some(op) = self.list.call_op(entry) else {
+            return self.backtrack();
+        };
+        let depth = self.stack.len();
+        if alt == 0 {
+            let alts = self.alternatives(op, depth);
+            self.level(depth).alts = alts;
+        }
+        let Some(choice) = self.levels[depth].alts.get(alt as usize).cloned() else {
+            self.cursor = Cursor::Jit {
+                entry: self.list.next(entry),
+                alt: 0,
+            };
+            return None;
+        };
+        self.steps += 1;
+        self.cursor = Cursor::Jit {
+            entry,
+            alt: alt + 1,
+        };
+        self.push(
+            op,
+            Some(Cursor::Jit { entry, alt }),
+            choice.used,
+            choice.state,
+            meter,
+        )
+    }
+
+    /// The minimal ways to make `op` legal with unknown operations, one per resulting state,
+    /// leaving out results the plain move already covered.
+    fn alternatives(&mut self, op: u32, depth: usize) -> Vec<Alt<M::State>> {
+        let y = &self.ops[op as usize];
+        let direct = self.model.step(&self.state, y);
+        let mut alts: Vec<Alt<M::State>> = Vec::new();
+        let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
+        for reached in self.levels[depth].reach.iter() {
+            self.steps += 1;
+            let Some(state) = self.model.step(&reached.state, y) else {
+                continue;
+            };
+            if direct.as_ref() == Some(&state) {
+                continue;
+            }
+            let same = by_state.entry(state.clone()).or_default();
+            if same
+                .iter()
+                .any(|&j| is_submultiset(&alts[j].used, &reached.used))
+            {
+                continue;
+            }
+            same.push(alts.len());
+            alts.push(Alt {
+                state,
+                used: reached.used.clone(),
+            });
+        }
+        alts
+    }
+
+    /// The states unknown operations can reach from here (cached).
+    fn reach(
+        &mut self,
+        open: Vec<(u32, u32)>,
+        frontier: u32,
+        steps_max: u64,
+    ) -> Result<ReachSet<M::State>, info::ReachStop> {
+        let key = (self.state.clone(), open);
+        if let Some(hit) = self.reach_cache.get(&key) {
+            return Ok(hit.clone());
+        }
+        let mut steps = self.steps;
+        let reached = info::reach(
+            self.model,
+            &self.pool,
+            &self.state,
+            frontier,
+            &mut steps,
+            steps_max,
+        );
+        self.steps = steps;
+        let reach = Rc::new(reached?);
+        if self.reach_cached_entries + reach.len() > REACH_CACHE_ENTRIES_MAX {
+            self.reach_cache.clear();
+            self.reach_cached_entries = 0;
+        }
+        self.reach_cached_entries += reach.len() + 1;
+        self.reach_cache.insert(key, reach.clone());
+        Ok(reach)
+    }
+
+    fn level(&mut self, depth: usize) -> &mut Level<M::State> {
+        while self.levels.len() <= depth {
+            self.levels.push(Level {
+                reach: Rc::new(Vec::new()),
+                alts: Vec::new(),
+            });
+        }
+        &mut self.levels[depth]
+    }
+
+    /// Linearizes `op` (after the unknown operations `info`) unless that configuration was seen.
+    fn push(
+        &mut self,
+        op: u32,
+        cursor: Option<Cursor>,
+        info: Vec<u32>,
+        after: M::State,
+        meter: &mut MemoryMeter,
+    ) -> Option<Progress> {
+        self.done.set(op as usize);
+        for &k in &info {
+            self.pool.take(k);
+        }
+        self.key.clear();
+        self.done.push_key_words(&mut self.key);
+        self.pool.push_key_words(&mut self.key);
+        let mut hasher = FxHasher::default();
+        self.key.hash(&mut hasher);
+        after.hash(&mut hasher);
+        let inserted = self.memo.insert(hasher.finish(), &self.key, &after, meter);
+        if !matches!(inserted, Insert::New) {
+            for &k in info.iter().rev() {
+                self.pool.give_back(k);
+            }
+            self.done.clear(op as usize);
+            return matches!(inserted, Insert::OutOfMemory).then_some(Progress::OutOfMemory);
+        }
+        self.list.lift(op);
+        let prev_state = std::mem::replace(&mut self.state, after);
+        self.stack.push(Frame {
+            op,
+            prev_state,
+            cursor,
+            info,
+        });
+        if self.stack.len() > self.depth_best {
+            self.depth_best = self.stack.len();
+            self.snapshot_due = true;
+        }
+        self.cursor = Cursor::Scan(self.list.first());
+        None
+    }
+
+    /// Undoes the last move and resumes after it; `Some(NotLinearizable)` when none is left.
+    fn backtrack(&mut self) -> Option<Progress> {
+        if self.snapshot_due && self.stack.len() == self.depth_best {
+            self.snapshot();
+            self.snapshot_due = false;
+        }
+        loop {
+            let Some(frame) = self.stack.pop() else {
+                return Some(Progress::NotLinearizable);
+            };
+            self.snapshot.common = self.snapshot.common.min(self.stack.len());
+            self.list.unlift(frame.op);
+            self.done.clear(frame.op as usize);
+            for &k in frame.info.iter().rev() {
+                self.pool.give_back(k);
+            }
+            self.state = frame.prev_state;
+            let Some(cursor) = frame.cursor else {
+                // A forced move failed, so its parent configuration fails too.
+                continue;
+            };
+            self.cursor = match cursor {
+                Cursor::Scan(entry) | Cursor::Direct(entry) => {
+                    Cursor::Direct(self.list.next(entry))
+                }
+                Cursor::Jit { entry, alt } => Cursor::Jit {
+                    entry,
+                    alt: alt + 1,
+                },
+            };
+            return None;
+        }
+    }
+
+    /// Records the current (deepest so far) configuration for the counterexample.
+    fn snapshot(&mut self) {
+        let snapshot = &mut self.snapshot;
+        snapshot.frames.truncate(snapshot.common);
+        for frame in &self.stack[snapshot.common..] {
+            snapshot.frames.push((frame.op, frame.info.clone()));
+        }
+        snapshot.common = self.stack.len();
+        snapshot.state = Some(self.state.clone());
+        snapshot.stuck.clear();
+        let mut entry = self.list.first();
+        while let Some(op) = self.list.call_op(entry) {
+            snapshot.stuck.push(op);
+            entry = self.list.next(entry);
+        }
+    }
+}

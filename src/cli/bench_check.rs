@@ -1,0 +1,142 @@
+//! `faultlab bench check`: checker throughput on seeded generated histories, and where it turns
+//! unknown. Build with `--release` for meaningful numbers.
+
+use clap::Args;
+use faultlab::bench::histories::{GenConfig, kv_history, register_history};
+use faultlab::bench::mutate;
+use faultlab::check::{self, CheckOptions, CheckReport, ModelKind};
+use faultlab::history::History;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct CheckBenchArgs {
+    /// Seed of the generated histories.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Skip the slow sweep for the point where the verdict turns unknown.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+pub fn run(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
+    println!(
+        "{:<44} {:>7} {:>12} {:>10} {:>12} {:>11} {:>17}",
+        "history", "ops", "elapsed_ms", "ops/s", "steps", "memo_KiB", "verdict"
+    );
+    let mut wrong = 0;
+    for processes in [5, 10, 50] {
+        for ops in [100, 1_000, 10_000] {
+            let config = GenConfig::new(processes, ops, args.seed);
+            let name = format!("register p={processes} ops={ops}");
+            wrong += measure(
+                &name,
+                &register_history(&config),
+                ModelKind::Register,
+                "linearizable",
+            )?;
+        }
+    }
+    let kv = GenConfig {
+        keys: 100,
+        ..GenConfig::new(50, 50_000, args.seed)
+    };
+    wrong += measure(
+        "kv clients=50 keys=100 ops=50000",
+        &kv_history(&kv),
+        ModelKind::Kv,
+        "linearizable",
+    )?;
+    for unknown_percent in [10, 30] {
+        let config = GenConfig {
+            unknown_percent,
+            ..GenConfig::new(10, 5_000, args.seed)
+        };
+        let history = register_history(&config);
+        let name = format!("etcd-like p=10 ops=5000 info={unknown_percent}%");
+        wrong += measure(&name, &history, ModelKind::Register, "linearizable")?;
+        if let Some(bad) = mutate::read_unwritten(&history) {
+            let name = "  + last read corrupted";
+            wrong += measure(name, &bad, ModelKind::Register, "not_linearizable")?;
+        }
+    }
+    if !args.quick {
+        sweep_to_unknown(args.seed)?;
+    }
+    println!(
+        "peak resident memory (VmHWM): {}",
+        vm_hwm().unwrap_or_else(|| "n/a".into())
+    );
+    Ok(ExitCode::from(u8::from(wrong > 0)))
+}
+
+/// Histories grow (or get more concurrent) until the default budget or memory cap runs out. The
+/// last read is corrupted, so the search must rule out every linearization: the worst case.
+fn sweep_to_unknown(seed: u64) -> anyhow::Result<()> {
+    println!("\nwhere it turns unknown (default budget and memory cap; last read corrupted):");
+    let etcd_like = (0..7).map(|i| (5, 250u32 << i, 20));
+    let concurrent = [8, 16, 32, 64].map(|p| (p, 2_000, 0));
+    for series in [etcd_like.collect::<Vec<_>>(), concurrent.to_vec()] {
+        for (processes, ops, unknown_percent) in series {
+            let config = GenConfig {
+                unknown_percent,
+                ..GenConfig::new(processes, ops, seed)
+            };
+            let Some(history) = mutate::read_unwritten(&register_history(&config)) else {
+                continue;
+            };
+            let name = format!("register p={processes} ops={ops} info={unknown_percent}%");
+            let report = run_check(&history, ModelKind::Register)?;
+            print_row(&name, &report);
+            if report.verdict.name() == "unknown" {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one check (best of three for short ones) and prints a row; returns 1 on a wrong verdict.
+fn measure(name: &str, history: &History, model: ModelKind, expected: &str) -> anyhow::Result<u32> {
+    let mut best = run_check(history, model)?;
+    if best.elapsed_ms < 100.0 {
+        for _ in 0..2 {
+            let again = run_check(history, model)?;
+            if again.elapsed_ms < best.elapsed_ms {
+                best = again;
+            }
+        }
+    }
+    print_row(name, &best);
+    let wrong = best.verdict.name() != expected;
+    if wrong {
+        println!("  ^ expected {expected}");
+    }
+    Ok(u32::from(wrong))
+}
+
+fn run_check(history: &History, model: ModelKind) -> anyhow::Result<CheckReport> {
+    Ok(check::check(history, model, &CheckOptions::default())?)
+}
+
+fn print_row(name: &str, report: &CheckReport) {
+    let ops_per_s = report.ops as f64 / (report.elapsed_ms / 1000.0).max(1e-9);
+    println!(
+        "{:<44} {:>7} {:>12.3} {:>10.0} {:>12} {:>11} {:>17}",
+        name,
+        report.ops,
+        report.elapsed_ms,
+        ops_per_s,
+        report.steps,
+        report.memory_bytes_peak / 1024,
+        report.verdict.name()
+    );
+}
+
+/// The process's peak resident set, from Linux's /proc.
+fn vm_hwm() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().to_string())
+}
