@@ -22,12 +22,10 @@ fn faultlab(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("run faultlab");
     let input = stdin.unwrap_or("");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("feed stdin");
+    // A usage error exits before reading stdin: the pipe may be closed, which is fine.
+    if let Some(mut pipe) = child.stdin.take() {
+        let _ = pipe.write_all(input.as_bytes());
+    }
     child.wait_with_output().expect("faultlab finishes")
 }
 

@@ -2,9 +2,11 @@
 //! carries the id as its value; a node's reply body reads `{"id": N}` when it issued an id.
 
 use super::{Invariant, Outcome, RunRecords, Tag};
+use crate::check::{self, CheckOptions, ModelKind, Verdict};
 use crate::event::Event;
-use crate::history::{History, OpType};
+use crate::history::{History, HistoryEvent, OpType};
 use crate::ids::{Incarnation, NodeId};
+use crate::services::ServiceConfig;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
@@ -13,6 +15,7 @@ pub(super) fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(UniqueIds),
         Box::new(PerNodeMonotonic),
         Box::new(MonotonicAcrossRestarts),
+        Box::new(OrderedPerWorker),
     ]
 }
 
@@ -179,4 +182,105 @@ impl Invariant for MonotonicAcrossRestarts {
         }
         Outcome::Pass
     }
+}
+
+/// What clients saw, per worker: an id that completed before another `next` (served by the same
+/// worker) was invoked is smaller — the linearizability checker's `idgen` model, partitioned by
+/// the worker bits of each id. Global order across workers is not promised (clocks are skewed),
+/// so it is not checked.
+struct OrderedPerWorker;
+
+impl Invariant for OrderedPerWorker {
+    fn name(&self) -> &'static str {
+        "ordered-per-worker"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let ServiceConfig::Idgen(cfg) = &r.scenario.service;
+        let worker_of = |id: u64| (id >> cfg.sequence_bits) & ((1u64 << cfg.worker_bits) - 1);
+        let (keyed, original_line) = ok_ops_keyed_by(r.history, worker_of);
+        // Line numbers in the report refer to `keyed`; translate them back to the history's.
+        let line = |l: u32| original_line.get(l as usize - 1).copied().unwrap_or(0);
+        match check::check(&keyed, ModelKind::Idgen, &CheckOptions::default()) {
+            Ok(report) => match &report.verdict {
+                Verdict::Linearizable => Outcome::Pass,
+                Verdict::NotLinearizable(cx) => {
+                    let ops: Vec<String> = cx
+                        .unplaced
+                        .iter()
+                        .map(|op| {
+                            let end = op.complete_line.map_or(0, line);
+                            format!(
+                                "process {} {} (history lines {}–{end})",
+                                op.process,
+                                op.op,
+                                line(op.invoke_line)
+                            )
+                        })
+                        .collect();
+                    let worker = cx.partition.clone().unwrap_or_default();
+                    Outcome::Fail(format!(
+                        "worker {worker}: {}: {}",
+                        cx.explanation,
+                        ops.join(", ")
+                    ))
+                }
+                Verdict::Unknown(why) => Outcome::Unknown(why.describe()),
+            },
+            Err(e) => Outcome::Unknown(format!("the checker rejected the history: {e}")),
+        }
+    }
+}
+
+/// The completed `next` operations only (a timed-out or refused one carries no id and so no
+/// constraint), each keyed by the worker that issued its id.
+/// Also returns, for each kept event, its 1-based line in `history`.
+fn ok_ops_keyed_by(history: &History, worker_of: impl Fn(u64) -> u64) -> (History, Vec<u32>) {
+    // (position, event) of each process's open invocation; kept events return to their
+    // original positions so real-time order is preserved.
+    let mut open: BTreeMap<String, (usize, &HistoryEvent)> = BTreeMap::new();
+    let mut keep: Vec<(usize, HistoryEvent)> = Vec::new();
+    for (i, ev) in history.events.iter().enumerate() {
+        let p = ev.process.to_string();
+        match ev.kind {
+            OpType::Invoke => {
+                open.insert(p, (i, ev));
+            }
+            OpType::Ok => {
+                let Some((at, inv)) = open.remove(&p) else {
+                    continue;
+                };
+                let Some(id) = ev.value.as_ref().and_then(serde_json::Value::as_u64) else {
+                    continue;
+                };
+                let key = Some(serde_json::json!(worker_of(id)));
+                keep.push((
+                    at,
+                    HistoryEvent {
+                        key: key.clone(),
+                        ..inv.clone()
+                    },
+                ));
+                keep.push((i, HistoryEvent { key, ..ev.clone() }));
+            }
+            OpType::Fail | OpType::Info => {
+                open.remove(&p);
+            }
+        }
+    }
+    keep.sort_by_key(|(i, _)| *i);
+    let lines = keep
+        .iter()
+        .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX))
+        .collect();
+    (
+        History {
+            events: keep.into_iter().map(|(_, e)| e).collect(),
+        },
+        lines,
+    )
 }
