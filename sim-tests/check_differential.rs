@@ -70,6 +70,31 @@ fn spec(keys: u64, with_append: bool) -> impl Strategy<Value = Spec> {
         })
 }
 
+/// Mutex operations on one of two locks (ops with different keys are independent mutexes).
+fn mutex_spec() -> impl Strategy<Value = Spec> {
+    (
+        0..4u64,
+        proptest::sample::select(vec!["acquire", "release"]),
+        0..2u64,
+        proptest::sample::select(vec![
+            OpType::Ok,
+            OpType::Ok,
+            OpType::Ok,
+            OpType::Info,
+            OpType::Fail,
+            OpType::Invoke,
+        ]),
+    )
+        .prop_map(|(process, f, key, ending)| Spec {
+            process,
+            f,
+            key: Some(key),
+            input: None,
+            output: None,
+            ending,
+        })
+}
+
 /// Reads in the kv case return strings built from the appended letters (or null).
 fn proptest_string(v: &Value) -> Value {
     match v {
@@ -187,6 +212,9 @@ fn apply(value: &Value, op: &Op) -> Option<Value> {
         "read" => (op.output.clone().unwrap_or(Value::Null) == *value).then(|| value.clone()),
         "write" => Some(input),
         "cas" => (input[0] == *value).then(|| input[1].clone()),
+        // A mutex is free (null) or held (true).
+        "acquire" => (*value != json!(true)).then_some(json!(true)),
+        "release" => (*value == json!(true)).then_some(json!(false)),
         "append" => match value {
             Value::Null => Some(input),
             Value::String(s) => Some(json!(format!("{s}{}", input.as_str()?))),
@@ -270,5 +298,13 @@ proptest! {
         order in proptest::collection::vec(any::<u8>(), 1..24),
     ) {
         agree(&specs, &order, ModelKind::Kv)?;
+    }
+
+    #[test]
+    fn mutex_agrees_with_brute_force(
+        specs in proptest::collection::vec(mutex_spec(), 1..=8),
+        order in proptest::collection::vec(any::<u8>(), 1..24),
+    ) {
+        agree(&specs, &order, ModelKind::Mutex)?;
     }
 }

@@ -196,3 +196,21 @@ fn running_out_of_memory_or_steps_is_unknown_never_a_pass() {
     assert_eq!(report.verdict.name(), "unknown");
     assert_eq!(report.verdict.exit_code(), 3);
 }
+
+/// Dozens of concurrently open operations on one register used to exhaust the memo cap: a
+/// configuration where a pending read needs a value nothing left can write is now abandoned at
+/// once, and candidates are tried earliest return first. Steps, not time, are asserted.
+#[test]
+fn fifty_concurrent_processes_are_decided_not_unknown() {
+    for seed in [1, 2, 3] {
+        let history =
+            faultlab::bench::histories::register_history(&GenConfig::new(50, 3_000, seed));
+        let report = check(&history, ModelKind::Register, &CheckOptions::default()).expect("valid");
+        assert_eq!(report.verdict.name(), "linearizable", "seed {seed}");
+        assert!(
+            report.steps < 2_000_000,
+            "seed {seed}: {} steps",
+            report.steps
+        );
+    }
+}

@@ -60,6 +60,21 @@ pub trait Model {
         false
     }
 
+    /// The one state in which the completed `op` is legal, if there is one: a read of 3 needs 3,
+    /// `cas(1, 2)` needs 1. With [`Model::sets`] it lets the search abandon a configuration as
+    /// soon as a pending operation needs a state nothing left can produce. The default `None` is
+    /// always safe; a wrong `Some` gives wrong verdicts.
+    fn requires(&self, _op: &Self::Op) -> Option<Self::State> {
+        None
+    }
+
+    /// The state `op` leaves whenever it is legal, if that is always the same one: `write(3)`
+    /// leaves 3. Not asked of read-only operations. The default `None` ("could be anything")
+    /// turns the pruning of [`Model::requires`] off for the partition.
+    fn sets(&self, _op: &Self::Op) -> Option<Self::State> {
+        None
+    }
+
     /// How an operation reads in a counterexample, e.g. `read → 3`, `cas(1, 2)`.
     fn describe_op(&self, op: &Self::Op) -> String;
 

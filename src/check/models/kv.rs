@@ -9,7 +9,9 @@
 
 use super::super::model::{Model, OpView, key_partition};
 use super::super::value::Val;
-use super::register::{RegisterOp, describe_value_op, parse_value_op, step_value};
+use super::register::{
+    RegisterOp, describe_value_op, parse_value_op, requires_value, sets_value, step_value,
+};
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,14 @@ impl Model for Kv {
 
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
+    }
+
+    fn requires(&self, op: &RegisterOp) -> Option<Val> {
+        requires_value(op)
+    }
+
+    fn sets(&self, op: &RegisterOp) -> Option<Val> {
+        sets_value(op)
     }
 
     fn describe_op(&self, op: &RegisterOp) -> String {

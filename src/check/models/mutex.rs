@@ -49,6 +49,14 @@ impl Model for Mutex {
         }
     }
 
+    fn requires(&self, op: &MutexOp) -> Option<bool> {
+        Some(matches!(op, MutexOp::Release))
+    }
+
+    fn sets(&self, op: &MutexOp) -> Option<bool> {
+        Some(matches!(op, MutexOp::Acquire))
+    }
+
     fn describe_op(&self, op: &MutexOp) -> String {
         match op {
             MutexOp::Acquire => "acquire".to_string(),

@@ -70,6 +70,14 @@ impl Model for Register {
         matches!(op, RegisterOp::Read(_))
     }
 
+    fn requires(&self, op: &RegisterOp) -> Option<Val> {
+        requires_value(op)
+    }
+
+    fn sets(&self, op: &RegisterOp) -> Option<Val> {
+        sets_value(op)
+    }
+
     fn describe_op(&self, op: &RegisterOp) -> String {
         describe_value_op(op)
     }
@@ -124,6 +132,23 @@ pub(crate) fn step_value(state: &Val, op: &RegisterOp) -> Option<Val> {
             _ => None,
         },
         RegisterOp::Delete => Some(Val::Null),
+    }
+}
+
+pub(crate) fn requires_value(op: &RegisterOp) -> Option<Val> {
+    match op {
+        RegisterOp::Read(seen) => seen.clone(),
+        RegisterOp::Cas(expected, _) => Some(expected.clone()),
+        RegisterOp::Write(_) | RegisterOp::Append(_) | RegisterOp::Delete => None,
+    }
+}
+
+/// An append's result depends on what it appends to, so it has none.
+pub(crate) fn sets_value(op: &RegisterOp) -> Option<Val> {
+    match op {
+        RegisterOp::Write(value) | RegisterOp::Cas(_, value) => Some(value.clone()),
+        RegisterOp::Delete => Some(Val::Null),
+        RegisterOp::Read(_) | RegisterOp::Append(_) => None,
     }
 }
 

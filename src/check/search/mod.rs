@@ -13,12 +13,14 @@ mod bits;
 mod info;
 mod list;
 pub(crate) mod memo;
+mod prune;
 
 use super::model::Model;
 use bits::Bits;
 use info::{InfoPool, Reached, is_submultiset};
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
+use prune::Prune;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
@@ -62,7 +64,8 @@ enum Cursor {
     /// Looking for a legal candidate that never changes the state (a read): placing it first is
     /// always safe, so it is the only move tried (a *forced* move).
     Scan(u32),
-    /// Trying candidates on their own, from this entry on.
+    /// Trying candidates on their own: the `n`th of this level's candidates, earliest return
+    /// first.
     Direct(u32),
     /// Trying candidates with unknown operations placed in front (alternative `alt`).
     Jit { entry: u32, alt: u32 },
@@ -91,12 +94,22 @@ type ReachCache<S> = FxHashMap<(S, Vec<(u32, u32)>), ReachSet<S>>;
 struct Level<S> {
     reach: Rc<Vec<Reached<S>>>,
     alts: Vec<Alt<S>>,
+    /// The plain candidates of this configuration, earliest return first: the operation that
+    /// must be placed soonest is the likeliest next one, and trying it first keeps the search
+    /// on the real-time order instead of wandering through call-order permutations.
+    cands: Vec<u32>,
+    /// The first return entry of this configuration (the end of the candidates).
+    frontier_entry: u32,
 }
 
 pub(crate) struct Search<'m, M: Model> {
     model: &'m M,
     ops: Vec<M::Op>,
     sources: Vec<u32>,
+    /// Call and return position per completed operation.
+    calls: Vec<u32>,
+    returns: Vec<u32>,
+    prune: Option<Prune<M::State>>,
     list: EntryList,
     pool: InfoPool<M::Op>,
     memo: Memo<M::State>,
@@ -144,11 +157,25 @@ impl<'m, M: Model> Search<'m, M> {
             }
         }
         let list = EntryList::new(&spans);
+        let calls: Vec<u32> = spans.iter().map(|&(call, _)| call).collect();
+        let returns = spans.iter().map(|&(_, ret)| ret).collect();
+        let prune = {
+            let completed: Vec<_> = completed
+                .iter()
+                .zip(&calls)
+                .map(|(op, &c)| (op, c))
+                .collect();
+            let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
+            Prune::new(model, &completed, &unknown)
+        };
         Search {
             model,
             done: Bits::new(completed.len()),
             ops: completed,
             sources,
+            calls,
+            returns,
+            prune,
             cursor: Cursor::Scan(list.first()),
             list,
             pool: InfoPool::new(unknown, relaxed),
@@ -239,7 +266,7 @@ impl<'m, M: Model> Search<'m, M> {
     /// One step of the scan for a forced move.
     fn scan(&mut self, entry: u32, meter: &mut MemoryMeter) -> Option<Progress> {
         let Some(op) = self.list.call_op(entry) else {
-            self.cursor = Cursor::Direct(self.list.first());
+            self.cursor = Cursor::Direct(0);
             return None;
         };
         self.cursor = Cursor::Scan(self.list.next(entry));
@@ -255,10 +282,14 @@ impl<'m, M: Model> Search<'m, M> {
     }
 
     /// One plain move attempt; `Some` when the search is over (or must pause).
-    fn direct(&mut self, entry: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
-        let Some(op) = self.list.call_op(entry) else {
-            // The first return entry: every plain candidate has failed here.
-            let frontier = self.list.pos(entry);
+    fn direct(&mut self, nth: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
+        let depth = self.stack.len();
+        if nth == 0 && !self.collect_candidates(depth) {
+            return self.backtrack();
+        }
+        let Some(&op) = self.levels[depth].cands.get(nth as usize) else {
+            // Every plain candidate has failed here.
+            let frontier = self.list.pos(self.levels[depth].frontier_entry);
             let open = if self.pool.is_empty() {
                 Vec::new()
             } else {
@@ -272,7 +303,6 @@ impl<'m, M: Model> Search<'m, M> {
                 Err(info::ReachStop::Budget) => return Some(Progress::Paused),
                 Err(info::ReachStop::Unbounded) => return Some(Progress::RelaxationUnbounded),
             };
-            let depth = self.stack.len();
             self.level(depth).reach = reach;
             self.cursor = Cursor::Jit {
                 entry: self.list.first(),
@@ -281,9 +311,33 @@ impl<'m, M: Model> Search<'m, M> {
             return None;
         };
         self.steps += 1;
-        self.cursor = Cursor::Direct(self.list.next(entry));
+        self.cursor = Cursor::Direct(nth + 1);
         let after = self.model.step(&self.state, &self.ops[op as usize])?;
-        self.push(op, Some(Cursor::Direct(entry)), Vec::new(), after, meter)
+        self.push(op, Some(Cursor::Direct(nth)), Vec::new(), after, meter)
+    }
+
+    /// The calls before the first return entry, earliest return first; false when one of them
+    /// can never be placed (see `prune.rs`).
+    fn collect_candidates(&mut self, depth: usize) -> bool {
+        let mut cands = std::mem::take(&mut self.level(depth).cands);
+        cands.clear();
+        let mut entry = self.list.first();
+        while let Some(op) = self.list.call_op(entry) {
+            cands.push(op);
+            entry = self.list.next(entry);
+        }
+        let returns = &self.returns;
+        cands.sort_unstable_by_key(|&op| returns[op as usize]);
+        let live = match &self.prune {
+            Some(prune) => cands
+                .iter()
+                .all(|&op| prune.can_place(op, returns[op as usize], &self.state)),
+            None => true,
+        };
+        let level = self.level(depth);
+        level.cands = cands;
+        level.frontier_entry = entry;
+        live
     }
 
     /// One just-in-time move attempt.
@@ -384,6 +438,8 @@ impl<'m, M: Model> Search<'m, M> {
             self.levels.push(Level {
                 reach: Rc::new(Vec::new()),
                 alts: Vec::new(),
+                cands: Vec::new(),
+                frontier_entry: 0,
             });
         }
         &mut self.levels[depth]
@@ -417,6 +473,9 @@ impl<'m, M: Model> Search<'m, M> {
             return matches!(inserted, Insert::OutOfMemory).then_some(Progress::OutOfMemory);
         }
         self.list.lift(op);
+        if let Some(prune) = &mut self.prune {
+            prune.mark(op, self.calls[op as usize], true);
+        }
         let prev_state = std::mem::replace(&mut self.state, after);
         self.stack.push(Frame {
             op,
@@ -444,6 +503,9 @@ impl<'m, M: Model> Search<'m, M> {
             };
             self.snapshot.common = self.snapshot.common.min(self.stack.len());
             self.list.unlift(frame.op);
+            if let Some(prune) = &mut self.prune {
+                prune.mark(frame.op, self.calls[frame.op as usize], false);
+            }
             self.done.clear(frame.op as usize);
             for &k in frame.info.iter().rev() {
                 self.pool.give_back(k);
@@ -454,9 +516,9 @@ impl<'m, M: Model> Search<'m, M> {
                 continue;
             };
             self.cursor = match cursor {
-                Cursor::Scan(entry) | Cursor::Direct(entry) => {
-                    Cursor::Direct(self.list.next(entry))
-                }
+                Cursor::Direct(nth) => Cursor::Direct(nth + 1),
+                // Forced moves are stored without a cursor: a scan is never resumed.
+                Cursor::Scan(_) => Cursor::Direct(0),
                 Cursor::Jit { entry, alt } => Cursor::Jit {
                     entry,
                     alt: alt + 1,
