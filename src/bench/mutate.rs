@@ -90,3 +90,84 @@ pub fn overlapping_grant(history: &History, token: Option<i64>) -> Option<Histor
         .insert(at + 2, event(OpType::Ok, token.map(|t| json!(t))));
     Some(out)
 }
+
+/// Makes the last `ok` read that allows it return a stale value: one whose every writer completed
+/// before some other completed write began, which itself completed before the read began. The value chosen
+/// is the most recently overwritten one, so a checker has to go as deep as possible into the
+/// history to refute it — a stale read from a deposed leader, not a value from nowhere.
+pub fn stale_last_read(history: &History) -> Option<History> {
+    struct Op<'a> {
+        f: &'a str,
+        sets: Option<Value>,
+        call: usize,
+        ret: Option<usize>,
+    }
+    let mut open: std::collections::BTreeMap<&Process, usize> = Default::default();
+    let mut ops: Vec<Op> = Vec::new();
+    for (i, e) in history.events.iter().enumerate() {
+        if e.kind == OpType::Invoke {
+            let sets = match e.f.as_str() {
+                "write" | "put" => e.value.clone(),
+                "cas" => e.value.as_ref().and_then(|v| v.get(1).cloned()),
+                _ => None,
+            };
+            open.insert(&e.process, ops.len());
+            ops.push(Op {
+                f: &e.f,
+                sets,
+                call: i,
+                ret: None,
+            });
+        } else if let Some(at) = open.remove(&e.process) {
+            match e.kind {
+                OpType::Ok => ops[at].ret = Some(i),
+                // A failed operation never happened.
+                OpType::Fail => ops[at].sets = None,
+                _ => {}
+            }
+        }
+    }
+    let values: Vec<&Value> =
+        ops.iter()
+            .filter_map(|op| op.sets.as_ref())
+            .fold(Vec::new(), |mut seen, v| {
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+                seen
+            });
+    let stale_for = |read_call: usize, read_ret: usize| {
+        // The last return of `value`'s writers that could precede the read; `None` if one of
+        // them may still be in flight (it could take effect right before the read).
+        let last_write = |value: &Value| {
+            ops.iter()
+                .filter(|op| op.call < read_ret && op.sets.as_ref() == Some(value))
+                .try_fold(0, |last, op| op.ret.map(|r| last.max(r)))
+        };
+        let overwritten_before_read = |value: &Value, after: usize| {
+            ops.iter().any(|op| {
+                op.call > after
+                    && op.ret.is_some_and(|r| r < read_call)
+                    && op.sets.as_ref().is_some_and(|v| v != value)
+            })
+        };
+        values
+            .iter()
+            .filter_map(|&value| Some((value, last_write(value)?)))
+            .filter(|&(value, last)| {
+                last > 0 && last < read_call && overwritten_before_read(value, last)
+            })
+            .max_by_key(|&(_, last)| last)
+            .map(|(value, _)| value)
+    };
+    // The last read that can be made stale (a read in flight for most of the history cannot).
+    let (read_ret, stale) = ops
+        .iter()
+        .rev()
+        .filter(|op| op.f == "read" || op.f == "get")
+        .filter_map(|op| Some((op.ret?, stale_for(op.call, op.ret?)?)))
+        .next()?;
+    let mut out = history.clone();
+    out.events[read_ret].value = Some(stale.clone());
+    Some(out)
+}

@@ -37,8 +37,14 @@ pub(crate) fn from_search<M: Model>(
         });
     }
     debug_assert_eq!(state, deepest.state, "replay reaches the recorded state");
-    let unplaced: Vec<OpSummary> = deepest
-        .stuck
+    // Stranded operations are the real culprits when there are any: the candidates were only
+    // impossible because moving on would have left them without the state they need.
+    let culprits = if deepest.stranded.is_empty() {
+        &deepest.stuck
+    } else {
+        &deepest.stranded
+    };
+    let unplaced: Vec<OpSummary> = culprits
         .iter()
         .map(|(source, op)| summary(*source, op))
         .collect();
@@ -48,13 +54,36 @@ pub(crate) fn from_search<M: Model>(
     } else {
         ""
     };
-    let explanation = format!(
-        "no linearization extends this {}-operation prefix{relaxed}: in state {state_text}, none \
-         of the {} operation(s) that must come next is possible, whatever operations of unknown \
-         outcome are placed before it",
-        prefix.len(),
-        unplaced.len()
-    );
+    let explanation = if deepest.stranded.is_empty() {
+        format!(
+            "no linearization extends this {}-operation prefix{relaxed}: in state {state_text}, \
+             none of the {} operation(s) that must come next is possible, whatever operations of \
+             unknown outcome are placed before it",
+            prefix.len(),
+            unplaced.len()
+        )
+    } else {
+        let needed = deepest
+            .stranded
+            .first()
+            .and_then(|(_, op)| model.requires(op));
+        match needed {
+            Some(needed) if needed != deepest.state => format!(
+                "no linearization exists{relaxed}: the {} operation(s) below need state {}, and \
+                 no operation sets it before they return",
+                unplaced.len(),
+                model.describe_state(&needed)
+            ),
+            _ => format!(
+                "no linearization extends this {}-operation prefix{relaxed}: the {} operation(s) \
+                 below need state {state_text}, every operation that could come next ({}) leaves \
+                 it, and no operation left sets it again before they return",
+                prefix.len(),
+                unplaced.len(),
+                next_ops(&deepest.stuck, &summary)
+            ),
+        }
+    };
     Counterexample {
         partition: partition.map(str::to_string),
         prefix,
@@ -62,4 +91,21 @@ pub(crate) fn from_search<M: Model>(
         unplaced,
         explanation,
     }
+}
+
+/// The first few operations that could have come next, for the explanation.
+fn next_ops<O>(ops: &[(u32, O)], summary: &impl Fn(u32, &O) -> OpSummary) -> String {
+    const SHOWN_MAX: usize = 3;
+    let mut shown: Vec<String> = ops
+        .iter()
+        .take(SHOWN_MAX)
+        .map(|(source, op)| {
+            let s = summary(*source, op);
+            format!("{}, {}", s.op, s.lines())
+        })
+        .collect();
+    if ops.len() > SHOWN_MAX {
+        shown.push(format!("and {} more", ops.len() - SHOWN_MAX));
+    }
+    shown.join("; ")
 }

@@ -57,6 +57,9 @@ pub(crate) struct Deepest<O, S> {
     pub state: S,
     /// Candidates at that configuration: completed operations none of which could go next.
     pub stuck: Vec<(u32, O)>,
+    /// Operations that need `state` and could never get it back once any candidate moved the
+    /// state away from it (see `prune.rs`); empty when the candidates were simply impossible.
+    pub stranded: Vec<(u32, O)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,10 +109,18 @@ pub(crate) struct Search<'m, M: Model> {
     model: &'m M,
     ops: Vec<M::Op>,
     sources: Vec<u32>,
-    /// Call and return position per completed operation.
-    calls: Vec<u32>,
+    /// Return position per completed operation.
     returns: Vec<u32>,
+    /// Per completed operation: the first operation equal to it (interchangeable twins).
+    class: Vec<u32>,
+    /// Per class: the `stamp` of the last candidate collection that saw it.
+    class_stamp: Vec<u32>,
+    stamp: u32,
     prune: Option<Prune<M::State>>,
+    /// Operations a move from the current configuration would have stranded.
+    stranded_here: Vec<u32>,
+    /// Set when the initial configuration already strands an operation.
+    dead_at_start: bool,
     list: EntryList,
     pool: InfoPool<M::Op>,
     memo: Memo<M::State>,
@@ -136,6 +147,7 @@ struct Snapshot<S> {
     common: usize,
     state: Option<S>,
     stuck: Vec<u32>,
+    stranded: Vec<u32>,
 }
 
 impl<'m, M: Model> Search<'m, M> {
@@ -157,24 +169,38 @@ impl<'m, M: Model> Search<'m, M> {
             }
         }
         let list = EntryList::new(&spans);
-        let calls: Vec<u32> = spans.iter().map(|&(call, _)| call).collect();
         let returns = spans.iter().map(|&(_, ret)| ret).collect();
+        let class: Vec<u32> = {
+            let mut first: FxHashMap<&M::Op, u32> = FxHashMap::default();
+            (0..completed.len() as u32)
+                .map(|i| *first.entry(&completed[i as usize]).or_insert(i))
+                .collect()
+        };
         let prune = {
             let completed: Vec<_> = completed
                 .iter()
-                .zip(&calls)
-                .map(|(op, &c)| (op, c))
+                .zip(&spans)
+                .map(|(op, &(c, r))| (op, c, r))
                 .collect();
             let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
             Prune::new(model, &completed, &unknown)
         };
+        let stranded_here: Vec<u32> = prune
+            .as_ref()
+            .and_then(|p| p.stranded_at_start(&model.init()))
+            .into_iter()
+            .collect();
         Search {
             model,
             done: Bits::new(completed.len()),
             ops: completed,
             sources,
-            calls,
             returns,
+            class_stamp: vec![0; class.len()],
+            class,
+            stamp: 0,
+            dead_at_start: !stranded_here.is_empty(),
+            stranded_here,
             prune,
             cursor: Cursor::Scan(list.first()),
             list,
@@ -192,6 +218,7 @@ impl<'m, M: Model> Search<'m, M> {
                 common: 0,
                 state: None,
                 stuck: Vec::new(),
+                stranded: Vec::new(),
             },
             reach_cache: FxHashMap::default(),
             reach_cached_entries: 0,
@@ -227,13 +254,17 @@ impl<'m, M: Model> Search<'m, M> {
             let op = *op as usize;
             path.push((self.sources[op], self.ops[op].clone()));
         }
-        let stuck = self
-            .snapshot
-            .stuck
-            .iter()
-            .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
-            .collect();
-        Some(Deepest { path, state, stuck })
+        let described = |ops: &[u32]| {
+            ops.iter()
+                .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
+                .collect()
+        };
+        Some(Deepest {
+            path,
+            state,
+            stuck: described(&self.snapshot.stuck),
+            stranded: described(&self.snapshot.stranded),
+        })
     }
 
     /// Searches until done, or until `slice_steps` more steps have been taken (a just-in-time
@@ -245,6 +276,12 @@ impl<'m, M: Model> Search<'m, M> {
         meter: &mut MemoryMeter,
     ) -> Progress {
         let stop_at = self.steps.saturating_add(slice_steps).min(steps_max);
+        if self.dead_at_start {
+            if self.snapshot.state.is_none() {
+                self.snapshot();
+            }
+            return Progress::NotLinearizable;
+        }
         loop {
             if self.stack.len() == self.ops.len() {
                 return Progress::Linearizable;
@@ -284,8 +321,8 @@ impl<'m, M: Model> Search<'m, M> {
     /// One plain move attempt; `Some` when the search is over (or must pause).
     fn direct(&mut self, nth: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
         let depth = self.stack.len();
-        if nth == 0 && !self.collect_candidates(depth) {
-            return self.backtrack();
+        if nth == 0 {
+            self.collect_candidates(depth);
         }
         let Some(&op) = self.levels[depth].cands.get(nth as usize) else {
             // Every plain candidate has failed here.
@@ -316,9 +353,8 @@ impl<'m, M: Model> Search<'m, M> {
         self.push(op, Some(Cursor::Direct(nth)), Vec::new(), after, meter)
     }
 
-    /// The calls before the first return entry, earliest return first; false when one of them
-    /// can never be placed (see `prune.rs`).
-    fn collect_candidates(&mut self, depth: usize) -> bool {
+    /// The calls before the first return entry, earliest return first.
+    fn collect_candidates(&mut self, depth: usize) {
         let mut cands = std::mem::take(&mut self.level(depth).cands);
         cands.clear();
         let mut entry = self.list.first();
@@ -328,16 +364,22 @@ impl<'m, M: Model> Search<'m, M> {
         }
         let returns = &self.returns;
         cands.sort_unstable_by_key(|&op| returns[op as usize]);
-        let live = match &self.prune {
-            Some(prune) => cands
-                .iter()
-                .all(|&op| prune.can_place(op, returns[op as usize], &self.state)),
-            None => true,
-        };
+        // Of identical operations only the first to return need be tried: if a linearization
+        // continues with a later-returning twin, swapping the two gives one that continues with
+        // the earlier (same effect; the earlier return only tightens where it may go).
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.class_stamp.iter_mut().for_each(|s| *s = 0);
+            self.stamp = 1;
+        }
+        let (stamp, class_stamp, class) = (self.stamp, &mut self.class_stamp, &self.class);
+        cands.retain(|&op| {
+            let seen = &mut class_stamp[class[op as usize] as usize];
+            std::mem::replace(seen, stamp) != stamp
+        });
         let level = self.level(depth);
         level.cands = cands;
         level.frontier_entry = entry;
-        live
     }
 
     /// One just-in-time move attempt.
@@ -454,6 +496,16 @@ impl<'m, M: Model> Search<'m, M> {
         after: M::State,
         meter: &mut MemoryMeter,
     ) -> Option<Progress> {
+        if let Some(prune) = &mut self.prune {
+            prune.mark(op, true);
+            if let Some(stranded) = prune.stranded(&self.state, &after) {
+                prune.mark(op, false);
+                if !self.stranded_here.contains(&stranded) {
+                    self.stranded_here.push(stranded);
+                }
+                return None;
+            }
+        }
         self.done.set(op as usize);
         for &k in &info {
             self.pool.take(k);
@@ -470,12 +522,12 @@ impl<'m, M: Model> Search<'m, M> {
                 self.pool.give_back(k);
             }
             self.done.clear(op as usize);
+            if let Some(prune) = &mut self.prune {
+                prune.mark(op, false);
+            }
             return matches!(inserted, Insert::OutOfMemory).then_some(Progress::OutOfMemory);
         }
         self.list.lift(op);
-        if let Some(prune) = &mut self.prune {
-            prune.mark(op, self.calls[op as usize], true);
-        }
         let prev_state = std::mem::replace(&mut self.state, after);
         self.stack.push(Frame {
             op,
@@ -483,6 +535,7 @@ impl<'m, M: Model> Search<'m, M> {
             cursor,
             info,
         });
+        self.stranded_here.clear();
         if self.stack.len() > self.depth_best {
             self.depth_best = self.stack.len();
             self.snapshot_due = true;
@@ -502,9 +555,10 @@ impl<'m, M: Model> Search<'m, M> {
                 return Some(Progress::NotLinearizable);
             };
             self.snapshot.common = self.snapshot.common.min(self.stack.len());
+            self.stranded_here.clear();
             self.list.unlift(frame.op);
             if let Some(prune) = &mut self.prune {
-                prune.mark(frame.op, self.calls[frame.op as usize], false);
+                prune.mark(frame.op, false);
             }
             self.done.clear(frame.op as usize);
             for &k in frame.info.iter().rev() {
@@ -537,6 +591,7 @@ impl<'m, M: Model> Search<'m, M> {
         }
         snapshot.common = self.stack.len();
         snapshot.state = Some(self.state.clone());
+        snapshot.stranded.clone_from(&self.stranded_here);
         snapshot.stuck.clear();
         let mut entry = self.list.first();
         while let Some(op) = self.list.call_op(entry) {

@@ -1,51 +1,58 @@
-//! Dead-configuration pruning from what pending operations need.
+//! Dead-configuration pruning from what operations still need.
 //!
-//! A completed operation that is legal in exactly one state (a read of 3, `cas(1, 2)`) and is
-//! still a candidate must be linearized before its return. If the current state is not the one it
-//! needs, some operation that sets that state has to come first: a completed one not yet
-//! linearized, or one of unknown outcome, invoked before that return. When there is none, no
-//! linearization continues from here, however the other candidates are ordered — without this
-//! the search would discover it only at the return entry, after trying every order of the
-//! operations in between (exponential in the concurrency).
+//! A completed operation that is legal in exactly one state (a read of 3, `cas(1, 2)`) and is not
+//! yet linearized must be linearized before its return, in that state. So whenever the state
+//! moves away from a state S, some operation that sets S again must still be available — a
+//! completed one not yet linearized, or one of unknown outcome, invoked before that return — for
+//! every operation that needs S. When there is none, no linearization continues from here,
+//! however the rest is ordered. Without this the search finds out only when it reaches that
+//! return, after trying every order of the operations in between (exponential in concurrency).
 //!
-//! Only sound when every state-changing operation declares the state it sets, so a partition
-//! with an operation that does not (an `append`) is not pruned.
+//! The condition only changes when the state leaves S, so checking that one move keeps every
+//! configuration the search visits free of stranded operations (the initial one is checked once).
+//! Only sound when every state-changing operation declares the state it sets, so a partition with
+//! an operation that does not (an `append`) is not pruned.
 
 use super::super::model::Model;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 pub(super) struct Prune<S> {
-    /// Per completed operation: the group of the state it needs.
-    requires: Vec<Option<u32>>,
-    /// Per completed operation: the group of the state it sets.
-    sets: Vec<Option<u32>>,
+    group_of: FxHashMap<S, u32>,
     states: Vec<S>,
-    /// Per group: completed setters not linearized, as (call position, operation).
-    pending: Vec<BTreeSet<(u32, u32)>>,
-    /// Per group: the earliest call of an unknown-outcome setter (always available).
+    /// Per completed operation: the group of the state it needs / sets, and its call and return.
+    requires: Vec<Option<u32>>,
+    sets: Vec<Option<u32>>,
+    calls: Vec<u32>,
+    returns: Vec<u32>,
+    /// Per group: completed operations not yet linearized that need it, as (return, op).
+    needing: Vec<BTreeSet<(u32, u32)>>,
+    /// Per group: completed operations not yet linearized that set it, as (call, op).
+    setting: Vec<BTreeSet<(u32, u32)>>,
+    /// Per group: the earliest call of an unknown-outcome operation that sets it (such operations
+    /// are never used up: one may be placed any time after its call, or not at all).
     unknown_call_min: Vec<u32>,
 }
 
 impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
-    /// `completed`: (operation, call position); `unknown`: likewise. `None` when the partition
-    /// cannot be pruned.
+    /// `completed`: (operation, call, return); `unknown`: (operation, call). `None` when the
+    /// partition cannot be pruned (or nothing in it needs a particular state).
     pub(super) fn new<M: Model<State = S>>(
         model: &M,
-        completed: &[(&M::Op, u32)],
+        completed: &[(&M::Op, u32, u32)],
         unknown: &[(&M::Op, u32)],
     ) -> Option<Self> {
-        let mut groups: FxHashMap<S, u32> = FxHashMap::default();
+        let mut group_of: FxHashMap<S, u32> = FxHashMap::default();
         let mut states: Vec<S> = Vec::new();
         let mut group = |state: S| -> u32 {
-            *groups.entry(state.clone()).or_insert_with(|| {
+            *group_of.entry(state.clone()).or_insert_with(|| {
                 states.push(state);
                 states.len() as u32 - 1
             })
         };
-        let mut sets = Vec::with_capacity(completed.len());
         let mut requires = Vec::with_capacity(completed.len());
-        for &(op, _) in completed {
+        let mut sets = Vec::with_capacity(completed.len());
+        for &(op, _, _) in completed {
             sets.push(if model.is_read_only(op) {
                 None
             } else {
@@ -62,51 +69,122 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
         if requires.iter().all(Option::is_none) {
             return None;
         }
-        let mut pending = vec![BTreeSet::new(); states.len()];
-        for (index, (&(_, call), set)) in completed.iter().zip(&sets).enumerate() {
-            if let Some(g) = set {
-                pending[*g as usize].insert((call, index as u32));
-            }
-        }
-        let mut unknown_call_min = vec![u32::MAX; states.len()];
-        for (g, call) in unknown_setters {
-            let min = &mut unknown_call_min[g as usize];
-            *min = (*min).min(call);
-        }
-        Some(Prune {
+        let mut prune = Prune {
+            needing: vec![BTreeSet::new(); states.len()],
+            setting: vec![BTreeSet::new(); states.len()],
+            unknown_call_min: vec![u32::MAX; states.len()],
+            group_of,
+            states,
             requires,
             sets,
-            states,
-            pending,
-            unknown_call_min,
-        })
+            calls: completed.iter().map(|&(_, call, _)| call).collect(),
+            returns: completed.iter().map(|&(_, _, ret)| ret).collect(),
+        };
+        for op in 0..completed.len() as u32 {
+            prune.mark(op, false);
+        }
+        for (g, call) in unknown_setters {
+            let min = &mut prune.unknown_call_min[g as usize];
+            *min = (*min).min(call);
+        }
+        Some(prune)
     }
 
     /// `op` was linearized (`done`) or taken back.
-    pub(super) fn mark(&mut self, op: u32, call: u32, done: bool) {
-        if let Some(g) = self.sets[op as usize] {
-            let pending = &mut self.pending[g as usize];
+    pub(super) fn mark(&mut self, op: u32, done: bool) {
+        let i = op as usize;
+        let toggle = |set: &mut BTreeSet<(u32, u32)>, entry| {
             if done {
-                pending.remove(&(call, op));
+                set.remove(&entry);
             } else {
-                pending.insert((call, op));
+                set.insert(entry);
             }
+        };
+        if let Some(g) = self.sets[i] {
+            toggle(&mut self.setting[g as usize], (self.calls[i], op));
+        }
+        if let Some(g) = self.requires[i] {
+            toggle(&mut self.needing[g as usize], (self.returns[i], op));
         }
     }
 
-    /// False when the candidate `op` (returning at `ret`) can never become legal from `state`.
-    pub(super) fn can_place(&self, op: u32, ret: u32, state: &S) -> bool {
-        let Some(g) = self.requires[op as usize] else {
-            return true;
-        };
-        let g = g as usize;
-        if self.states[g] == *state || self.unknown_call_min[g] < ret {
-            return true;
+    /// After the state moved from `before` to `after`: an operation not yet linearized that
+    /// needs `before` and can never get it back, if any.
+    pub(super) fn stranded(&self, before: &S, after: &S) -> Option<u32> {
+        if before == after {
+            return None;
+        }
+        self.stranded_in(*self.group_of.get(before)? as usize)
+    }
+
+    /// Before anything is linearized: an operation that needs a state other than `initial` and
+    /// that nothing can set in time, if any.
+    pub(super) fn stranded_at_start(&self, initial: &S) -> Option<u32> {
+        (0..self.states.len())
+            .filter(|&g| self.states[g] != *initial)
+            .filter_map(|g| self.stranded_in(g))
+            .min_by_key(|&op| self.returns[op as usize])
+    }
+
+    /// The first-returning operation that needs group `g`'s state, if nothing sets it before
+    /// that return. Only that one need be checked: later returns have at least the same setters.
+    fn stranded_in(&self, g: usize) -> Option<u32> {
+        let &(ret, op) = self.needing[g].first()?;
+        if self.unknown_call_min[g] < ret {
+            return None;
         }
         // An operation cannot set up its own precondition (`cas(1, 1)`).
-        self.pending[g]
+        let rescued = self.setting[g]
             .iter()
             .take_while(|&&(call, _)| call < ret)
-            .any(|&(_, setter)| setter != op)
+            .any(|&(_, setter)| setter != op);
+        (!rescued).then_some(op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::models::register::{Register, RegisterOp};
+    use super::super::super::value::Val;
+    use super::*;
+
+    fn int(v: i64) -> Val {
+        Val::from_json(&serde_json::json!(v))
+    }
+
+    #[test]
+    fn leaving_a_state_a_pending_read_needs_strands_it_unless_a_writer_remains() {
+        let model = Register::new(None);
+        let (w1, w2, r1) = (
+            RegisterOp::Write(int(1)),
+            RegisterOp::Write(int(2)),
+            RegisterOp::Read(Some(int(1))),
+        );
+        // write(1) [0, 1], write(2) [2, 3], read → 1 [4, 5]: a stale read.
+        let completed = [(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 5)];
+        let mut prune = Prune::new(&model, &completed, &[]).expect("prunable");
+        assert_eq!(prune.stranded_at_start(&Val::Null), None);
+        prune.mark(0, true);
+        assert_eq!(
+            prune.stranded(&int(1), &int(2)),
+            Some(2),
+            "nothing rewrites 1"
+        );
+        // An unknown-outcome write of 1 invoked before the read returns could rescue it.
+        let late = RegisterOp::Write(int(1));
+        let mut prune = Prune::new(&model, &completed, &[(&late, 3)]).expect("prunable");
+        prune.mark(0, true);
+        assert_eq!(prune.stranded(&int(1), &int(2)), None);
+    }
+
+    #[test]
+    fn a_read_of_a_value_nothing_writes_is_stranded_from_the_start() {
+        let model = Register::new(None);
+        let (w1, r9) = (RegisterOp::Write(int(1)), RegisterOp::Read(Some(int(9))));
+        let prune = Prune::new(&model, &[(&w1, 0, 1), (&r9, 2, 3)], &[]).expect("prunable");
+        assert_eq!(prune.stranded_at_start(&Val::Null), Some(1));
+        // A partition with an append is never pruned: its results are not fixed states.
+        let append = RegisterOp::Append("x".into());
+        assert!(Prune::new(&model, &[(&append, 0, 1), (&r9, 2, 3)], &[]).is_none());
     }
 }
