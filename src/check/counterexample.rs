@@ -55,12 +55,14 @@ pub(crate) fn from_search<M: Model>(
         ""
     };
     let explanation = if deepest.stranded.is_empty() {
+        let which = match unplaced.len() {
+            1 => "the operation that must come next is impossible".to_string(),
+            n => format!("none of the {n} operations that must come next is possible"),
+        };
         format!(
             "no linearization extends this {}-operation prefix{relaxed}: in state {state_text}, \
-             none of the {} operation(s) that must come next is possible, whatever operations of \
-             unknown outcome are placed before it",
+             {which}, whatever operations of unknown outcome are placed before it",
             prefix.len(),
-            unplaced.len()
         )
     } else {
         let needed = deepest
@@ -69,18 +71,20 @@ pub(crate) fn from_search<M: Model>(
             .and_then(|(_, op)| model.requires(op));
         match needed {
             Some(needed) if needed != deepest.state => format!(
-                "no linearization exists{relaxed}: the {} operation(s) below need state {}, and \
-                 no operation sets it before they return",
-                unplaced.len(),
-                model.describe_state(&needed)
+                "no linearization exists{relaxed}: {} state {}, and no operation sets it before \
+                 {} returns",
+                the_ops_below(unplaced.len()),
+                model.describe_state(&needed),
+                if unplaced.len() == 1 { "it" } else { "they" }
             ),
             _ => format!(
-                "no linearization extends this {}-operation prefix{relaxed}: the {} operation(s) \
-                 below need state {state_text}, every operation that could come next ({}) leaves \
-                 it, and no operation left sets it again before they return",
+                "no linearization extends this {}-operation prefix{relaxed}: {} state \
+                 {state_text}, every operation that could come next ({}) leaves it, and no \
+                 operation left sets it again before {} returns",
                 prefix.len(),
-                unplaced.len(),
-                next_ops(&deepest.stuck, &summary)
+                the_ops_below(unplaced.len()),
+                next_ops(&deepest.stuck, &summary),
+                if unplaced.len() == 1 { "it" } else { "they" }
             ),
         }
     };
@@ -108,4 +112,11 @@ fn next_ops<O>(ops: &[(u32, O)], summary: &impl Fn(u32, &O) -> OpSummary) -> Str
         shown.push(format!("and {} more", ops.len() - SHOWN_MAX));
     }
     shown.join("; ")
+}
+
+fn the_ops_below(count: usize) -> String {
+    match count {
+        1 => "the operation below needs".to_string(),
+        n => format!("the {n} operations below need"),
+    }
 }

@@ -50,7 +50,9 @@ pub struct PrefixStep {
 /// Why a history is not linearizable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Counterexample {
-    /// The partition (key) that failed; `None` for a model without partitions.
+    /// The partition (key) that failed, as the canonical JSON text of the key; `None` for a model
+    /// without partitions. JSON output gives the key itself (`"0"`, not `"\"0\""`).
+    #[serde(serialize_with = "key_as_json")]
     pub partition: Option<String>,
     /// The longest linearizable prefix found (operations of unknown outcome included).
     pub prefix: Vec<PrefixStep>,
@@ -182,4 +184,12 @@ impl Serialize for CheckReport {
         }
         .serialize(serializer)
     }
+}
+
+fn key_as_json<S: serde::Serializer>(key: &Option<String>, out: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    let value = key
+        .as_deref()
+        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::from(text)));
+    value.serialize(out)
 }
