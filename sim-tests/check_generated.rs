@@ -222,3 +222,37 @@ fn fifty_concurrent_processes_are_decided_not_unknown() {
         );
     }
 }
+/// Found by `a_stale_read_after_a_completed_write_is_caught`: unknown-outcome operations placed
+/// just in time were shown in sorted class order, not in the order that reaches the state, so
+/// the printed prefix did not replay (a read shown in a state it cannot see).
+#[test]
+fn counterexample_prefixes_replay_with_unknown_operations_in_order() {
+    let config = GenConfig {
+        processes: 7,
+        ops: 24,
+        keys: 1,
+        values: 3,
+        unknown_percent: 14,
+        seed: 17215257485199164233,
+    };
+    let mut register = RegisterWorkload {
+        value: Value::Null,
+        values: config.values,
+    };
+    let history = generate(&mut register, &config);
+    let stale = register.value.clone();
+    let bad = mutate::stale_read_after_write(&history, stale, json!("fresh"));
+    let report = run(&bad, ModelKind::Register).expect("valid");
+    let faultlab::check::Verdict::NotLinearizable(cx) = &report.verdict else {
+        panic!("expected a violation, got {}", report.verdict.name());
+    };
+    assert!(
+        cx.prefix.iter().any(|step| step.op.outcome != "ok"),
+        "uses unknown ops"
+    );
+    for step in &cx.prefix {
+        if let Some(seen) = step.op.op.strip_prefix("read → ") {
+            assert_eq!(seen, step.state_after, "{:?}", step.op);
+        }
+    }
+}

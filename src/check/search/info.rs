@@ -43,6 +43,9 @@ pub(crate) struct InfoPool<O> {
 pub(crate) struct Reached<S> {
     pub state: S,
     pub used: Vec<u32>,
+    /// The same classes in an order that reaches `state` (`used` is sorted for comparisons;
+    /// a counterexample must replay).
+    pub order: Vec<u32>,
 }
 
 impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
@@ -170,6 +173,7 @@ pub(crate) fn reach<M: Model>(
     let mut from = Reached {
         state: root.clone(),
         used: Vec::new(),
+        order: Vec::new(),
     };
     loop {
         for &(k, free) in &open {
@@ -203,7 +207,13 @@ pub(crate) fn reach<M: Model>(
                 return Err(ReachStop::Unbounded);
             }
             known.push(out.len());
-            out.push(Reached { state: next, used });
+            let mut order = from.order.clone();
+            order.push(k);
+            out.push(Reached {
+                state: next,
+                used,
+                order,
+            });
         }
         let Some(queued) = out.get(next_to_expand) else {
             return Ok(out);

@@ -87,7 +87,10 @@ struct Frame<S> {
 #[derive(Clone)]
 struct Alt<S> {
     state: S,
+    /// Sorted, for the dominance test.
     used: Vec<u32>,
+    /// The order that reaches `state`: what the frame records.
+    order: Vec<u32>,
 }
 
 type ReachSet<S> = Rc<Vec<Reached<S>>>;
@@ -407,7 +410,7 @@ impl<'m, M: Model> Search<'m, M> {
         self.push(
             op,
             Some(Cursor::Jit { entry, alt }),
-            choice.used,
+            choice.order,
             choice.state,
             meter,
         )
@@ -439,6 +442,7 @@ impl<'m, M: Model> Search<'m, M> {
             alts.push(Alt {
                 state,
                 used: reached.used.clone(),
+                order: reached.order.clone(),
             });
         }
         alts
