@@ -14,6 +14,7 @@ mod info;
 mod list;
 pub(crate) mod memo;
 mod prune;
+mod snapshot;
 
 use super::model::Model;
 use bits::Bits;
@@ -22,6 +23,7 @@ use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
 use prune::Prune;
 use rustc_hash::{FxHashMap, FxHasher};
+use snapshot::Snapshot;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
@@ -143,16 +145,6 @@ pub(crate) struct Search<'m, M: Model> {
     reach_cached_entries: usize,
 }
 
-/// The deepest configuration, kept incrementally: `frames` shares its first `common` frames with
-/// the current stack, so recording a new deepest point costs only the frames that changed.
-struct Snapshot<S> {
-    frames: Vec<(u32, Vec<u32>)>,
-    common: usize,
-    state: Option<S>,
-    stuck: Vec<u32>,
-    stranded: Vec<u32>,
-}
-
 impl<'m, M: Model> Search<'m, M> {
     /// `ops` in invocation order; unknown-outcome read-only operations must already be dropped.
     /// `relaxed`: unknown-outcome operations may take effect any number of times (see `info.rs`).
@@ -216,13 +208,7 @@ impl<'m, M: Model> Search<'m, M> {
             steps: 0,
             depth_best: 0,
             snapshot_due: true,
-            snapshot: Snapshot {
-                frames: Vec::new(),
-                common: 0,
-                state: None,
-                stuck: Vec::new(),
-                stranded: Vec::new(),
-            },
+            snapshot: Snapshot::new(),
             reach_cache: FxHashMap::default(),
             reach_cached_entries: 0,
         }
@@ -238,36 +224,6 @@ impl<'m, M: Model> Search<'m, M> {
 
     pub(crate) fn memo_bytes(&self) -> u64 {
         self.memo.charged_bytes()
-    }
-
-    /// The deepest configuration reached, for the counterexample of a failed search.
-    pub(crate) fn deepest(&self) -> Option<Deepest<M::Op, M::State>> {
-        let state = self.snapshot.state.clone()?;
-        let mut taken = vec![0usize; self.pool.classes.len()];
-        let mut path = Vec::new();
-        for (op, info) in &self.snapshot.frames {
-            for &k in info {
-                let class = &self.pool.classes[k as usize];
-                // Relaxed searches may use an operation more than once: show its first copy.
-                let nth = taken[k as usize].min(class.ids.len() - 1);
-                let id = class.ids[nth] as usize;
-                taken[k as usize] += 1;
-                path.push((self.pool.sources[id], class.op.clone()));
-            }
-            let op = *op as usize;
-            path.push((self.sources[op], self.ops[op].clone()));
-        }
-        let described = |ops: &[u32]| {
-            ops.iter()
-                .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
-                .collect()
-        };
-        Some(Deepest {
-            path,
-            state,
-            stuck: described(&self.snapshot.stuck),
-            stranded: described(&self.snapshot.stranded),
-        })
     }
 
     /// Searches until done, or until `slice_steps` more steps have been taken (a just-in-time
@@ -583,24 +539,6 @@ impl<'m, M: Model> Search<'m, M> {
                 },
             };
             return None;
-        }
-    }
-
-    /// Records the current (deepest so far) configuration for the counterexample.
-    fn snapshot(&mut self) {
-        let snapshot = &mut self.snapshot;
-        snapshot.frames.truncate(snapshot.common);
-        for frame in &self.stack[snapshot.common..] {
-            snapshot.frames.push((frame.op, frame.info.clone()));
-        }
-        snapshot.common = self.stack.len();
-        snapshot.state = Some(self.state.clone());
-        snapshot.stranded.clone_from(&self.stranded_here);
-        snapshot.stuck.clear();
-        let mut entry = self.list.first();
-        while let Some(op) = self.list.call_op(entry) {
-            snapshot.stuck.push(op);
-            entry = self.list.next(entry);
         }
     }
 }
