@@ -75,6 +75,14 @@ pub trait Model {
         None
     }
 
+    /// True if `op` is legal in every state and always leaves the same one (a plain `write`):
+    /// applying it after other operations reaches nothing it would not reach alone, which lets
+    /// the search skip such chains of unknown-outcome operations. The default `false` is always
+    /// safe; a wrong `true` gives wrong verdicts.
+    fn is_blind_write(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
     /// How an operation reads in a counterexample, e.g. `read → 3`, `cas(1, 2)`.
     fn describe_op(&self, op: &Self::Op) -> String;
 

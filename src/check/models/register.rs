@@ -78,6 +78,10 @@ impl Model for Register {
         sets_value(op)
     }
 
+    fn is_blind_write(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Write(_) | RegisterOp::Delete)
+    }
+
     fn describe_op(&self, op: &RegisterOp) -> String {
         describe_value_op(op)
     }

@@ -43,9 +43,25 @@ pub(crate) struct InfoPool<O> {
 pub(crate) struct Reached<S> {
     pub state: S,
     pub used: Vec<u32>,
-    /// The same classes in an order that reaches `state` (`used` is sorted for comparisons;
-    /// a counterexample must replay).
-    pub order: Vec<u32>,
+    /// The class applied last and the reached state it was applied to (an index in the same
+    /// list, `FROM_ROOT` for the starting state): walking these gives an order that reaches
+    /// `state` (`used` is sorted for comparisons; a counterexample must replay).
+    pub via: (u32, u32),
+}
+
+const FROM_ROOT: u32 = u32::MAX;
+
+/// The classes that reach `reached[at]`, in an order that does.
+pub(crate) fn order_of<S>(reached: &[Reached<S>], at: usize) -> Vec<u32> {
+    let mut order = Vec::new();
+    let mut at = at as u32;
+    while at != FROM_ROOT {
+        let (class, parent) = reached[at as usize].via;
+        order.push(class);
+        at = parent;
+    }
+    order.reverse();
+    order
 }
 
 impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
@@ -165,6 +181,13 @@ pub(crate) fn reach<M: Model>(
     steps_max: u64,
 ) -> Result<Vec<Reached<M::State>>, ReachStop> {
     let open = pool.open_classes(frontier);
+    // A blind write after other unknown operations reaches what it reaches alone, with more used:
+    // dominated, so only the first level tries blind writes.
+    let chainable: Vec<(u32, u32)> = open
+        .iter()
+        .copied()
+        .filter(|&(k, _)| !model.is_blind_write(&pool.classes[k as usize].op))
+        .collect();
     let mut out: Vec<Reached<M::State>> = Vec::new();
     let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
     // Breadth first (`out` is the queue): multisets only grow, so a later one can be dominated
@@ -173,10 +196,17 @@ pub(crate) fn reach<M: Model>(
     let mut from = Reached {
         state: root.clone(),
         used: Vec::new(),
-        order: Vec::new(),
+        via: (u32::MAX, FROM_ROOT),
     };
+    // Index of `from` in `out`; the root is not in it.
+    let mut from_at = FROM_ROOT;
     loop {
-        for &(k, free) in &open {
+        let classes = if from.used.is_empty() {
+            &open
+        } else {
+            &chainable
+        };
+        for &(k, free) in classes {
             if from.used.iter().filter(|&&u| u == k).count() as u32 >= free {
                 continue;
             }
@@ -196,6 +226,10 @@ pub(crate) fn reach<M: Model>(
             let at = used.partition_point(|&u| u <= k);
             used.insert(at, k);
             let known = by_state.entry(next.clone()).or_default();
+            // Dominance comparisons are work too (about an eighth of a step each, measured):
+            // counting them keeps the step budget a measure of time when a state has many
+            // minimal multisets.
+            *steps += known.len() as u64 / 8;
             let dominated = match pool.relaxed {
                 true => !known.is_empty(),
                 false => known.iter().any(|&j| is_submultiset(&out[j].used, &used)),
@@ -207,18 +241,17 @@ pub(crate) fn reach<M: Model>(
                 return Err(ReachStop::Unbounded);
             }
             known.push(out.len());
-            let mut order = from.order.clone();
-            order.push(k);
             out.push(Reached {
                 state: next,
                 used,
-                order,
+                via: (k, from_at),
             });
         }
         let Some(queued) = out.get(next_to_expand) else {
             return Ok(out);
         };
         from = queued.clone();
+        from_at = next_to_expand as u32;
         next_to_expand += 1;
     }
 }

@@ -18,7 +18,7 @@ mod snapshot;
 
 use super::model::Model;
 use bits::Bits;
-use info::{InfoPool, Reached, is_submultiset};
+use info::{InfoPool, Reached, is_submultiset, order_of};
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
 use prune::Prune;
@@ -379,7 +379,8 @@ impl<'m, M: Model> Search<'m, M> {
         let direct = self.model.step(&self.state, y);
         let mut alts: Vec<Alt<M::State>> = Vec::new();
         let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
-        for reached in self.levels[depth].reach.iter() {
+        let reach = &self.levels[depth].reach;
+        for (at, reached) in reach.iter().enumerate() {
             self.steps += 1;
             let Some(state) = self.model.step(&reached.state, y) else {
                 continue;
@@ -388,6 +389,7 @@ impl<'m, M: Model> Search<'m, M> {
                 continue;
             }
             let same = by_state.entry(state.clone()).or_default();
+            self.steps += same.len() as u64 / 8;
             if same
                 .iter()
                 .any(|&j| is_submultiset(&alts[j].used, &reached.used))
@@ -398,7 +400,7 @@ impl<'m, M: Model> Search<'m, M> {
             alts.push(Alt {
                 state,
                 used: reached.used.clone(),
-                order: reached.order.clone(),
+                order: order_of(reach, at),
             });
         }
         alts
