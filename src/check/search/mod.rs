@@ -376,11 +376,24 @@ impl<'m, M: Model> Search<'m, M> {
     /// leaving out results the plain move already covered.
     fn alternatives(&mut self, op: u32, depth: usize) -> Vec<Alt<M::State>> {
         let y = &self.ops[op as usize];
+        // A blind write leaves the same state after anything: the plain move covers it.
+        if self.model.is_blind_write(y) {
+            return Vec::new();
+        }
         let direct = self.model.step(&self.state, y);
+        let needs = self.model.requires(y);
         let mut alts: Vec<Alt<M::State>> = Vec::new();
         let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
         let reach = &self.levels[depth].reach;
+        let mut compared = 0u64;
         for (at, reached) in reach.iter().enumerate() {
+            // An op legal in one state only needs that state: comparing is cheaper than a step.
+            if let Some(needs) = &needs {
+                compared += 1;
+                if reached.state != *needs {
+                    continue;
+                }
+            }
             self.steps += 1;
             let Some(state) = self.model.step(&reached.state, y) else {
                 continue;
@@ -403,6 +416,7 @@ impl<'m, M: Model> Search<'m, M> {
                 order: order_of(reach, at),
             });
         }
+        self.steps += compared / 8;
         alts
     }
 
