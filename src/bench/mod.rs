@@ -5,3 +5,4 @@
 pub mod histories;
 pub mod mutate;
 pub mod sim;
+pub mod timed;

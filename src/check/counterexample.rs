@@ -64,6 +64,31 @@ pub(crate) fn from_search<M: Model>(
              {which}, whatever operations of unknown outcome are placed before it",
             prefix.len(),
         )
+    } else if let Some(overwritten) = &deepest.overwritten {
+        let described = |(source, op): &(u32, M::Op)| {
+            let s = summary(*source, op);
+            format!("{} at {}", s.op, s.lines())
+        };
+        let needed = deepest
+            .stranded
+            .first()
+            .and_then(|(_, op)| model.requires(op))
+            .map_or_else(|| "?".to_string(), |s| model.describe_state(&s));
+        let by = described(&overwritten.by);
+        match &overwritten.last_setter {
+            Some(last) => format!(
+                "no linearization exists{relaxed}: the operation below needs state {needed}, but \
+                 every operation that sets {needed} had completed (the last: {}) before {by} \
+                 began, and that sets another state and completed before the operation below \
+                 began",
+                described(last)
+            ),
+            None => format!(
+                "no linearization exists{relaxed}: the operation below needs state {needed}, the \
+                 initial state, which nothing sets again, but {by} changes it and completed \
+                 before the operation below began"
+            ),
+        }
     } else {
         let needed = deepest
             .stranded

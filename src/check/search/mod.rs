@@ -21,7 +21,7 @@ use bits::Bits;
 use info::{InfoPool, Reached, is_submultiset, order_of};
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
-use prune::Prune;
+use prune::{Overwritten, Prune};
 use rustc_hash::{FxHashMap, FxHasher};
 use snapshot::Snapshot;
 use std::hash::{Hash, Hasher};
@@ -62,6 +62,14 @@ pub(crate) struct Deepest<O, S> {
     /// Operations that need `state` and could never get it back once any candidate moved the
     /// state away from it (see `prune.rs`); empty when the candidates were simply impossible.
     pub stranded: Vec<(u32, O)>,
+    /// When real-time order alone rules the stranded operation out: the operation that
+    /// overwrote the state it needs, and the last operation that set that state (if any).
+    pub overwritten: Option<OverwrittenBy<O>>,
+}
+
+pub(crate) struct OverwrittenBy<O> {
+    pub by: (u32, O),
+    pub last_setter: Option<(u32, O)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +134,8 @@ pub(crate) struct Search<'m, M: Model> {
     stranded_here: Vec<u32>,
     /// Set when the initial configuration already strands an operation.
     dead_at_start: bool,
+    /// Why, when real-time order alone strands it.
+    overwritten: Option<Overwritten>,
     list: EntryList,
     pool: InfoPool<M::Op>,
     memo: Memo<M::State>,
@@ -180,11 +190,13 @@ impl<'m, M: Model> Search<'m, M> {
             let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
             Prune::new(model, &completed, &unknown)
         };
-        let stranded_here: Vec<u32> = prune
-            .as_ref()
-            .and_then(|p| p.stranded_at_start(&model.init()))
-            .into_iter()
-            .collect();
+        let initial = model.init();
+        let stranded = prune.as_ref().and_then(|p| p.stranded_at_start(&initial));
+        let overwritten = match (&prune, stranded) {
+            (Some(p), None) => p.overwritten_at_start(&initial),
+            _ => None,
+        };
+        let stranded_here: Vec<u32> = stranded.or(overwritten.map(|o| o.op)).into_iter().collect();
         Search {
             model,
             done: Bits::new(completed.len()),
@@ -196,6 +208,7 @@ impl<'m, M: Model> Search<'m, M> {
             stamp: 0,
             dead_at_start: !stranded_here.is_empty(),
             stranded_here,
+            overwritten,
             prune,
             cursor: Cursor::Scan(list.first()),
             list,

@@ -142,6 +142,83 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
     }
 }
 
+/// A completed operation that real-time order alone makes impossible: every operation that could
+/// set the state it needs (or the initial state) is over before `by` begins, and `by`, which
+/// sets another state, is over before `op` begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Overwritten {
+    pub op: u32,
+    pub by: u32,
+    /// The setter that completed last, `None` when the needed state is the initial one and
+    /// nothing else sets it.
+    pub last_setter: Option<u32>,
+}
+
+impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
+    /// The first-returning operation made impossible by real-time order (see [`Overwritten`]).
+    /// Unknown-outcome setters invoked before its return could take effect at any time, so
+    /// they keep it possible.
+    pub(super) fn overwritten_at_start(&self, initial: &S) -> Option<Overwritten> {
+        let n = self.calls.len();
+        // State-changing operations by call, with the earliest return from each on.
+        let mut changing: Vec<u32> = (0..n as u32)
+            .filter(|&i| self.sets[i as usize].is_some())
+            .collect();
+        changing.sort_unstable_by_key(|&i| self.calls[i as usize]);
+        let mut earliest_return_from = vec![(u32::MAX, u32::MAX); changing.len() + 1];
+        for (at, &op) in changing.iter().enumerate().rev() {
+            let ret = self.returns[op as usize];
+            earliest_return_from[at] = earliest_return_from[at + 1].min((ret, op));
+        }
+        // Per group: setters by call, with the latest return so far.
+        let mut latest_return_by_call: Vec<Vec<(u32, u32, u32)>> =
+            vec![Vec::new(); self.states.len()];
+        for &op in &changing {
+            if let Some(g) = self.sets[op as usize] {
+                let list = &mut latest_return_by_call[g as usize];
+                let ret = self.returns[op as usize];
+                let latest = list
+                    .last()
+                    .map_or((ret, op), |&(_, r, o)| (r, o).max((ret, op)));
+                list.push((self.calls[op as usize], latest.0, latest.1));
+            }
+        }
+        let mut found: Option<Overwritten> = None;
+        for op in 0..n as u32 {
+            let i = op as usize;
+            let Some(g) = self.requires[i] else { continue };
+            let (call, ret) = (self.calls[i], self.returns[i]);
+            // A `cas(1, 1)`-like operation sets its own precondition: leave it to the search.
+            if self.sets[i] == Some(g) || self.unknown_call_min[g as usize] < ret {
+                continue;
+            }
+            let setters = &latest_return_by_call[g as usize];
+            let before = setters.partition_point(|&(c, _, _)| c < ret);
+            let (last_return, last_setter) = match before {
+                0 if self.states[g as usize] == *initial => (None, None),
+                0 => continue, // no setter at all: `stranded_at_start` reports it
+                _ => {
+                    let (_, r, o) = setters[before - 1];
+                    (Some(r), Some(o))
+                }
+            };
+            // The first state-changing operation invoked after the last setter returned.
+            let from = last_return.map_or(0, |r| {
+                changing.partition_point(|&o| self.calls[o as usize] <= r)
+            });
+            let (by_return, by) = earliest_return_from[from];
+            if by_return < call && found.is_none_or(|f| ret < self.returns[f.op as usize]) {
+                found = Some(Overwritten {
+                    op,
+                    by,
+                    last_setter,
+                });
+            }
+        }
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::super::models::register::{Register, RegisterOp};
@@ -186,5 +263,44 @@ mod tests {
         // A partition with an append is never pruned: its results are not fixed states.
         let append = RegisterOp::Append("x".into());
         assert!(Prune::new(&model, &[(&append, 0, 1), (&r9, 2, 3)], &[]).is_none());
+    }
+
+    #[test]
+    fn real_time_order_alone_can_rule_a_read_out() {
+        let model = Register::new(None);
+        let (w1, w2, r1, r0) = (
+            RegisterOp::Write(int(1)),
+            RegisterOp::Write(int(2)),
+            RegisterOp::Read(Some(int(1))),
+            RegisterOp::Read(Some(Val::Null)),
+        );
+        // write(1) [0, 1] < write(2) [2, 3] < read → 1 [4, 5]: stale.
+        let stale = Prune::new(&model, &[(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 5)], &[]).expect("p");
+        let found = Some(Overwritten {
+            op: 2,
+            by: 1,
+            last_setter: Some(0),
+        });
+        assert_eq!(stale.overwritten_at_start(&Val::Null), found);
+        // The writes overlap: write(2) may come first, so only the search can tell.
+        let overlap = Prune::new(&model, &[(&w1, 0, 3), (&w2, 1, 2), (&r1, 4, 5)], &[]).expect("p");
+        assert_eq!(overlap.overwritten_at_start(&Val::Null), None);
+        // A timed-out write of 1 invoked before the read returns may land right before it.
+        let late = RegisterOp::Write(int(1));
+        let rescued = Prune::new(
+            &model,
+            &[(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 6)],
+            &[(&late, 5)],
+        )
+        .expect("p");
+        assert_eq!(rescued.overwritten_at_start(&Val::Null), None);
+        // Reading the initial value after a completed write of something else.
+        let initial = Prune::new(&model, &[(&w2, 0, 1), (&r0, 2, 3)], &[]).expect("p");
+        let found = Some(Overwritten {
+            op: 1,
+            by: 0,
+            last_setter: None,
+        });
+        assert_eq!(initial.overwritten_at_start(&Val::Null), found);
     }
 }

@@ -1,7 +1,7 @@
 //! The deepest configuration a search reached, kept for the counterexample of a failed search.
 
 use super::super::model::Model;
-use super::{Deepest, Search};
+use super::{Deepest, OverwrittenBy, Search};
 
 /// The deepest configuration, kept incrementally: `frames` shares its first `common` frames with
 /// the current stack, so recording a new deepest point costs only the frames that changed.
@@ -43,16 +43,22 @@ impl<M: Model> Search<'_, M> {
             let op = *op as usize;
             path.push((self.sources[op], self.ops[op].clone()));
         }
-        let described = |ops: &[u32]| {
-            ops.iter()
-                .map(|&op| (self.sources[op as usize], self.ops[op as usize].clone()))
-                .collect()
-        };
+        let one = |op: u32| (self.sources[op as usize], self.ops[op as usize].clone());
+        let described = |ops: &[u32]| ops.iter().map(|&op| one(op)).collect();
+        // Only the initial configuration can be ruled out by real-time order alone.
+        let overwritten = self
+            .overwritten
+            .filter(|_| self.snapshot.frames.is_empty())
+            .map(|o| OverwrittenBy {
+                by: one(o.by),
+                last_setter: o.last_setter.map(one),
+            });
         Some(Deepest {
             path,
             state,
             stuck: described(&self.snapshot.stuck),
             stranded: described(&self.snapshot.stranded),
+            overwritten,
         })
     }
 
