@@ -25,6 +25,18 @@ fn small_value() -> impl Strategy<Value = Value> {
     prop_oneof![Just(Value::Null), (0..3i64).prop_map(|v| json!(v))]
 }
 
+/// How an operation ends: mostly `ok`; `Invoke` = never completes.
+fn ending() -> impl Strategy<Value = OpType> {
+    proptest::sample::select(vec![
+        OpType::Ok,
+        OpType::Ok,
+        OpType::Ok,
+        OpType::Info,
+        OpType::Fail,
+        OpType::Invoke,
+    ])
+}
+
 fn spec(keys: u64, with_append: bool) -> impl Strategy<Value = Spec> {
     let fs: Vec<&'static str> = if with_append {
         vec!["read", "write", "cas", "append"]
@@ -38,14 +50,7 @@ fn spec(keys: u64, with_append: bool) -> impl Strategy<Value = Spec> {
         small_value(),
         small_value(),
         small_value(),
-        proptest::sample::select(vec![
-            OpType::Ok,
-            OpType::Ok,
-            OpType::Ok,
-            OpType::Info,
-            OpType::Fail,
-            OpType::Invoke,
-        ]),
+        ending(),
     )
         .prop_map(move |(process, f, key, a, b, out, ending)| {
             let input = match f {
@@ -76,14 +81,7 @@ fn mutex_spec() -> impl Strategy<Value = Spec> {
         0..4u64,
         proptest::sample::select(vec!["acquire", "release"]),
         0..2u64,
-        proptest::sample::select(vec![
-            OpType::Ok,
-            OpType::Ok,
-            OpType::Ok,
-            OpType::Info,
-            OpType::Fail,
-            OpType::Invoke,
-        ]),
+        ending(),
     )
         .prop_map(|(process, f, key, ending)| Spec {
             process,
