@@ -1,8 +1,6 @@
 //! The `faultlab` binary end to end: exit codes, `--json`, replay commands that reproduce,
 //! byte-identical records across processes, `--help` everywhere.
 
-mod common;
-
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -229,4 +227,90 @@ fn usage_errors_exit_2() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_undecided_run_is_unknown_exit_3_never_a_pass() {
+    let dir = temp_dir("unknown");
+    std::fs::create_dir_all(&*dir).expect("temp dir");
+    let file = dir.join("no-liveness.toml");
+    std::fs::write(
+        &file,
+        "service = \"idgen\"\nnodes = 3\nclients = 2\nduration_ms = 500\nliveness_ms = 0\n",
+    )
+    .expect("write scenario");
+    let path = file.to_string_lossy().into_owned();
+    let text = faultlab(&["run", "--scenario", &path, "--seeds", "0..2"]);
+    assert_eq!(text.status.code(), Some(3), "{}", stdout(&text));
+    let out = stdout(&text);
+    assert!(out.contains("unknown seed 0: progress-after-heal"), "{out}");
+    assert!(out.contains("UNKNOWN (exit 3)"), "{out}");
+    assert!(!out.contains("all passed"), "{out}");
+    let json = faultlab(&["run", "--scenario", &path, "--seeds", "0..2", "--json"]);
+    assert_eq!(json.status.code(), Some(3));
+    let v: Value = serde_json::from_str(&stdout(&json)).expect("one JSON object");
+    assert_eq!(v["seeds_unknown"], 2);
+    assert_eq!(v["seeds_passed"], 0);
+    assert_eq!(v["overall"], "unknown");
+    let unknowns = v["unknowns"].as_array().cloned().unwrap_or_default();
+    assert_eq!(unknowns.len(), 2);
+    assert_eq!(unknowns[0]["invariant"], "progress-after-heal");
+    assert!(
+        unknowns[0]["replay"]
+            .as_str()
+            .is_some_and(|r| r.contains("replay"))
+    );
+    let replay = faultlab(&["replay", "--scenario", &path, "--seed", "0", "--out", &path]);
+    assert_eq!(
+        replay.status.code(),
+        Some(2),
+        "--out onto a file is a usage error"
+    );
+    let out_dir = dir.join("r0").to_string_lossy().into_owned();
+    let replay = faultlab(&[
+        "replay",
+        "--scenario",
+        &path,
+        "--seed",
+        "0",
+        "--out",
+        &out_dir,
+    ]);
+    assert_eq!(replay.status.code(), Some(3), "{}", stdout(&replay));
+}
+
+#[test]
+fn bad_flags_name_themselves() {
+    let calm = "fault-scenarios/idgen-calm.toml";
+    let jobs = faultlab(&["run", "--scenario", calm, "--jobs", "0"]);
+    assert_eq!(jobs.status.code(), Some(2));
+    assert!(stderr(&jobs).contains("--jobs"), "{}", stderr(&jobs));
+    let seeds = faultlab(&["run", "--scenario", calm, "--seeds", "-3"]);
+    assert_eq!(seeds.status.code(), Some(2));
+    assert!(stderr(&seeds).contains("--seeds"), "{}", stderr(&seeds));
+    let bug = faultlab(&["run", "--scenario", calm, "--bug", "kv-nope"]);
+    assert_eq!(bug.status.code(), Some(2));
+    assert!(stderr(&bug).contains("known bugs"), "{}", stderr(&bug));
+}
+
+#[test]
+fn a_bad_seed_variable_says_what_to_write() {
+    let o = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "scenarios::every_shipped_scenario_passes_and_replays",
+        ])
+        .env("FAULTLAB_SEED", "abc")
+        .output()
+        .expect("rerun this test binary");
+    assert!(!o.status.success());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("FAULTLAB_SEED=\"abc\": not a seed: write one non-negative integer"),
+        "{all}"
+    );
 }

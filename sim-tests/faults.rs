@@ -1,12 +1,13 @@
 //! Every fault kind has its observable effect, read off the event log of small runs. A fault
 //! that silently never fires is a harness bug; so is a "partition" that lets messages through.
 
-mod common;
-
+use crate::common;
+use faultlab::counters::Counter;
 use faultlab::event::{DropCause, Event, EventRecord};
-use faultlab::fault::FaultAction;
+use faultlab::fault::Fault;
 use faultlab::ids::{Addr, NodeId};
 use faultlab::runner::RunOutcome;
+use faultlab::runner::coverage::Coverage;
 use faultlab::scenario::Scenario;
 use faultlab::time::SimTime;
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,7 +42,7 @@ fn between(o: &RunOutcome, from: SimTime, to: SimTime) -> impl Iterator<Item = &
         .filter(move |r| r.time_ns >= from && r.time_ns < to)
 }
 
-fn fault_times(o: &RunOutcome, name: &str) -> Vec<(SimTime, FaultAction)> {
+fn fault_times(o: &RunOutcome, name: &str) -> Vec<(SimTime, Fault)> {
     o.log
         .records()
         .iter()
@@ -53,8 +54,7 @@ fn fault_times(o: &RunOutcome, name: &str) -> Vec<(SimTime, FaultAction)> {
 }
 
 fn assert_clean(o: &RunOutcome) {
-    let failures: Vec<String> = o.failures().map(|v| format!("{v:?}")).collect();
-    assert!(failures.is_empty(), "{}: {failures:#?}", o.scenario);
+    common::assert_passed(o);
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn partitions_cut_exactly_their_links_for_their_duration() {
             .map(|(t, _)| t)
             .unwrap_or_else(|| panic!("{kind}: never healed"));
         assert_eq!(heal.as_ms() - start.as_ms(), 1000, "{kind}: heal time");
-        let FaultAction::Partition { cut, .. } = action else {
+        let Fault::Partition { cut, .. } = action else {
             unreachable!()
         };
         let cut: BTreeSet<(NodeId, NodeId)> = cut.into_iter().collect();
@@ -179,9 +179,12 @@ fn crash_kills_the_process_and_restart_brings_a_new_incarnation() {
         })
         .count();
     assert_eq!(replies_while_down, 0);
-    assert!(o.stats.dropped_node_down > 0, "nobody noticed n1 was down");
-    assert_eq!(o.stats.crashes, 1);
-    assert_eq!(o.stats.restarts, 1);
+    assert!(
+        o.counters[Counter::DroppedNodeDown] > 0,
+        "nobody noticed n1 was down"
+    );
+    assert_eq!(o.counters[Counter::Crashes], 1);
+    assert_eq!(o.counters[Counter::Restarts], 1);
 }
 
 #[test]
@@ -235,10 +238,10 @@ fn clock_faults_reach_the_service() {
     );
     let o = run(&sc);
     assert_clean(&o);
-    assert_eq!(o.stats.clock_jumps_backward, 1);
-    assert_eq!(o.stats.clock_jumps_forward, 1);
+    assert_eq!(o.counters[Counter::ClockJumpsBackward], 1);
+    assert_eq!(o.counters[Counter::ClockJumpsForward], 1);
     let refused = o
-        .stats
+        .counters
         .notes
         .get("idgen/clock-behind-refuse")
         .copied()
@@ -247,12 +250,33 @@ fn clock_faults_reach_the_service() {
 }
 
 #[test]
-fn an_expectation_that_is_not_met_fails_the_run() {
-    // No crash is scheduled, yet the scenario expects a restart: the run must not pass.
-    let sc = scenario("unmet", "[expect]\nrestarts_min = 1\n");
+fn an_expectation_its_faults_did_not_meet_fails_the_seed() {
+    // One crash is scheduled, yet the scenario expects two: the seed must not pass.
+    let sc = scenario(
+        "unmet",
+        "[[faults.schedule]]\nat_ms = 500\nfault = \"crash\"\nnode = 1\ndown_ms = 100\n\
+         [expect]\ncrashes_min = 2\n",
+    );
     let o = run(&sc);
     let failed: Vec<&str> = o.failures().map(|v| v.invariant).collect();
     assert_eq!(failed, vec!["faults-observable"]);
+}
+
+#[test]
+fn an_expectation_no_fault_could_cause_is_a_coverage_gap_not_a_pass() {
+    // No crash is planned at all, yet the scenario expects a restart: no single seed is to
+    // blame, but a sweep that never reached it is unknown, never a pass.
+    let sc = scenario("gap", "[expect]\nrestarts_min = 1\n");
+    let o = run(&sc);
+    assert!(!o.failed(), "no seed can be blamed");
+    let mut cov = Coverage::new(&sc.expect, &sc.expect_notes);
+    cov.add(&o.counters);
+    let gaps: Vec<String> = cov
+        .unreached()
+        .iter()
+        .map(|r| r.expectation.to_string())
+        .collect();
+    assert_eq!(gaps, vec!["restarts"]);
 }
 
 #[test]
@@ -262,6 +286,6 @@ fn a_fault_that_cannot_apply_is_logged_as_skipped() {
         "[[faults.schedule]]\nat_ms = 100\nfault = \"restart\"\nnode = 0\n",
     );
     let o = run(&sc);
-    assert_eq!(o.stats.faults_skipped, 1);
-    assert_eq!(o.stats.restarts, 0);
+    assert_eq!(o.counters[Counter::FaultsSkipped], 1);
+    assert_eq!(o.counters[Counter::Restarts], 0);
 }

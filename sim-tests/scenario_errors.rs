@@ -1,8 +1,6 @@
 //! Malformed scenario files: every mistake is reported with the file, the line and the field —
 //! never a panic, never silently accepted. The CLI turns them into exit code 2.
 
-mod common;
-
 use faultlab::scenario::Scenario;
 use std::process::Command;
 
@@ -67,7 +65,7 @@ fn cases() -> Vec<Bad> {
             "service = \"dns\"\nnodes = 3\nclients = 2\nduration_ms = 1000\n",
             "service",
             Some(1),
-            "unknown variant",
+            "unknown service",
         ),
         bad(
             "not TOML",
@@ -141,7 +139,28 @@ fn cases() -> Vec<Bad> {
             &format!("{GOOD}bugs = [\"idgen-nope\"]\n"),
             "bugs[0]",
             Some(5),
-            "unknown variant",
+            "unknown planted bug",
+        ),
+        bad(
+            "unknown expectation",
+            &format!("{GOOD}[expect]\ncrash_min = 1\n"),
+            "expect.crash_min",
+            Some(6),
+            "unknown expectation",
+        ),
+        bad(
+            "a swarm cannot draw an undo",
+            &format!("{GOOD}[faults.random]\nkinds = [\"crash\", \"restart\"]\n"),
+            "faults.random.kinds[1]",
+            Some(6),
+            "only undoes",
+        ),
+        bad(
+            "unknown idgen option",
+            &format!("{GOOD}[idgen]\nworker_bit = 3\n"),
+            "idgen.worker_bit",
+            Some(6),
+            "unknown field",
         ),
         bad(
             "idgen bits overflow",

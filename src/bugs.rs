@@ -1,87 +1,79 @@
 //! Planted bugs: classic mistakes each service can be switched into, to prove the harness
 //! catches them. Off by default; chosen by name (`--bug NAME` or `bugs = [..]` in a scenario).
+//!
+//! A service declares its bugs as constants in its own folder and lists them in its plug-in
+//! (`ServiceSpec::BUGS`); its core asks `ctx.bug(MY_BUG)`. Names are looked up through the
+//! service registry (`services::find_bug`), so this module knows no service.
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
+use std::hash::{Hash, Hasher};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PlantedBug {
-    /// The ID generator does not guard against its wall clock going backwards.
-    IdgenClockRollback,
-    /// The ID generator's sequence wraps within one millisecond instead of waiting.
-    IdgenSequenceWrap,
-    /// The ID generator does not persist its timestamp high-water mark.
-    IdgenRestartForgets,
+/// One planted bug. Identity is its name (`<service>-<what>`), unique across services.
+#[derive(Debug, Clone, Copy)]
+pub struct Bug {
+    /// Kebab-case name, e.g. `idgen-clock-rollback`.
+    pub name: &'static str,
+    /// One line: what the mistake is.
+    pub about: &'static str,
 }
 
-impl PlantedBug {
-    pub const ALL: [PlantedBug; 3] = [
-        PlantedBug::IdgenClockRollback,
-        PlantedBug::IdgenSequenceWrap,
-        PlantedBug::IdgenRestartForgets,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            PlantedBug::IdgenClockRollback => "idgen-clock-rollback",
-            PlantedBug::IdgenSequenceWrap => "idgen-sequence-wrap",
-            PlantedBug::IdgenRestartForgets => "idgen-restart-forgets",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            PlantedBug::IdgenClockRollback => "no guard when the wall clock steps backwards",
-            PlantedBug::IdgenSequenceWrap => "sequence wraps within one millisecond",
-            PlantedBug::IdgenRestartForgets => "timestamp high-water mark not persisted",
-        }
+impl Bug {
+    /// A bug with its name and description.
+    pub const fn new(name: &'static str, about: &'static str) -> Self {
+        Bug { name, about }
     }
 }
 
-impl fmt::Display for PlantedBug {
+impl PartialEq for Bug {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Bug {}
+
+impl PartialOrd for Bug {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Bug {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.name.cmp(other.name)
+    }
+}
+
+impl Hash for Bug {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl fmt::Display for Bug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name)
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown planted bug {given:?}; known bugs: {known}")]
-pub struct UnknownBug {
-    pub given: String,
-    pub known: String,
-}
-
-impl FromStr for PlantedBug {
-    type Err = UnknownBug;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PlantedBug::ALL
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBug {
-                given: s.to_string(),
-                known: PlantedBug::ALL.map(PlantedBug::name).join(", "),
-            })
+impl Serialize for Bug {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name)
     }
 }
 
 /// The bugs switched on for a run.
-pub type BugSet = BTreeSet<PlantedBug>;
+pub type BugSet = BTreeSet<Bug>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for bug in PlantedBug::ALL {
-            assert_eq!(bug.name().parse::<PlantedBug>(), Ok(bug));
-            let json = serde_json::to_string(&bug).unwrap_or_default();
-            assert_eq!(json, format!("\"{}\"", bug.name()));
-        }
-        assert!("idgen-nope".parse::<PlantedBug>().is_err());
-    }
+/// A bug name that no service declares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown planted bug {given:?}; known bugs: {known}")]
+pub struct UnknownBug {
+    /// What was asked for.
+    pub given: String,
+    /// Every known bug name, comma-separated.
+    pub known: String,
 }

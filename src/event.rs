@@ -3,7 +3,7 @@
 //! them, never the other way round. The log's digest (FNV-1a over the canonical JSON Lines
 //! encoding) is the run's fingerprint: same scenario + seed ⇒ same digest, in any process.
 
-use crate::fault::FaultAction;
+use crate::fault::Fault;
 use crate::history::OpType;
 use crate::ids::{Addr, ClientId, Incarnation, NodeId};
 use crate::rng::Fnv64;
@@ -74,7 +74,7 @@ pub enum Event {
         error: String,
     },
     Fault {
-        action: FaultAction,
+        action: Fault,
     },
     /// A scheduled fault that could not apply (e.g. restart of a node that is up).
     FaultSkipped {
@@ -125,6 +125,9 @@ pub enum Event {
         #[serde(rename = "type")]
         op_type: OpType,
         f: String,
+        /// The key the operation is on, for services that have keys.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<Value>,
     },

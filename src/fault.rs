@@ -1,15 +1,40 @@
-//! The vocabulary of faults: what the nemesis can do to a world, fully resolved (concrete nodes,
-//! concrete links). Scenario files describe faults with some choices left to the seed; the
-//! nemesis resolves them into these values, which are what the event log records.
+//! The vocabulary of faults: one type for everything the nemesis can do to a world.
+//!
+//! A [`Fault`] comes in two stages. In a scenario ([`Open`]) the node it hits may be left open,
+//! to be drawn by the nemesis when the fault fires; once resolved ([`Resolved`]) every node and
+//! link is concrete, and that is what the event log records. The names (`partition`,
+//! `clock-jump`, ...) come from one place: serde's kebab-case renaming of [`FaultKind`], which
+//! strum derives from [`Fault`] itself. What undoes a lasting fault is decided by one rule,
+//! [`Fault::undo`].
+//!
+//! Adding a fault kind: a variant here (with its parameter names in [`FaultKind::params`]), how
+//! a schedule entry builds it (`scenario/validate.rs`), how it resolves and applies
+//! (`nemesis/`), and, if it has an effect worth counting, a counter (`counters.rs`).
 
 use crate::ids::NodeId;
 use crate::rng::Probability;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::fmt::{self, Debug};
+use strum::{EnumDiscriminants, IntoStaticStr, VariantArray};
 
 /// Shapes of network partition (after Jepsen's nemesis).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum PartitionKind {
     /// Two halves that cannot talk to each other.
     Halves,
@@ -24,22 +49,12 @@ pub enum PartitionKind {
 }
 
 impl PartitionKind {
-    pub const ALL: [PartitionKind; 5] = [
-        PartitionKind::Halves,
-        PartitionKind::Isolate,
-        PartitionKind::OneWay,
-        PartitionKind::Bridge,
-        PartitionKind::MajoritiesRing,
-    ];
+    /// Every shape, in declaration order.
+    pub const ALL: &'static [PartitionKind] = PartitionKind::VARIANTS;
 
+    /// Stable kebab-case name, as in scenario files.
     pub fn name(self) -> &'static str {
-        match self {
-            PartitionKind::Halves => "halves",
-            PartitionKind::Isolate => "isolate",
-            PartitionKind::OneWay => "one-way",
-            PartitionKind::Bridge => "bridge",
-            PartitionKind::MajoritiesRing => "majorities-ring",
-        }
+        self.into()
     }
 }
 
@@ -48,43 +63,107 @@ impl PartitionKind {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 pub struct LinkSelector {
+    /// Sending side; `None` = any node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<NodeId>,
+    /// Receiving side; `None` = any node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<NodeId>,
 }
 
 impl LinkSelector {
+    /// True when the directed link `from → to` is selected.
     pub fn matches(&self, from: NodeId, to: NodeId) -> bool {
         self.from.is_none_or(|f| f == from) && self.to.is_none_or(|t| t == to)
     }
 }
 
-/// One fault, resolved and ready to apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "fault", rename_all = "kebab-case")]
-pub enum FaultAction {
-    /// Cut the listed directed links (`from` can no longer reach `to`).
+/// How far a fault is resolved: what stands for "a node" and for "the links a partition cuts".
+pub trait Stage: Debug + Clone + PartialEq + Eq + 'static {
+    /// A node the fault hits.
+    type Node: Debug + Clone + Copy + PartialEq + Eq + Serialize + DeserializeOwned;
+    /// What a partition is given: a pivot node to start from, or the links it cut.
+    type Cut: Debug + Clone + PartialEq + Eq + Serialize + DeserializeOwned;
+}
+
+/// A fault as a scenario writes it: `None` nodes are drawn by the nemesis when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {}
+
+impl Stage for Open {
+    type Node = Option<NodeId>;
+    /// The isolated or bridge node, if the scenario names one.
+    type Cut = Option<NodeId>;
+}
+
+/// A fault ready to apply: concrete nodes and links, as the event log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {}
+
+impl Stage for Resolved {
+    type Node = NodeId;
+    /// The directed links `(from, to)` cut.
+    type Cut = Vec<(NodeId, NodeId)>;
+}
+
+/// One fault. `Fault<Open>` is what a scenario plans, `Fault` (resolved) what the nemesis did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
+#[serde(
+    tag = "fault",
+    rename_all = "kebab-case",
+    bound(
+        serialize = "S::Node: Serialize, S::Cut: Serialize",
+        deserialize = "S::Node: DeserializeOwned, S::Cut: DeserializeOwned"
+    )
+)]
+#[strum_discriminants(
+    name(FaultKind),
+    doc = "The kind of a fault, without its parameters: the one name table (serde kebab-case).",
+    derive(
+        Serialize,
+        Deserialize,
+        PartialOrd,
+        Ord,
+        Hash,
+        IntoStaticStr,
+        VariantArray
+    ),
+    serde(rename_all = "kebab-case"),
+    strum(serialize_all = "kebab-case")
+)]
+pub enum Fault<S: Stage = Resolved> {
+    /// Cut links (`from` can no longer reach `to`) in a shape.
     Partition {
+        /// The shape.
         kind: PartitionKind,
-        cut: Vec<(NodeId, NodeId)>,
+        /// Open: the pivot node, if fixed. Resolved: the directed links cut.
+        cut: S::Cut,
     },
     /// Restore every link cut by partitions.
     Heal,
+    /// Drop messages on the selected links with a probability.
     NetLoss {
+        /// Chance that one message is dropped.
         probability: Probability,
+        /// The links affected.
         #[serde(flatten)]
         links: LinkSelector,
     },
+    /// Deliver messages on the selected links twice with a probability.
     NetDuplicate {
+        /// Chance that one message is duplicated.
         probability: Probability,
+        /// The links affected.
         #[serde(flatten)]
         links: LinkSelector,
     },
     /// With `probability`, hold a message up to `delay_ms_max` extra (which also reorders).
     NetDelay {
+        /// Chance that one message is delayed.
         probability: Probability,
+        /// Upper bound of the extra delay, drawn uniformly from 1 ms.
         delay_ms_max: u64,
+        /// The links affected.
         #[serde(flatten)]
         links: LinkSelector,
     },
@@ -92,80 +171,143 @@ pub enum FaultAction {
     NetCalm,
     /// Power off: the process dies and unsynced writes are lost.
     Crash {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
     },
     /// Power on a crashed node: its software starts again from its durable state.
     Restart {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
     },
     /// Stop the process (SIGSTOP, a long GC pause): time and the network go on without it.
     Pause {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
     },
+    /// Continue a paused process.
     Resume {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
     },
     /// Set the wall clock's error against true time.
     ClockOffset {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
+        /// The error, positive = ahead.
         offset_ms: i64,
     },
     /// Set the clock's rate error.
     ClockDrift {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
+        /// Parts per million; positive = fast.
         drift_ppm: i64,
     },
     /// Step the wall clock (negative = backwards).
     ClockJump {
-        node: NodeId,
+        /// The node.
+        node: S::Node,
+        /// The step.
         delta_ms: i64,
     },
 }
 
-impl FaultAction {
+/// A fault as a scenario plans it.
+pub type FaultSpec = Fault<Open>;
+
+impl FaultKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [FaultKind] = FaultKind::VARIANTS;
+
+    /// Stable kebab-case name, as in scenario files and the event log.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The parameters a `[[faults.schedule]]` entry of this kind may carry (besides `at_ms` and
+    /// `fault`); anything else is an error, never silently ignored. The last one of a lasting
+    /// fault says when its [`Fault::undo`] runs.
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            FaultKind::Partition => &["kind", "node", "duration_ms"],
+            FaultKind::NetLoss | FaultKind::NetDuplicate => {
+                &["probability", "from", "to", "duration_ms"]
+            }
+            FaultKind::NetDelay => &["probability", "delay_ms_max", "from", "to", "duration_ms"],
+            FaultKind::Crash => &["node", "down_ms"],
+            FaultKind::Pause => &["node", "duration_ms"],
+            FaultKind::Restart | FaultKind::Resume => &["node"],
+            FaultKind::ClockOffset => &["node", "offset_ms"],
+            FaultKind::ClockDrift => &["node", "drift_ppm"],
+            FaultKind::ClockJump => &["node", "delta_ms"],
+            FaultKind::Heal | FaultKind::NetCalm => &[],
+        }
+    }
+
+    /// True for the kinds a random swarm may draw (the others only undo or target faults).
+    pub fn drawable(self) -> bool {
+        !matches!(
+            self,
+            FaultKind::Heal | FaultKind::NetCalm | FaultKind::Restart | FaultKind::Resume
+        )
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<S: Stage> Fault<S> {
+    /// The kind of this fault.
+    pub fn kind(&self) -> FaultKind {
+        self.into()
+    }
+
     /// Stable kebab-case name, as in scenario files.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The fault that ends this one when it lasts for a while (a partition heals, a crashed
+    /// node restarts, a paused one resumes, network rules calm down); `None` for instantaneous
+    /// faults. The one rule for reverting, used by the planner and by the nemesis alike.
+    pub fn undo(&self) -> Option<Fault<S>> {
         match self {
-            FaultAction::Partition { .. } => "partition",
-            FaultAction::Heal => "heal",
-            FaultAction::NetLoss { .. } => "net-loss",
-            FaultAction::NetDuplicate { .. } => "net-duplicate",
-            FaultAction::NetDelay { .. } => "net-delay",
-            FaultAction::NetCalm => "net-calm",
-            FaultAction::Crash { .. } => "crash",
-            FaultAction::Restart { .. } => "restart",
-            FaultAction::Pause { .. } => "pause",
-            FaultAction::Resume { .. } => "resume",
-            FaultAction::ClockOffset { .. } => "clock-offset",
-            FaultAction::ClockDrift { .. } => "clock-drift",
-            FaultAction::ClockJump { .. } => "clock-jump",
+            Fault::Partition { .. } => Some(Fault::Heal),
+            Fault::NetLoss { .. } | Fault::NetDuplicate { .. } | Fault::NetDelay { .. } => {
+                Some(Fault::NetCalm)
+            }
+            Fault::Crash { node } => Some(Fault::Restart { node: *node }),
+            Fault::Pause { node } => Some(Fault::Resume { node: *node }),
+            Fault::Heal
+            | Fault::NetCalm
+            | Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::ClockOffset { .. }
+            | Fault::ClockDrift { .. }
+            | Fault::ClockJump { .. } => None,
         }
     }
 }
 
-impl fmt::Display for FaultAction {
+impl fmt::Display for Fault<Resolved> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FaultAction::Partition { kind, cut } => {
+            Fault::Partition { kind, cut } => {
                 write!(f, "partition {} ({} links cut)", kind.name(), cut.len())
             }
-            FaultAction::NetLoss { probability, links } => {
+            Fault::NetLoss { probability, links } | Fault::NetDuplicate { probability, links } => {
                 write!(
                     f,
-                    "net-loss p={} {}",
+                    "{} p={} {}",
+                    self.name(),
                     probability.as_f64(),
                     DisplayLinks(links)
                 )
             }
-            FaultAction::NetDuplicate { probability, links } => {
-                write!(
-                    f,
-                    "net-duplicate p={} {}",
-                    probability.as_f64(),
-                    DisplayLinks(links)
-                )
-            }
-            FaultAction::NetDelay {
+            Fault::NetDelay {
                 probability,
                 delay_ms_max,
                 links,
@@ -175,20 +317,20 @@ impl fmt::Display for FaultAction {
                 probability.as_f64(),
                 DisplayLinks(links)
             ),
-            FaultAction::Crash { node }
-            | FaultAction::Restart { node }
-            | FaultAction::Pause { node }
-            | FaultAction::Resume { node } => write!(f, "{} {node}", self.name()),
-            FaultAction::ClockOffset { node, offset_ms } => {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node } => write!(f, "{} {node}", self.name()),
+            Fault::ClockOffset { node, offset_ms } => {
                 write!(f, "clock-offset {node} {offset_ms:+}ms")
             }
-            FaultAction::ClockDrift { node, drift_ppm } => {
+            Fault::ClockDrift { node, drift_ppm } => {
                 write!(f, "clock-drift {node} {drift_ppm:+}ppm")
             }
-            FaultAction::ClockJump { node, delta_ms } => {
+            Fault::ClockJump { node, delta_ms } => {
                 write!(f, "clock-jump {node} {delta_ms:+}ms")
             }
-            FaultAction::Heal | FaultAction::NetCalm => f.write_str(self.name()),
+            Fault::Heal | Fault::NetCalm => f.write_str(self.name()),
         }
     }
 }
@@ -199,5 +341,91 @@ impl fmt::Display for DisplayLinks<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let side = |n: Option<NodeId>| n.map_or("*".to_string(), |n| n.to_string());
         write!(f, "{}->{}", side(self.0.from), side(self.0.to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_names_are_the_name_table() {
+        for &kind in FaultKind::ALL {
+            let json = serde_json::to_value(kind).ok();
+            assert_eq!(json, Some(serde_json::json!(kind.name())), "{kind:?}");
+        }
+        let crash: Fault = Fault::Crash { node: NodeId(2) };
+        let v = serde_json::to_value(&crash).ok();
+        assert_eq!(v, Some(serde_json::json!({"fault": "crash", "node": 2})));
+        for &kind in PartitionKind::ALL {
+            let json = serde_json::to_value(kind).ok();
+            assert_eq!(json, Some(serde_json::json!(kind.name())));
+        }
+    }
+
+    #[test]
+    fn the_event_log_encoding_is_stable() {
+        // Pinned: every digest in `snapshots/` hashes these bytes.
+        let p: Fault = Fault::Partition {
+            kind: PartitionKind::OneWay,
+            cut: vec![(NodeId(0), NodeId(1))],
+        };
+        let delay: Fault = Fault::NetDelay {
+            probability: Probability::ALWAYS,
+            delay_ms_max: 5,
+            links: LinkSelector {
+                from: Some(NodeId(1)),
+                to: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&p).ok().as_deref(),
+            Some(r#"{"fault":"partition","kind":"one-way","cut":[[0,1]]}"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&delay).ok().as_deref(),
+            Some(r#"{"fault":"net-delay","probability":1.0,"delay_ms_max":5,"from":1}"#)
+        );
+    }
+
+    #[test]
+    fn lasting_faults_take_the_parameter_that_ends_them() {
+        let open = |kind: FaultKind| -> FaultSpec {
+            let node = None;
+            let links = LinkSelector::default();
+            let probability = Probability::ALWAYS;
+            match kind {
+                FaultKind::Partition => Fault::Partition {
+                    kind: PartitionKind::Halves,
+                    cut: None,
+                },
+                FaultKind::Heal => Fault::Heal,
+                FaultKind::NetLoss => Fault::NetLoss { probability, links },
+                FaultKind::NetDuplicate => Fault::NetDuplicate { probability, links },
+                FaultKind::NetDelay => Fault::NetDelay {
+                    probability,
+                    delay_ms_max: 1,
+                    links,
+                },
+                FaultKind::NetCalm => Fault::NetCalm,
+                FaultKind::Crash => Fault::Crash { node },
+                FaultKind::Restart => Fault::Restart { node },
+                FaultKind::Pause => Fault::Pause { node },
+                FaultKind::Resume => Fault::Resume { node },
+                FaultKind::ClockOffset => Fault::ClockOffset { node, offset_ms: 1 },
+                FaultKind::ClockDrift => Fault::ClockDrift { node, drift_ppm: 1 },
+                FaultKind::ClockJump => Fault::ClockJump { node, delta_ms: 1 },
+            }
+        };
+        for &kind in FaultKind::ALL {
+            let fault = open(kind);
+            assert_eq!(fault.kind(), kind);
+            let last = kind.params().last().copied();
+            let reverts = matches!(last, Some("duration_ms" | "down_ms"));
+            assert_eq!(fault.undo().is_some(), reverts, "{kind}");
+            if let Some(undo) = fault.undo() {
+                assert!(undo.undo().is_none(), "an undo of {kind} is final");
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@ pub mod bugs;
 pub mod check;
 pub mod client;
 pub mod clock;
+pub mod counters;
+pub mod disk;
 pub mod event;
 pub mod fault;
 pub mod history;

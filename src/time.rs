@@ -107,3 +107,19 @@ pub struct LocalNow {
 pub fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
+
+thread_local! {
+    /// The true time the runner last saw on this thread, for stamping log lines written
+    /// outside a simulated host. Only logging reads it; a run never does.
+    static TRACE_NOW: std::cell::Cell<Option<SimTime>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets the time log lines outside a simulated host are stamped with (`None` outside a run).
+pub fn set_trace_now(now: Option<SimTime>) {
+    TRACE_NOW.with(|t| t.set(now));
+}
+
+/// The time set by [`set_trace_now`] on this thread.
+pub fn trace_now() -> Option<SimTime> {
+    TRACE_NOW.with(std::cell::Cell::get)
+}

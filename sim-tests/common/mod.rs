@@ -1,14 +1,33 @@
 //! Shared by the sim-tests: scenario loading, seed selection, replay hints, snapshot settings.
-#![allow(dead_code)] // each test binary uses a different part of this module
 
-use faultlab::bugs::PlantedBug;
+use faultlab::bugs::BugSet;
 use faultlab::runner::seeds::{SeedRange, seeds_from_env};
 use faultlab::runner::{RunOptions, RunOutcome, run_seed};
 use faultlab::scenario::Scenario;
+use faultlab::services::ServiceKind;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Every shipped scenario's name (file stem), sorted. Fails loudly when the directory is
+/// missing, unreadable or empty, so scenario-driven tests never pass vacuously.
+pub fn shipped_scenarios() -> Vec<String> {
+    let dir = repo_path("fault-scenarios");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: cannot list the shipped scenarios: {e}", dir.display()));
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".toml").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "{}: no *.toml scenarios", dir.display());
+    names
 }
 
 pub fn scenario(name: &str) -> Scenario {
@@ -25,9 +44,22 @@ pub fn seeds(default: SeedRange) -> SeedRange {
     seeds_from_env(default).unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub fn run(sc: &Scenario, seed: u64, bugs: &[PlantedBug]) -> RunOutcome {
+/// Says something even when the test harness captures output (a long sweep should say what it
+/// is doing): writes straight to the process's stderr.
+pub fn announce(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+pub fn bugs(names: &[&str]) -> BugSet {
+    names
+        .iter()
+        .map(|n| ServiceKind::find_bug(n).unwrap_or_else(|e| panic!("{e}")).1)
+        .collect()
+}
+
+pub fn run(sc: &Scenario, seed: u64, bug_names: &[&str]) -> RunOutcome {
     let opts = RunOptions {
-        extra_bugs: bugs.iter().copied().collect(),
+        extra_bugs: bugs(bug_names),
         ..RunOptions::default()
     };
     run_seed(sc, seed, &opts)
@@ -35,13 +67,35 @@ pub fn run(sc: &Scenario, seed: u64, bugs: &[PlantedBug]) -> RunOutcome {
 }
 
 /// How to reproduce a failing seed, printed with every failure.
-pub fn replay_hint(test: &str, o: &RunOutcome) -> String {
+pub fn replay_hint(o: &RunOutcome) -> String {
     let bugs: String = o.bugs.iter().map(|b| format!(" --bug {b}")).collect();
     format!(
-        "replay with:\n  FAULTLAB_SEED={seed} cargo test --test {test}\n  cargo run --release -- replay --scenario {src} --seed {seed}{bugs}",
+        "replay with:\n  FAULTLAB_SEED={seed} cargo test --test sim\n  cargo run --release -- replay --scenario {src} --seed {seed}{bugs}",
         seed = o.seed,
         src = o.source,
     )
+}
+
+/// Asserts a run neither failed nor ended unknown.
+pub fn assert_passed(o: &RunOutcome) {
+    let bad: Vec<String> = o
+        .not_passed()
+        .map(|v| {
+            format!(
+                "{} {}: {}",
+                v.outcome.status(),
+                v.invariant,
+                v.outcome.message()
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} seed {}: {bad:#?}\n{}",
+        o.scenario,
+        o.seed,
+        replay_hint(o)
+    );
 }
 
 /// Every snapshot lives in the top-level `snapshots/` directory.

@@ -1,6 +1,7 @@
 //! How fast the simulator runs: simulated seconds per wall-clock second (time compression) and
 //! runs per minute, one run after another on one thread (one core).
 
+use crate::counters::Counter;
 use crate::runner::seeds::SeedRange;
 use crate::runner::{RunError, RunOptions, run_seed};
 use crate::scenario::Scenario;
@@ -52,8 +53,9 @@ pub fn bench_sim(scenario: &Scenario, seeds: SeedRange) -> Result<SimBenchReport
         let started = std::time::Instant::now();
         let out = run_seed(scenario, seed, &opts)?;
         walls_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        events += out.stats.events;
-        ops += out.stats.ops_ok + out.stats.ops_fail + out.stats.ops_info;
+        let c = &out.counters;
+        events += c[Counter::Events];
+        ops += c[Counter::OpsOk] + c[Counter::OpsFail] + c[Counter::OpsInfo];
     }
     walls_ms.sort_by(f64::total_cmp);
     let runs = walls_ms.len() as u64;

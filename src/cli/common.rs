@@ -1,7 +1,7 @@
 //! Helpers shared by subcommands.
 
 use anyhow::{Context, bail};
-use faultlab::bugs::{BugSet, PlantedBug};
+use faultlab::bugs::BugSet;
 use faultlab::runner::RunOutcome;
 use faultlab::runner::report::summary_text;
 use faultlab::scenario::Scenario;
@@ -45,20 +45,50 @@ pub fn load_scenarios(paths: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
         .collect()
 }
 
-/// The scenario's bugs plus the command line's; a bug of another service is a usage error.
-pub fn merge_bugs(sc: &Scenario, extra: &[PlantedBug]) -> anyhow::Result<BugSet> {
-    for bug in extra {
-        let owner = ServiceKind::of_bug(*bug);
-        if owner != sc.service.kind() {
+/// The command line's `--bug` names, checked against the scenario's service.
+pub fn resolve_bugs(sc: &Scenario, names: &[String]) -> anyhow::Result<BugSet> {
+    let mut bugs = BugSet::new();
+    for name in names {
+        let (owner, bug) =
+            ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
+        if owner != sc.service_kind() {
             bail!(
-                "--bug {bug} is a bug of the {} service, but scenario {} runs {}",
-                owner.name(),
+                "--bug {bug} is a bug of the {owner} service, but scenario {} runs {}",
                 sc.source,
-                sc.service.kind().name()
+                sc.service_kind()
             );
         }
+        bugs.insert(bug);
     }
-    Ok(extra.iter().copied().collect())
+    Ok(bugs)
+}
+
+/// Wall-clock time since a command started, for "done in 3.2 s" lines (never in a digest).
+pub struct Elapsed {
+    #[allow(clippy::disallowed_types)]
+    started: std::time::Instant,
+}
+
+impl Elapsed {
+    #[allow(clippy::disallowed_methods)] // reporting how long a command took is the point
+    pub fn start() -> Self {
+        Elapsed {
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn human(&self) -> String {
+        let s = self.started.elapsed().as_secs_f64();
+        if s < 60.0 {
+            format!("{s:.1} s")
+        } else {
+            format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0)
+        }
+    }
 }
 
 /// Writes `summary.txt`, `history.jsonl` and `events.jsonl` for one run into `dir`.

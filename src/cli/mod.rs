@@ -7,6 +7,7 @@ mod common;
 mod real;
 mod replay;
 mod run;
+mod run_report;
 pub mod trace;
 
 use clap::{Parser, Subcommand};

@@ -1,16 +1,17 @@
 //! `faultlab serve` and `faultlab load`: the same services on real UDP sockets and a real disk.
 
-use super::common::merge_bugs;
+use super::common::resolve_bugs;
 use anyhow::Context;
 use clap::Args;
 use faultlab::backend::real::{LoadConfig, ServeConfig, load, serve};
-use faultlab::bugs::{BugSet, PlantedBug};
-use faultlab::history::OpType;
+use faultlab::bugs::BugSet;
+use faultlab::history::{History, OpType};
 use faultlab::ids::NodeId;
-use faultlab::invariants::{Outcome, check_history_only};
+use faultlab::invariants::{Outcome, Overall, Tag, Verdict};
 use faultlab::scenario::Scenario;
-use faultlab::services::idgen::{IdGen, IdgenConfig, IdgenWorkload};
-use faultlab::services::{ServiceConfig, ServiceKind};
+use faultlab::services::{
+    OptionsVisitor, Registered, ServiceKind, ServiceOptions, ServiceSpec, ServiceVisitor, Shape,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ pub struct ServeArgs {
     pub scenario: Option<PathBuf>,
     /// Switch on a planted bug (repeatable).
     #[arg(long = "bug")]
-    pub bugs: Vec<PlantedBug>,
+    pub bugs: Vec<String>,
     /// Seed of the node's RNG.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -66,8 +67,8 @@ pub struct LoadArgs {
 }
 
 fn parse_service(s: &str) -> Result<ServiceKind, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|_| format!("unknown service {s:?} (known: idgen)"))
+    ServiceKind::from_name(s)
+        .ok_or_else(|| format!("unknown service {s:?} (known: {})", ServiceKind::names()))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -77,22 +78,64 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the tokio runtime")
 }
 
+/// Default options of a service, for `serve` without a scenario.
+struct Defaults;
+
+impl ServiceVisitor for Defaults {
+    type Output = ServiceOptions;
+    fn visit<T: Registered>(self) -> ServiceOptions {
+        T::wrap(T::Options::default())
+    }
+}
+
+/// Runs one node of the service, by its type.
+struct Serve {
+    cfg: ServeConfig,
+}
+
+impl OptionsVisitor for Serve {
+    type Output = anyhow::Result<()>;
+    fn visit<T: Registered>(self, opts: &T::Options) -> anyhow::Result<()> {
+        let shape = Shape {
+            nodes: u32::try_from(self.cfg.cluster.len()).unwrap_or(u32::MAX),
+            clients: 0,
+        };
+        T::validate(opts, &shape)
+            .map_err(|e| anyhow::anyhow!("[{}] {}: {}", T::NAME, e.field, e.message))?;
+        let service_cfg = <T as ServiceSpec>::server_config(opts, &shape);
+        let local = tokio::task::LocalSet::new();
+        runtime()?.block_on(local.run_until(serve::<T::Server>(self.cfg, service_cfg)))?;
+        Ok(())
+    }
+}
+
 pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (service_cfg, bugs): (ServiceConfig, BugSet) = match &args.scenario {
+    let (options, bugs): (ServiceOptions, BugSet) = match &args.scenario {
         Some(path) => {
             let sc = Scenario::load(path)?;
             anyhow::ensure!(
-                sc.service.kind() == args.service,
-                "{} runs another service",
-                path.display()
+                sc.service_kind() == args.service,
+                "{} runs the {} service, not {}",
+                path.display(),
+                sc.service_kind(),
+                args.service
             );
-            let extra = merge_bugs(&sc, &args.bugs)?;
+            let extra = resolve_bugs(&sc, &args.bugs)?;
             (sc.service.clone(), sc.bugs.union(&extra).copied().collect())
         }
-        None => (
-            ServiceConfig::Idgen(IdgenConfig::default()),
-            args.bugs.iter().copied().collect(),
-        ),
+        None => {
+            let mut bugs = BugSet::new();
+            for name in &args.bugs {
+                let (owner, bug) =
+                    ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
+                anyhow::ensure!(
+                    owner == args.service,
+                    "--bug {bug} is a bug of the {owner} service"
+                );
+                bugs.insert(bug);
+            }
+            (args.service.visit(Defaults), bugs)
+        }
     };
     let cfg = ServeConfig {
         node: NodeId(args.node),
@@ -101,13 +144,30 @@ pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bugs,
         seed: args.seed,
     };
-    let local = tokio::task::LocalSet::new();
-    runtime()?.block_on(local.run_until(async move {
-        match service_cfg {
-            ServiceConfig::Idgen(c) => serve::<IdGen>(cfg, c).await,
-        }
-    }))?;
+    options.visit(Serve { cfg })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Drives a real cluster of the service, by its type, and checks what the clients saw.
+struct Load {
+    cfg: LoadConfig,
+}
+
+impl ServiceVisitor for Load {
+    type Output = anyhow::Result<(History, Vec<Verdict>)>;
+    fn visit<T: Registered>(self) -> Self::Output {
+        let opts = T::Options::default();
+        let shape = Shape {
+            nodes: u32::try_from(self.cfg.cluster.len()).unwrap_or(u32::MAX),
+            clients: self.cfg.clients,
+        };
+        let local = tokio::task::LocalSet::new();
+        let make = |c| T::client(&opts, &shape, c);
+        let history =
+            runtime()?.block_on(local.run_until(load::<T::Server, T::Client>(self.cfg, make)))?;
+        let verdicts = T::history_checks(&opts, &history);
+        Ok((history, verdicts))
+    }
 }
 
 pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
@@ -120,12 +180,7 @@ pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
         timeout_ms: args.timeout_ms,
         seed: args.seed,
     };
-    let local = tokio::task::LocalSet::new();
-    let history = runtime()?.block_on(local.run_until(async move {
-        match args.service {
-            ServiceKind::Idgen => load::<IdGen, IdgenWorkload>(cfg, IdgenWorkload).await,
-        }
-    }))?;
+    let (history, mut verdicts) = args.service.visit(Load { cfg })?;
     if let Some(path) = &args.out {
         let f = std::fs::File::create(path)
             .with_context(|| format!("{}: cannot create", path.display()))?;
@@ -141,20 +196,24 @@ pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
         count(OpType::Fail),
         count(OpType::Info)
     );
-    let mut failed = false;
-    for v in check_history_only(args.service, &history) {
-        match &v.outcome {
-            Outcome::Pass => println!("pass    {}", v.invariant),
-            Outcome::Fail(m) => {
-                failed = true;
-                println!("FAIL    {}: {m}", v.invariant);
-            }
-            Outcome::Unknown(m) => println!("unknown {}: {m}", v.invariant),
-        }
+    // Checks over zero completed operations pass vacuously: an unanswered cluster proves nothing.
+    verdicts.push(Verdict {
+        invariant: "operations-completed",
+        tag: Tag::Sometimes,
+        outcome: if count(OpType::Ok) > 0 {
+            Outcome::Pass
+        } else {
+            Outcome::Unknown("no operation completed: is the cluster up and reachable?".into())
+        },
+    });
+    for v in &verdicts {
+        let msg = match v.outcome.message() {
+            "" => String::new(),
+            m => format!(": {m}"),
+        };
+        println!("{:<7} {}{msg}", v.outcome.status(), v.invariant);
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let overall = Overall::of(&verdicts);
+    println!("verdict {overall:?}");
+    Ok(ExitCode::from(overall.exit_code()))
 }

@@ -1,8 +1,8 @@
 //! `faultlab replay`: run one seed, write its records, print its digest.
 
-use super::common::{merge_bugs, program_name, write_report};
+use super::common::{program_name, resolve_bugs, write_report};
 use clap::Args;
-use faultlab::bugs::PlantedBug;
+use faultlab::backend::BackendKind;
 use faultlab::runner::report::summary_text;
 use faultlab::runner::{RunOptions, run_seed};
 use faultlab::scenario::Scenario;
@@ -19,7 +19,10 @@ pub struct ReplayArgs {
     pub seed: u64,
     /// Switch on a planted bug (repeatable).
     #[arg(long = "bug")]
-    pub bugs: Vec<PlantedBug>,
+    pub bugs: Vec<String>,
+    /// The simulator.
+    #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
+    pub backend: BackendKind,
     /// Where to write summary.txt, history.jsonl and events.jsonl
     /// (default: faultlab-out/<scenario>-seed<N>).
     #[arg(long)]
@@ -33,7 +36,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let program = program_name();
     let sc = Scenario::load(&args.scenario)?;
     let opts = RunOptions {
-        extra_bugs: merge_bugs(&sc, &args.bugs)?,
+        extra_bugs: resolve_bugs(&sc, &args.bugs)?,
+        backend: args.backend,
         ..RunOptions::default()
     };
     let outcome = run_seed(&sc, args.seed, &opts)?;
@@ -44,9 +48,5 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     print!("{}", summary_text(&program, &outcome));
     println!("records    {}", dir.display());
     println!("digest {}", outcome.digest);
-    Ok(if outcome.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(outcome.overall().exit_code()))
 }

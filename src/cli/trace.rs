@@ -13,8 +13,13 @@ struct SimTimer;
 
 impl FormatTime for SimTimer {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        match turmoil::sim_elapsed() {
-            Some(d) => write!(w, "t={:>10.6}s", d.as_secs_f64()),
+        // Inside a simulated host the simulator knows the time; outside (the nemesis, the
+        // runner) the runner's last reading does.
+        let now = turmoil::sim_elapsed()
+            .map(faultlab::time::SimTime::from_duration)
+            .or_else(faultlab::time::trace_now);
+        match now {
+            Some(t) => write!(w, "t={:>10.6}s", t.ns as f64 / 1e9),
             None => write!(w, "t={:>11}", "-"),
         }
     }

@@ -1,16 +1,23 @@
-//! Clients: Jepsen-style workers that issue one operation at a time against the cluster and
-//! record each invocation and completion in the history, at message boundaries — never inside
-//! a node. A timed-out operation is recorded as `info` (it may or may not have happened) and
-//! the worker continues as a fresh process, as Jepsen does.
+//! Clients: Jepsen-style workers that run one logical operation at a time against the cluster
+//! and record its invocation and completion in the history, at message boundaries — never
+//! inside a node.
+//!
+//! A service's client side is a sans-IO core ([`ClientLogic`]): it draws the next operation,
+//! says where to send each attempt, and reads each reply or timeout — a leader redirect, a
+//! retry with the same request id, or the final answer. The generic host ([`host::run_client`])
+//! carries that out against a [`ClientEnv`] (simulated or real) and records the *logical*
+//! operation: `invoke`, then `ok` / `fail` (definitely not applied) or `info` (unknown: it
+//! timed out — never guessed). After an `info` the worker continues as a fresh process, as
+//! Jepsen does.
 
-use crate::history::OpType;
+pub mod host;
+
+use crate::history::{OpRecord, OpType};
 use crate::ids::{Addr, ClientId, NodeId};
-use crate::net::envelope::{Body, decode_body, encode_body};
 use crate::node::env::Inbound;
-use crate::node::service::{Message, Service};
+use crate::node::service::Service;
 use crate::rng::DetRng;
 use crate::time::SimTime;
-use rand::Rng;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -19,137 +26,102 @@ use std::time::Duration;
 /// How an operation appears in the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpDescription {
+    /// The operation's name (`next`, `get`, `cas`, ...).
     pub f: &'static str,
+    /// The key it is on, if the service has keys.
     pub key: Option<Value>,
+    /// Its input (the value written, a cas `[expected, new]`), recorded on `invoke`.
     pub value: Option<Value>,
 }
 
-/// What a response means for the history: `ok` or `fail` (definitely not applied), and the
-/// value to record.
+/// How a logical operation ended, for the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
+    /// `ok`, or `fail` — the operation definitely did not take effect.
     pub op_type: OpType,
+    /// The output to record (the value read, the id issued, ...).
     pub value: Option<Value>,
 }
 
-/// What clients of a service ask, and how requests and responses read in the history.
-pub trait Workload<S: Service>: 'static {
-    fn generate(&mut self, rng: &mut DetRng) -> S::Request;
-    fn describe(&self, req: &S::Request) -> OpDescription;
-    fn complete(&self, req: &S::Request, resp: &S::Response) -> Completion;
-}
-
-/// One history line, as the client loop hands it to its environment.
+/// What the client host does next within one logical operation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpRecord {
+pub enum Next<Req> {
+    /// Send (or resend) a request; a retry carries the same request content (same session
+    /// sequence number), so the service can apply it at most once.
+    Send {
+        /// Where to.
+        to: NodeId,
+        /// What.
+        req: Req,
+    },
+    /// The operation is over with a definite answer.
+    Done(Completion),
+    /// The outcome cannot be known: recorded as `info`.
+    Unknown,
+}
+
+/// What a client core may use while deciding.
+pub struct ClientCtx<'a> {
+    /// This client.
     pub client: ClientId,
-    pub process: u64,
-    pub op_type: OpType,
-    pub f: &'static str,
-    pub key: Option<Value>,
-    pub value: Option<Value>,
+    /// The cluster's nodes.
+    pub nodes: &'a [NodeId],
+    /// The client's own seeded stream.
+    pub rng: &'a mut DetRng,
+}
+
+/// The sans-IO client core of a service: one instance per client, kept across operations (so
+/// it can remember the leader and number its requests).
+pub trait ClientLogic<S: Service>: 'static {
+    /// Draws the next logical operation: how it reads in the history, and its first request
+    /// and destination.
+    fn begin(&mut self, cx: &mut ClientCtx<'_>) -> (OpDescription, S::Request, NodeId);
+    /// How long one attempt waits for its reply before [`ClientLogic::on_timeout`]; the
+    /// operation as a whole is bounded by the workload's `timeout_ms`.
+    fn attempt_timeout(&self, op_timeout: Duration) -> Duration {
+        op_timeout
+    }
+    /// A reply to the current operation arrived (also a late one to an earlier attempt).
+    fn on_reply(&mut self, cx: &mut ClientCtx<'_>, resp: S::Response) -> Next<S::Request>;
+    /// The current attempt got no reply in time.
+    fn on_timeout(&mut self, cx: &mut ClientCtx<'_>) -> Next<S::Request>;
+    /// The operation's deadline passed with attempts outstanding. `Unknown` unless the core
+    /// knows none of its attempts can have taken effect.
+    fn on_deadline(&mut self, _cx: &mut ClientCtx<'_>) -> Next<S::Request> {
+        Next::Unknown
+    }
 }
 
 /// What a backend gives a client.
 #[allow(async_fn_in_trait)]
 pub trait ClientEnv {
+    /// This client.
     fn me(&self) -> ClientId;
     /// Time as the history records it (true simulated time under simulation).
     fn now(&self) -> SimTime;
+    /// Sleeps for `d` of client time.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static;
+    /// The next message addressed to this client.
     async fn recv(&mut self) -> Inbound;
+    /// Sends an encoded body.
     fn send(&mut self, to: Addr, label: &'static str, body: &RawValue);
+    /// Records one history line.
     fn record(&mut self, op: OpRecord);
     /// True once the run wants no new operations.
     fn should_stop(&self) -> bool;
 }
 
+/// How every client of a run behaves, whatever the service.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The cluster's nodes.
     pub nodes: Vec<NodeId>,
     /// Process ids advance by this after an `info` (the number of clients), so they stay unique.
     pub process_stride: u64,
+    /// Pause between operations, drawn uniformly from `[min, max]`.
     pub think_ms_min: u64,
+    /// See `think_ms_min`.
     pub think_ms_max: u64,
+    /// A logical operation that has no definite answer after this long is recorded `info`.
     pub timeout_ms: u64,
-}
-
-type ServiceBody<S> = Body<<S as Service>::Msg, <S as Service>::Request, <S as Service>::Response>;
-
-/// Runs one client until the run says stop.
-pub async fn run_client<S, W, E>(mut env: E, mut workload: W, cfg: ClientConfig, mut rng: DetRng)
-where
-    S: Service,
-    W: Workload<S>,
-    E: ClientEnv,
-{
-    assert!(!cfg.nodes.is_empty(), "a client needs at least one node");
-    let me = env.me();
-    let mut process = u64::from(me.0);
-    let mut req_id = 0u64;
-    loop {
-        let think = rng.random_range(cfg.think_ms_min..=cfg.think_ms_max);
-        env.sleep(Duration::from_millis(think)).await;
-        if env.should_stop() {
-            return;
-        }
-        let req = workload.generate(&mut rng);
-        let target = cfg.nodes[rng.random_range(0..cfg.nodes.len())];
-        req_id += 1;
-        let d = workload.describe(&req);
-        let record = |op_type, value| OpRecord {
-            client: me,
-            process,
-            op_type,
-            f: d.f,
-            key: d.key.clone(),
-            value,
-        };
-        env.record(record(OpType::Invoke, d.value.clone()));
-        let label = req.label();
-        let body: ServiceBody<S> = Body::Request {
-            req_id,
-            req: req.clone(),
-        };
-        // Request types are plain data; one JSON cannot encode is a bug in the service.
-        let raw = encode_body(&body).expect("service request types must encode as JSON");
-        env.send(Addr::Node(target), label, &raw);
-        match await_reply::<S, E>(&mut env, req_id, Duration::from_millis(cfg.timeout_ms)).await {
-            Some(resp) => {
-                let c = workload.complete(&req, &resp);
-                debug_assert!(matches!(c.op_type, OpType::Ok | OpType::Fail));
-                env.record(record(c.op_type, c.value));
-            }
-            None => {
-                env.record(record(OpType::Info, None));
-                process += cfg.process_stride;
-            }
-        }
-    }
-}
-
-/// Waits for the reply to `req_id`; stale replies to earlier, timed-out requests are ignored.
-async fn await_reply<S: Service, E: ClientEnv>(
-    env: &mut E,
-    req_id: u64,
-    timeout: Duration,
-) -> Option<S::Response> {
-    let deadline = env.now().saturating_add(timeout);
-    loop {
-        let left = deadline.saturating_since(env.now());
-        if left.is_zero() {
-            return None;
-        }
-        let sleep = env.sleep(left);
-        let inbound = tokio::select! {
-            biased;
-            () = sleep => return None,
-            inbound = env.recv() => inbound,
-        };
-        match decode_body::<ServiceBody<S>>(&inbound.body) {
-            Ok(Body::Reply { req_id: got, resp }) if got == req_id => return Some(resp),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(client = %env.me(), error = %e, "undecodable reply"),
-        }
-    }
 }

@@ -8,10 +8,12 @@
 //! be converted and checked. This module never imports a service or the simulator.
 
 pub mod error;
+mod op_record;
 pub mod pair;
 pub mod read;
 
 pub use error::{HistoryError, LineProblem};
+pub use op_record::OpRecord;
 pub use pair::{Operation, Outcome, Paired, pair};
 pub use read::{Source, read_jsonl, read_jsonl_located};
 

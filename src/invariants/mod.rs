@@ -1,79 +1,160 @@
-//! Named invariants over a run's records (history, event log, counters). Invariants consume
-//! records only: they never import a service, so the data contract (e.g. how a reply body
-//! reads) is all they share with one.
+//! Named invariants over a run's records (history, event log, counters), and the three-outcome
+//! verdicts they give. Invariants consume records only: they never import a service (a service's
+//! own invariants live in its folder and reach the runner through its plug-in) or the runner.
 //!
 //! Tags, after Antithesis/stateright: `always` must hold at every point of every run;
 //! `eventually` must hold once faults stop (liveness); `sometimes` must have happened at least
 //! once (coverage — a fault that never fired makes a run prove nothing).
 
 mod common;
-pub mod idgen;
 
+pub use common::common;
+
+use crate::counters::{Counter, Counters};
 use crate::event::EventRecord;
+use crate::fault::FaultSpec;
 use crate::history::History;
-use crate::runner::stats::RunStats;
-use crate::scenario::Scenario;
-use crate::services::ServiceKind;
 use crate::time::SimTime;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
+/// When an invariant must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tag {
+    /// At every point of every run (safety).
     Always,
+    /// At least once (coverage).
     Sometimes,
+    /// Once faults stop (liveness).
     Eventually,
 }
 
+/// The result of one check: pass, fail, or unknown — never a pass by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", content = "message", rename_all = "lowercase")]
 pub enum Outcome {
+    /// It held.
     Pass,
+    /// It was violated; the message says how.
     Fail(String),
-    /// Could not be decided (e.g. a checker budget ran out). Never counted as a pass.
+    /// Could not be decided (a checker budget ran out, no liveness phase, ...). Never counted
+    /// as a pass.
     Unknown(String),
 }
 
+impl Outcome {
+    /// `pass`, `FAIL` or `unknown`: how reports print the status.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail(_) => "FAIL",
+            Outcome::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The explanation (empty for a pass).
+    pub fn message(&self) -> &str {
+        match self {
+            Outcome::Pass => "",
+            Outcome::Fail(m) | Outcome::Unknown(m) => m,
+        }
+    }
+}
+
+/// One invariant's outcome in one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// The invariant's name.
     pub invariant: &'static str,
+    /// When it must hold.
     pub tag: Tag,
+    /// What happened.
     #[serde(flatten)]
     pub outcome: Outcome,
 }
 
 impl Verdict {
+    /// True for a failure.
     pub fn failed(&self) -> bool {
         matches!(self.outcome, Outcome::Fail(_))
+    }
+
+    /// True when it could not be decided.
+    pub fn unknown(&self) -> bool {
+        matches!(self.outcome, Outcome::Unknown(_))
+    }
+}
+
+/// The overall outcome of a set of verdicts: fail beats unknown beats pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overall {
+    /// Every verdict passed.
+    Pass,
+    /// None failed, at least one is unknown.
+    Unknown,
+    /// At least one failed.
+    Fail,
+}
+
+impl Overall {
+    /// The worst of `verdicts`.
+    pub fn of<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Overall {
+        verdicts
+            .into_iter()
+            .map(|v| match v.outcome {
+                Outcome::Pass => Overall::Pass,
+                Outcome::Unknown(_) => Overall::Unknown,
+                Outcome::Fail(_) => Overall::Fail,
+            })
+            .max()
+            .unwrap_or(Overall::Pass)
+    }
+
+    /// The process exit code for this outcome: 0 pass, 1 fail, 3 unknown (as `faultlab check`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Overall::Pass => 0,
+            Overall::Fail => 1,
+            Overall::Unknown => 3,
+        }
     }
 }
 
 /// What an invariant may look at.
 pub struct RunRecords<'a> {
-    pub scenario: &'a Scenario,
+    /// Client operations, in real-time order.
     pub history: &'a History,
+    /// The event log, sorted by true time.
     pub events: &'a [EventRecord],
-    pub stats: &'a RunStats,
+    /// Counters computed from the event log.
+    pub counters: &'a Counters,
+    /// True when the event log hit its bound (what the invariants saw is incomplete).
     pub events_overflowed: bool,
     /// When the liveness phase began (everything healed).
     pub heal_at: SimTime,
+    /// Length of the liveness phase (0 = none).
+    pub liveness_ms: u64,
+    /// Concurrent clients.
+    pub clients: u32,
+    /// The scenario's `[expect]` minimums.
+    pub expect: &'a BTreeMap<Counter, u64>,
+    /// The faults the scenario schedules at fixed times.
+    pub scheduled: &'a [FaultSpec],
 }
 
+/// A named check over a run.
 pub trait Invariant {
+    /// Its name, as reports print it.
     fn name(&self) -> &'static str;
+    /// When it must hold.
     fn tag(&self) -> Tag;
+    /// Judges one run.
     fn check(&self, records: &RunRecords<'_>) -> Outcome;
 }
 
-/// The invariants that apply to a run of `service`: the service's own, then the common ones.
-pub fn for_service(service: ServiceKind) -> Vec<Box<dyn Invariant>> {
-    let mut all: Vec<Box<dyn Invariant>> = match service {
-        ServiceKind::Idgen => idgen::all(),
-    };
-    all.extend(common::all());
-    all
-}
-
+/// Runs every invariant over the records.
 pub fn check_all(invariants: &[Box<dyn Invariant>], records: &RunRecords<'_>) -> Vec<Verdict> {
     invariants
         .iter()
@@ -85,15 +166,27 @@ pub fn check_all(invariants: &[Box<dyn Invariant>], records: &RunRecords<'_>) ->
         .collect()
 }
 
-/// The checks a bare history supports (runs on real machines have no event log).
-pub fn check_history_only(service: ServiceKind, history: &History) -> Vec<Verdict> {
-    match service {
-        ServiceKind::Idgen => {
-            vec![Verdict {
-                invariant: "unique-ids",
-                tag: Tag::Always,
-                outcome: idgen::unique_in_history(history),
-            }]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(outcome: Outcome) -> Verdict {
+        Verdict {
+            invariant: "x",
+            tag: Tag::Always,
+            outcome,
         }
+    }
+
+    #[test]
+    fn fail_beats_unknown_beats_pass() {
+        let pass = v(Outcome::Pass);
+        let unknown = v(Outcome::Unknown("budget".into()));
+        let fail = v(Outcome::Fail("dup".into()));
+        assert_eq!(Overall::of([&pass]), Overall::Pass);
+        assert_eq!(Overall::of([&pass, &unknown]), Overall::Unknown);
+        assert_eq!(Overall::of([&unknown, &fail, &pass]), Overall::Fail);
+        assert_eq!(Overall::Unknown.exit_code(), 3);
+        assert_eq!(Overall::Fail.exit_code(), 1);
     }
 }

@@ -2,34 +2,15 @@
 
 use crate::backend::SimDriver;
 use crate::event::Event;
-use crate::fault::FaultAction;
+use crate::fault::{Fault, FaultSpec};
 use crate::ids::NodeId;
 use crate::net::partition::cut_links;
 use crate::rng::DetRng;
-use crate::scenario::FaultSpec;
 use crate::time::SimTime;
 use crate::world::WorldState;
 use rand::Rng;
 
 const NS_PER_MS: i64 = 1_000_000;
-
-pub(super) fn spec_name(spec: &FaultSpec) -> &'static str {
-    match spec {
-        FaultSpec::Partition { .. } => "partition",
-        FaultSpec::Heal => "heal",
-        FaultSpec::NetLoss { .. } => "net-loss",
-        FaultSpec::NetDuplicate { .. } => "net-duplicate",
-        FaultSpec::NetDelay { .. } => "net-delay",
-        FaultSpec::NetCalm => "net-calm",
-        FaultSpec::Crash { .. } => "crash",
-        FaultSpec::Restart { .. } => "restart",
-        FaultSpec::Pause { .. } => "pause",
-        FaultSpec::Resume { .. } => "resume",
-        FaultSpec::ClockOffset { .. } => "clock-offset",
-        FaultSpec::ClockDrift { .. } => "clock-drift",
-        FaultSpec::ClockJump { .. } => "clock-jump",
-    }
-}
 
 fn pick(eligible: &[NodeId], rng: &mut DetRng, what: &str) -> Result<NodeId, String> {
     if eligible.is_empty() {
@@ -46,7 +27,7 @@ pub(super) fn resolve(
     down_limit: Option<u32>,
     w: &WorldState,
     rng: &mut DetRng,
-) -> Result<FaultAction, String> {
+) -> Result<Fault, String> {
     let filter =
         |f: &dyn Fn(NodeId) -> bool| nodes.iter().copied().filter(|&n| f(n)).collect::<Vec<_>>();
     let node_or =
@@ -67,77 +48,64 @@ pub(super) fn resolve(
         }
     };
     Ok(match spec {
-        FaultSpec::Partition { kind, node } => {
-            let cut = cut_links(*kind, nodes, *node, rng).map_err(|e| e.to_string())?;
-            FaultAction::Partition { kind: *kind, cut }
-        }
-        FaultSpec::Heal => FaultAction::Heal,
-        FaultSpec::NetLoss { probability, links } => FaultAction::NetLoss {
+        Fault::Partition { kind, cut } => Fault::Partition {
+            kind: *kind,
+            cut: cut_links(*kind, nodes, *cut, rng).map_err(|e| e.to_string())?,
+        },
+        Fault::Heal => Fault::Heal,
+        Fault::NetLoss { probability, links } => Fault::NetLoss {
             probability: *probability,
             links: *links,
         },
-        FaultSpec::NetDuplicate { probability, links } => FaultAction::NetDuplicate {
+        Fault::NetDuplicate { probability, links } => Fault::NetDuplicate {
             probability: *probability,
             links: *links,
         },
-        FaultSpec::NetDelay {
+        Fault::NetDelay {
             probability,
             delay_ms_max,
             links,
-        } => FaultAction::NetDelay {
+        } => Fault::NetDelay {
             probability: *probability,
             delay_ms_max: *delay_ms_max,
             links: *links,
         },
-        FaultSpec::NetCalm => FaultAction::NetCalm,
-        FaultSpec::Crash { node } => {
+        Fault::NetCalm => Fault::NetCalm,
+        Fault::Crash { node } => {
             check_limit()?;
-            FaultAction::Crash {
+            Fault::Crash {
                 node: node_or(*node, rng, filter(&|n| w.node(n).up), "up")?,
             }
         }
-        FaultSpec::Restart { node } => FaultAction::Restart {
+        Fault::Restart { node } => Fault::Restart {
             node: node_or(*node, rng, filter(&|n| !w.node(n).up), "down")?,
         },
-        FaultSpec::Pause { node } => {
+        Fault::Pause { node } => {
             check_limit()?;
             let eligible = filter(&|n| w.node(n).up && !w.node(n).paused);
-            FaultAction::Pause {
+            Fault::Pause {
                 node: node_or(*node, rng, eligible, "running")?,
             }
         }
-        FaultSpec::Resume { node } => FaultAction::Resume {
+        Fault::Resume { node } => Fault::Resume {
             node: node_or(*node, rng, filter(&|n| w.node(n).paused), "paused")?,
         },
-        FaultSpec::ClockOffset { node, offset_ms } => FaultAction::ClockOffset {
+        Fault::ClockOffset { node, offset_ms } => Fault::ClockOffset {
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             offset_ms: *offset_ms,
         },
-        FaultSpec::ClockDrift { node, drift_ppm } => FaultAction::ClockDrift {
+        Fault::ClockDrift { node, drift_ppm } => Fault::ClockDrift {
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             drift_ppm: *drift_ppm,
         },
-        FaultSpec::ClockJump { node, delta_ms } => FaultAction::ClockJump {
+        Fault::ClockJump { node, delta_ms } => Fault::ClockJump {
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             delta_ms: *delta_ms,
         },
     })
 }
 
-/// What undoes a fault that lasts for a while.
-pub(super) fn undo_of(action: &FaultAction) -> Option<FaultAction> {
-    match action {
-        FaultAction::Partition { .. } => Some(FaultAction::Heal),
-        FaultAction::NetLoss { .. }
-        | FaultAction::NetDuplicate { .. }
-        | FaultAction::NetDelay { .. } => Some(FaultAction::NetCalm),
-        FaultAction::Crash { node } => Some(FaultAction::Restart { node: *node }),
-        FaultAction::Pause { node } => Some(FaultAction::Resume { node: *node }),
-        _ => None,
-    }
-}
-
-fn skip(w: &mut WorldState, now: SimTime, action: &FaultAction, reason: &str) -> bool {
+fn skip(w: &mut WorldState, now: SimTime, action: &Fault, reason: &str) -> bool {
     w.log(
         now,
         Event::FaultSkipped {
@@ -150,23 +118,23 @@ fn skip(w: &mut WorldState, now: SimTime, action: &FaultAction, reason: &str) ->
 
 /// Applies `action`; returns whether it took effect (a skipped fault is logged with its reason).
 pub(super) fn apply(
-    action: &FaultAction,
+    action: &Fault,
     driver: &mut dyn SimDriver,
     w: &mut WorldState,
     now: SimTime,
 ) -> bool {
     // Check first, so a skipped fault leaves no `fault` event behind.
     match action {
-        FaultAction::Crash { node } if !w.node(*node).up => {
+        Fault::Crash { node } if !w.node(*node).up => {
             return skip(w, now, action, "node is already down");
         }
-        FaultAction::Restart { node } if w.node(*node).up => {
+        Fault::Restart { node } if w.node(*node).up => {
             return skip(w, now, action, "node is up");
         }
-        FaultAction::Pause { node } if !w.node(*node).up || w.node(*node).paused => {
+        Fault::Pause { node } if !w.node(*node).up || w.node(*node).paused => {
             return skip(w, now, action, "node is down or already paused");
         }
-        FaultAction::Resume { node } if !w.node(*node).paused => {
+        Fault::Resume { node } if !w.node(*node).paused => {
             return skip(w, now, action, "node is not paused");
         }
         _ => {}
@@ -179,43 +147,26 @@ pub(super) fn apply(
         },
     );
     match action {
-        FaultAction::Partition { cut, .. } => w.net.cut_links(cut),
-        FaultAction::Heal => w.net.heal(),
-        FaultAction::NetLoss { probability, links } => w.net.add_loss(*links, *probability),
-        FaultAction::NetDuplicate { probability, links } => {
-            w.net.add_duplicate(*links, *probability)
+        Fault::Partition { cut, .. } => w.net.faults.cut_links(cut),
+        Fault::Heal => w.net.faults.heal(),
+        Fault::NetLoss { probability, links } => w.net.faults.add_loss(*links, *probability),
+        Fault::NetDuplicate { probability, links } => {
+            w.net.faults.add_duplicate(*links, *probability)
         }
-        FaultAction::NetDelay {
+        Fault::NetDelay {
             probability,
             delay_ms_max,
             links,
-        } => w.net.add_delay(*links, *probability, *delay_ms_max),
-        FaultAction::NetCalm => w.net.calm(),
-        FaultAction::Crash { node } => {
-            driver.crash(*node);
-            let slot = w.node_mut(*node);
-            slot.up = false;
-            slot.paused = false;
-            slot.resume.notify_waiters();
-            let loss = slot.disk.crash();
-            let incarnation = slot.incarnation;
-            w.log(
-                now,
-                Event::Crash {
-                    node: *node,
-                    incarnation,
-                    unsynced_bytes_lost: loss.bytes_lost,
-                },
-            );
+        } => w.net.faults.add_delay(*links, *probability, *delay_ms_max),
+        Fault::NetCalm => w.net.faults.calm(),
+        Fault::Crash { node } => {
+            driver.kill(*node);
+            w.crash(now, *node);
         }
-        FaultAction::Restart { node } => driver.restart(*node),
-        FaultAction::Pause { node } => w.node_mut(*node).paused = true,
-        FaultAction::Resume { node } => {
-            let slot = w.node_mut(*node);
-            slot.paused = false;
-            slot.resume.notify_waiters();
-        }
-        FaultAction::ClockOffset { node, offset_ms } => {
+        Fault::Restart { node } => driver.start(*node),
+        Fault::Pause { node } => w.pause(*node),
+        Fault::Resume { node } => w.resume(*node),
+        Fault::ClockOffset { node, offset_ms } => {
             let delta_ns = w
                 .node_mut(*node)
                 .clock
@@ -228,10 +179,8 @@ pub(super) fn apply(
                 },
             );
         }
-        FaultAction::ClockDrift { node, drift_ppm } => {
-            w.node_mut(*node).clock.set_drift(now, *drift_ppm)
-        }
-        FaultAction::ClockJump { node, delta_ms } => {
+        Fault::ClockDrift { node, drift_ppm } => w.node_mut(*node).clock.set_drift(now, *drift_ppm),
+        Fault::ClockJump { node, delta_ms } => {
             let delta_ns = delta_ms.saturating_mul(NS_PER_MS);
             w.node_mut(*node).clock.jump(delta_ns);
             w.log(

@@ -7,9 +7,9 @@ pub mod plan;
 
 use crate::backend::SimDriver;
 use crate::event::Event;
-use crate::fault::FaultAction;
+use crate::fault::Fault;
 use crate::ids::NodeId;
-use crate::rng::{DetRng, component_rng};
+use crate::rng::{DetRng, RunSeeds};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::world::WorldState;
@@ -25,8 +25,9 @@ pub struct Nemesis {
 }
 
 impl Nemesis {
-    pub fn new(scenario: &Scenario, seed: u64) -> Self {
-        let mut rng = component_rng(seed, "nemesis", 0);
+    /// The nemesis of one run: its plan is drawn now, from the run's nemesis stream.
+    pub fn new(scenario: &Scenario, seeds: &RunSeeds) -> Self {
+        let mut rng = seeds.nemesis();
         let plan = build_plan(scenario, &mut rng);
         let down_nodes_max = scenario
             .random
@@ -41,8 +42,14 @@ impl Nemesis {
         }
     }
 
+    /// What is still to come.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// When the nemesis next has something to do (ms of true time), if ever.
+    pub fn next_due_ms(&self) -> Option<u64> {
+        self.plan.next_due_ms()
     }
 
     /// Applies everything due by `now`.
@@ -67,8 +74,7 @@ impl Nemesis {
                             let applied =
                                 apply::apply(&action, driver, &mut world.borrow_mut(), now);
                             if applied {
-                                if let (Some(after), Some(undo)) =
-                                    (revert_after_ms, apply::undo_of(&action))
+                                if let (Some(after), Some(undo)) = (revert_after_ms, action.undo())
                                 {
                                     self.plan.push(
                                         now.as_ms().saturating_add(after),
@@ -78,7 +84,7 @@ impl Nemesis {
                             }
                         }
                         Err(reason) => {
-                            let fault = apply::spec_name(&spec).to_string();
+                            let fault = spec.name().to_string();
                             world
                                 .borrow_mut()
                                 .log(now, Event::FaultSkipped { fault, reason });
@@ -104,18 +110,18 @@ impl Nemesis {
         let mut w = world.borrow_mut();
         w.log(now, Event::HealAll);
         let mut actions = Vec::new();
-        if w.net.cut_count() > 0 {
-            actions.push(FaultAction::Heal);
+        if w.net.faults.cut_count() > 0 {
+            actions.push(Fault::Heal);
         }
-        if w.net.has_rules() {
-            actions.push(FaultAction::NetCalm);
+        if w.net.faults.has_rules() {
+            actions.push(Fault::NetCalm);
         }
         for n in self.nodes.iter().copied() {
             let slot = w.node(n);
             if !slot.up {
-                actions.push(FaultAction::Restart { node: n });
+                actions.push(Fault::Restart { node: n });
             } else if slot.paused {
-                actions.push(FaultAction::Resume { node: n });
+                actions.push(Fault::Resume { node: n });
             }
         }
         for action in actions {

@@ -2,10 +2,10 @@
 //! nemesis seed so a run can print what it is going to do. Which node a fault hits is decided
 //! when it fires (it depends on which nodes are up), also from the nemesis seed.
 
-use crate::fault::{FaultAction, LinkSelector, PartitionKind};
+use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, PartitionKind};
 use crate::net::partition::min_nodes;
 use crate::rng::DetRng;
-use crate::scenario::{FaultSpec, RandomFaults, RandomKind, Scenario};
+use crate::scenario::{RandomFaults, Scenario};
 use rand::Rng;
 use std::collections::BTreeMap;
 
@@ -14,12 +14,15 @@ use std::collections::BTreeMap;
 pub enum Planned {
     /// A fault from the scenario; `revert_after_ms` schedules its undo once it has fired.
     Fault {
+        /// The fault, its node possibly still open.
         spec: FaultSpec,
+        /// Undo it this long after it fired.
         revert_after_ms: Option<u64>,
+        /// Drawn by the swarm (bounded by `down_nodes_max`), not scheduled.
         random: bool,
     },
     /// An undo, already resolved (heal, resume n, restart n, net-calm).
-    Revert(FaultAction),
+    Revert(Fault),
 }
 
 /// Time-ordered plan; entries at the same time keep insertion order.
@@ -30,6 +33,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds an entry at `at_ms` (after the ones already there for that time).
     pub fn push(&mut self, at_ms: u64, p: Planned) {
         self.entries.insert((at_ms, self.next_seq), p);
         self.next_seq += 1;
@@ -44,14 +48,22 @@ impl Plan {
         self.entries.remove(&(at, seq)).map(|p| (at, p))
     }
 
+    /// When the next entry is due, if any.
+    pub fn next_due_ms(&self) -> Option<u64> {
+        self.entries.first_key_value().map(|(&(at, _), _)| at)
+    }
+
+    /// Entries left.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// True when nothing is left.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Every entry, in time order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Planned)> {
         self.entries.iter().map(|(&(at, _), p)| (at, p))
     }
@@ -78,7 +90,8 @@ pub fn build_plan(scenario: &Scenario, rng: &mut DetRng) -> Plan {
                 break;
             }
             let kind = r.kinds[rng.random_range(0..r.kinds.len())];
-            let (spec, lasts) = random_spec(kind, r, scenario.nodes, rng);
+            let spec = random_spec(kind, r, scenario.nodes, rng);
+            let lasts = spec.undo().is_some();
             let revert_after_ms = lasts.then(|| rng.random_range(r.fault_ms_min..=r.fault_ms_max));
             plan.push(
                 t,
@@ -93,19 +106,16 @@ pub fn build_plan(scenario: &Scenario, rng: &mut DetRng) -> Plan {
     plan
 }
 
-/// A random fault of `kind`, and whether it is undone after a while.
-fn random_spec(
-    kind: RandomKind,
-    r: &RandomFaults,
-    nodes: u32,
-    rng: &mut DetRng,
-) -> (FaultSpec, bool) {
-    let all = LinkSelector::default();
+/// A random fault of `kind` (a drawable kind: validation guarantees it).
+fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) -> FaultSpec {
+    let links = LinkSelector::default();
+    let node = None;
     match kind {
-        RandomKind::Partition => {
+        FaultKind::Partition => {
             let feasible: Vec<PartitionKind> = if r.partition_kinds.is_empty() {
                 PartitionKind::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .filter(|k| nodes as usize >= min_nodes(*k))
                     .collect()
             } else {
@@ -114,63 +124,40 @@ fn random_spec(
             // Validation guarantees at least two nodes for any partition kind listed; a
             // one-node cluster falls back to a no-op heal.
             match feasible.get(rng.random_range(0..feasible.len().max(1))) {
-                Some(&kind) => (FaultSpec::Partition { kind, node: None }, true),
-                None => (FaultSpec::Heal, false),
+                Some(&kind) => Fault::Partition { kind, cut: None },
+                None => Fault::Heal,
             }
         }
-        RandomKind::NetLoss => (
-            FaultSpec::NetLoss {
-                probability: r.loss_probability,
-                links: all,
-            },
-            true,
-        ),
-        RandomKind::NetDuplicate => (
-            FaultSpec::NetDuplicate {
-                probability: r.duplicate_probability,
-                links: all,
-            },
-            true,
-        ),
-        RandomKind::NetDelay => (
-            FaultSpec::NetDelay {
-                probability: r.delay_probability,
-                delay_ms_max: r.delay_ms_max,
-                links: all,
-            },
-            true,
-        ),
-        RandomKind::Crash => (FaultSpec::Crash { node: None }, true),
-        RandomKind::Pause => (FaultSpec::Pause { node: None }, true),
-        RandomKind::ClockJump => {
-            let delta_ms = rng.random_range(r.clock_jump_ms_min..=r.clock_jump_ms_max);
-            (
-                FaultSpec::ClockJump {
-                    node: None,
-                    delta_ms,
-                },
-                false,
-            )
-        }
-        RandomKind::ClockDrift => {
-            let drift_ppm = rng.random_range(-r.drift_ppm_max..=r.drift_ppm_max);
-            (
-                FaultSpec::ClockDrift {
-                    node: None,
-                    drift_ppm,
-                },
-                false,
-            )
-        }
-        RandomKind::ClockOffset => {
-            let offset_ms = rng.random_range(-r.offset_ms_max..=r.offset_ms_max);
-            (
-                FaultSpec::ClockOffset {
-                    node: None,
-                    offset_ms,
-                },
-                false,
-            )
+        FaultKind::NetLoss => Fault::NetLoss {
+            probability: r.loss_probability,
+            links,
+        },
+        FaultKind::NetDuplicate => Fault::NetDuplicate {
+            probability: r.duplicate_probability,
+            links,
+        },
+        FaultKind::NetDelay => Fault::NetDelay {
+            probability: r.delay_probability,
+            delay_ms_max: r.delay_ms_max,
+            links,
+        },
+        FaultKind::Crash => Fault::Crash { node },
+        FaultKind::Pause => Fault::Pause { node },
+        FaultKind::ClockJump => Fault::ClockJump {
+            node,
+            delta_ms: rng.random_range(r.clock_jump_ms_min..=r.clock_jump_ms_max),
+        },
+        FaultKind::ClockDrift => Fault::ClockDrift {
+            node,
+            drift_ppm: rng.random_range(-r.drift_ppm_max..=r.drift_ppm_max),
+        },
+        FaultKind::ClockOffset => Fault::ClockOffset {
+            node,
+            offset_ms: rng.random_range(-r.offset_ms_max..=r.offset_ms_max),
+        },
+        FaultKind::Heal | FaultKind::NetCalm | FaultKind::Restart | FaultKind::Resume => {
+            debug_assert!(!kind.drawable());
+            Fault::Heal
         }
     }
 }

@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn every_kind_cuts_something_and_is_seeded() {
-        for kind in PartitionKind::ALL {
+        for &kind in PartitionKind::ALL {
             let all = nodes(5);
             let a = cut_links(kind, &all, None, &mut component_rng(3, "p", 0));
             let b = cut_links(kind, &all, None, &mut component_rng(3, "p", 0));

@@ -2,9 +2,9 @@
 //! loop. Services never see this trait; the host loop translates between it and a service's
 //! sans-IO core.
 
+use crate::disk::{Storage, StorageError};
 use crate::event::Event;
 use crate::ids::Addr;
-use crate::node::storage::{Storage, StorageError};
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
 use std::future::Future;

@@ -2,11 +2,11 @@
 //! sync wait for it, timers fire on the local clock.
 
 use super::*;
+use crate::disk::{SimDisk, Storage, StorageError};
 use crate::event::Event;
 use crate::ids::{ClientId, Incarnation};
 use crate::node::env::Inbound;
 use crate::node::service::Message;
-use crate::node::storage::{SimDisk, Storage, StorageError};
 use crate::rng::component_rng;
 use crate::time::{LocalInstant, LocalNow, WallTime};
 use serde::{Deserialize, Serialize};

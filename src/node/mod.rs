@@ -4,4 +4,3 @@
 pub mod env;
 pub mod host;
 pub mod service;
-pub mod storage;

@@ -6,9 +6,9 @@
 //! simulator, on real sockets and in unit tests without a runtime. Services never import the
 //! simulator, the nemesis or the checkers.
 
-use crate::bugs::{BugSet, PlantedBug};
+use crate::bugs::{Bug, BugSet};
+use crate::disk::Storage;
 use crate::ids::{Addr, Incarnation, NodeId};
-use crate::node::storage::Storage;
 use crate::rng::DetRng;
 use crate::time::{LocalInstant, LocalNow};
 use serde::Serialize;
@@ -104,7 +104,8 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.info
     }
 
-    pub fn bug(&self, bug: PlantedBug) -> bool {
+    /// True when the planted bug `bug` is switched on for this run.
+    pub fn bug(&self, bug: Bug) -> bool {
         self.info.bugs.contains(&bug)
     }
 

@@ -1,29 +1,29 @@
-//! The runner: builds a world from (scenario, seed), drives simulated time, lets the nemesis
-//! act, then hands the records to the invariants. One runner for every service — a service
-//! plugs in with its core type, its workload and its invariants.
+//! The runner: builds a world from (scenario, seed), drives simulated time on the chosen
+//! backend, lets the nemesis act, then hands the records to the invariants. One runner for
+//! every service and every backend: a service plugs in through its [`ServiceSpec`], a
+//! simulator through its [`Backend`].
 
+pub mod coverage;
 pub mod report;
 pub mod seeds;
-pub mod stats;
 pub mod sweep;
 
-use crate::backend::turmoil::{HostSetup, SimOptions, TurmoilDriver};
-use crate::backend::{DriverError, SimDriver};
+use crate::backend::turmoil::TurmoilBackend;
+use crate::backend::{Backend, BackendKind, DriverError, HostSetup, SimDriver, SimOptions};
 use crate::bugs::BugSet;
-use crate::client::{ClientConfig, Workload};
+use crate::client::ClientConfig;
+use crate::counters::Counters;
 use crate::event::{Digest, EventLog};
+use crate::fault::FaultSpec;
 use crate::history::History;
-use crate::invariants::{self, Outcome, RunRecords, Tag, Verdict};
+use crate::invariants::{self, Outcome, Overall, RunRecords, Tag, Verdict};
 use crate::nemesis::Nemesis;
-use crate::node::service::Service;
-use crate::rng::component_rng;
+use crate::rng::RunSeeds;
 use crate::scenario::Scenario;
-use crate::services::ServiceConfig;
-use crate::services::idgen::{IdGen, IdgenWorkload};
-use crate::time::{LocalInstant, SimTime};
+use crate::services::{OptionsVisitor, Registered, ServiceSpec};
+use crate::time::{LocalInstant, SimTime, set_trace_now};
 use crate::world::{WorldConfig, WorldState};
 use rand::Rng;
-use stats::RunStats;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -37,11 +37,15 @@ pub const EPOCH_UNIX_NS: i64 = 1_767_225_600_000_000_000;
 /// Bound on the event log of one run.
 pub const EVENTS_MAX_DEFAULT: usize = 5_000_000;
 
+/// How to run, beyond what the scenario says.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Bugs switched on in addition to the scenario's own.
     pub extra_bugs: BugSet,
+    /// Bound on the event log (hitting it makes `records-complete` unknown).
     pub events_max: usize,
+    /// The simulator.
+    pub backend: BackendKind,
 }
 
 impl Default for RunOptions {
@@ -49,12 +53,15 @@ impl Default for RunOptions {
         RunOptions {
             extra_bugs: BugSet::new(),
             events_max: EVENTS_MAX_DEFAULT,
+            backend: BackendKind::default(),
         }
     }
 }
 
+/// The harness (not the system under test) failed.
 #[derive(Debug, Error)]
 pub enum RunError {
+    /// The simulator failed.
     #[error("{0}")]
     Driver(#[from] DriverError),
 }
@@ -62,44 +69,74 @@ pub enum RunError {
 /// Everything a run produced.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// The scenario's name.
     pub scenario: String,
+    /// Where the scenario came from.
     pub source: String,
+    /// The run seed.
     pub seed: u64,
+    /// The simulator it ran on.
+    pub backend: BackendKind,
+    /// Bugs switched on (the scenario's and the caller's).
     pub bugs: BugSet,
+    /// The event log's digest: the run's fingerprint.
     pub digest: Digest,
-    pub stats: RunStats,
+    /// Counters computed from the event log.
+    pub counters: Counters,
+    /// Every invariant's verdict.
     pub verdicts: Vec<Verdict>,
+    /// The event log, sorted by true time.
     pub log: EventLog,
+    /// The client history.
     pub history: History,
+    /// When the liveness phase began.
     pub heal_at: SimTime,
 }
 
 impl RunOutcome {
+    /// The failed verdicts.
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
         self.verdicts.iter().filter(|v| v.failed())
     }
 
+    /// The verdicts that could not be decided.
+    pub fn unknowns(&self) -> impl Iterator<Item = &Verdict> {
+        self.verdicts.iter().filter(|v| v.unknown())
+    }
+
+    /// The verdicts that are not a pass (failures and unknowns).
+    pub fn not_passed(&self) -> impl Iterator<Item = &Verdict> {
+        self.verdicts.iter().filter(|v| v.outcome != Outcome::Pass)
+    }
+
+    /// Fail if any verdict failed, else unknown if any is unknown, else pass.
+    pub fn overall(&self) -> Overall {
+        Overall::of(&self.verdicts)
+    }
+
+    /// True when an invariant failed.
     pub fn failed(&self) -> bool {
-        self.failures().next().is_some()
+        self.overall() == Overall::Fail
     }
 }
 
 /// Runs one seed of a scenario.
 pub fn run_seed(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let bugs: BugSet = scenario.bugs.union(&opts.extra_bugs).copied().collect();
-    let world = Rc::new(RefCell::new(new_world(scenario, seed, opts)));
+    let seeds = RunSeeds::new(seed);
+    let world = Rc::new(RefCell::new(new_world(scenario, &seeds, opts)));
     let heal_at = SimTime::from_ms(scenario.duration_ms);
     // A panic in a service (a tripped assertion) is a finding, not a harness crash.
-    let ran = catch_unwind(AssertUnwindSafe(|| match &scenario.service {
-        ServiceConfig::Idgen(cfg) => simulate::<IdGen, IdgenWorkload>(
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        scenario.service.visit(Simulate {
             scenario,
-            seed,
-            &bugs,
-            cfg.clone(),
-            IdgenWorkload,
-            &world,
-        ),
+            seeds,
+            bugs: &bugs,
+            world: &world,
+            backend: opts.backend,
+        })
     }));
+    set_trace_now(None);
     let panic_message = match ran {
         Ok(result) => {
             result?;
@@ -114,17 +151,22 @@ pub fn run_seed(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Result<Run
             message: "simulator still holds the world after the run".into(),
         })?;
     state.log.sort_by_time();
-    let stats = RunStats::from_events(state.log.records());
+    let counters = Counters::from_events(state.log.records());
+    let scheduled: Vec<FaultSpec> = scenario.schedule.iter().map(|t| t.spec.clone()).collect();
     let records = RunRecords {
-        scenario,
         history: &state.history,
         events: state.log.records(),
-        stats: &stats,
+        counters: &counters,
         events_overflowed: state.log.overflowed(),
         heal_at,
+        liveness_ms: scenario.liveness_ms,
+        clients: scenario.clients,
+        expect: &scenario.expect,
+        scheduled: &scheduled,
     };
-    let mut verdicts =
-        invariants::check_all(&invariants::for_service(scenario.service.kind()), &records);
+    let mut checks = scenario.service.visit(ServiceInvariants);
+    checks.extend(invariants::common());
+    let mut verdicts = invariants::check_all(&checks, &records);
     verdicts.push(Verdict {
         invariant: "no-panic",
         tag: Tag::Always,
@@ -136,9 +178,10 @@ pub fn run_seed(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Result<Run
         scenario: scenario.name.clone(),
         source: scenario.source.clone(),
         seed,
+        backend: opts.backend,
         bugs,
         digest: state.log.digest(),
-        stats,
+        counters,
         verdicts,
         log: state.log,
         history: state.history,
@@ -146,7 +189,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Result<Run
     })
 }
 
-fn new_world(scenario: &Scenario, seed: u64, opts: &RunOptions) -> WorldState {
+fn new_world(scenario: &Scenario, seeds: &RunSeeds, opts: &RunOptions) -> WorldState {
     let cfg = WorldConfig {
         nodes: scenario.nodes,
         clients: scenario.clients,
@@ -154,68 +197,102 @@ fn new_world(scenario: &Scenario, seed: u64, opts: &RunOptions) -> WorldState {
         events_max: opts.events_max,
     };
     // Monotonic clocks start at arbitrary boot times, as on real machines.
-    let mut boot = component_rng(seed, "boot", 0);
+    let mut boot = seeds.boot();
     let starts: Vec<LocalInstant> = (0..scenario.nodes)
         .map(|_| LocalInstant {
             ns: boot.random_range(0..1_000_000_000_000),
         })
         .collect();
-    WorldState::new(&cfg, component_rng(seed, "net", 0), &starts)
+    WorldState::new(&cfg, seeds.net(), &starts)
 }
 
-fn simulate<S, W>(
-    scenario: &Scenario,
-    seed: u64,
-    bugs: &BugSet,
-    service_cfg: S::Config,
-    workload: W,
-    world: &Rc<RefCell<WorldState>>,
-) -> Result<(), RunError>
-where
-    S: Service,
-    W: Workload<S> + Clone,
-{
-    let setup = Rc::new(HostSetup::<S, W> {
-        seed,
-        nodes: scenario.nodes,
-        clients: scenario.clients,
-        service_cfg,
-        bugs: bugs.clone(),
-        client: ClientConfig {
-            nodes: scenario.node_ids(),
-            process_stride: u64::from(scenario.clients),
-            think_ms_min: scenario.workload.think_ms_min,
-            think_ms_max: scenario.workload.think_ms_max,
-            timeout_ms: scenario.workload.timeout_ms,
-        },
-        workload,
-        inbox_capacity: scenario.network.inbox_capacity,
-        fsync: Duration::from_millis(scenario.disk.fsync_ms),
-    });
-    let opts = SimOptions {
-        tick: Duration::from_millis(scenario.network.tick_ms),
-        latency_min: Duration::from_millis(scenario.network.latency_ms_min),
-        latency_max: Duration::from_millis(scenario.network.latency_ms_max),
-        epoch_unix_ns: EPOCH_UNIX_NS,
-        horizon: Duration::from_millis(scenario.total_ms()) + Duration::from_secs(3600),
-    };
-    let mut driver = TurmoilDriver::build(setup, world.clone(), &opts);
-    let mut nemesis = Nemesis::new(scenario, seed);
-    let heal_at = SimTime::from_ms(scenario.duration_ms);
-    let end = SimTime::from_ms(scenario.total_ms());
-    let mut healed = false;
-    while driver.now() < end {
-        let now = driver.now();
-        if healed {
-            // liveness phase: no faults
-        } else if now >= heal_at {
-            nemesis.heal_all(&mut driver, world, now);
-            healed = true;
-        } else {
-            nemesis.apply_due(&mut driver, world, now);
-        }
-        driver.step()?;
+/// The service's own invariants, by its type.
+struct ServiceInvariants;
+
+impl OptionsVisitor for ServiceInvariants {
+    type Output = Vec<Box<dyn invariants::Invariant>>;
+    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
+        T::invariants(opts)
     }
+}
+
+/// Runs the simulation of a scenario's service, by its type, on the chosen backend.
+struct Simulate<'a> {
+    scenario: &'a Scenario,
+    seeds: RunSeeds,
+    bugs: &'a BugSet,
+    world: &'a Rc<RefCell<WorldState>>,
+    backend: BackendKind,
+}
+
+impl OptionsVisitor for Simulate<'_> {
+    type Output = Result<(), RunError>;
+
+    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
+        let sc = self.scenario;
+        let shape = sc.shape();
+        let client_opts = opts.clone();
+        let setup = Rc::new(HostSetup::<T::Server, T::Client> {
+            seeds: self.seeds,
+            nodes: sc.nodes,
+            clients: sc.clients,
+            service_cfg: <T as ServiceSpec>::server_config(opts, &shape),
+            bugs: self.bugs.clone(),
+            client: ClientConfig {
+                nodes: sc.node_ids(),
+                process_stride: u64::from(sc.clients),
+                think_ms_min: sc.workload.think_ms_min,
+                think_ms_max: sc.workload.think_ms_max,
+                timeout_ms: sc.workload.timeout_ms,
+            },
+            make_client: Box::new(move |c| T::client(&client_opts, &shape, c)),
+            inbox_capacity: sc.network.inbox_capacity,
+            fsync: Duration::from_millis(sc.disk.fsync_ms),
+        });
+        let sim = SimOptions {
+            tick: Duration::from_millis(sc.network.tick_ms),
+            latency_min: Duration::from_millis(sc.network.latency_ms_min),
+            latency_max: Duration::from_millis(sc.network.latency_ms_max),
+            epoch_unix_ns: EPOCH_UNIX_NS,
+            horizon: Duration::from_millis(sc.total_ms()) + Duration::from_secs(3600),
+        };
+        match self.backend {
+            BackendKind::Turmoil => {
+                let driver = TurmoilBackend::build(setup, self.world.clone(), &sim)?;
+                drive(driver, sc, &self.seeds, self.world)
+            }
+        }
+    }
+}
+
+/// Drives time: the safety phase with the nemesis acting at its due times, heal everything,
+/// then the liveness phase.
+fn drive(
+    mut driver: impl SimDriver,
+    sc: &Scenario,
+    seeds: &RunSeeds,
+    world: &RefCell<WorldState>,
+) -> Result<(), RunError> {
+    let mut nemesis = Nemesis::new(sc, seeds);
+    let heal_at = SimTime::from_ms(sc.duration_ms);
+    let end = SimTime::from_ms(sc.total_ms());
+    loop {
+        let now = driver.now();
+        set_trace_now(Some(now));
+        if now >= heal_at {
+            nemesis.heal_all(&mut driver, world, now);
+            break;
+        }
+        nemesis.apply_due(&mut driver, world, now);
+        let next = nemesis
+            .next_due_ms()
+            .map_or(heal_at, SimTime::from_ms)
+            .min(heal_at);
+        debug_assert!(next > now, "the nemesis left something due at {now}");
+        driver.run_until(next)?;
+    }
+    driver.run_until(end)?;
+    set_trace_now(Some(driver.now()));
     world.borrow_mut().clients_stop = true;
     Ok(())
 }

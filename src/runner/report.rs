@@ -1,57 +1,131 @@
 //! Rendering a run for people: a one-line summary (pinned in snapshots), a full summary that
-//! explains the run (what faults fired, what was checked), and the command that replays it.
+//! explains the run (what faults fired, what was counted, what was checked, how to replay it),
+//! and the command that replays it.
 
 use super::RunOutcome;
+use crate::backend::BackendKind;
 use crate::bugs::BugSet;
+use crate::counters::Counter;
 use crate::event::Event;
-use crate::invariants::Outcome;
+use crate::invariants::Overall;
 use std::fmt::Write as _;
 
 /// The command that replays one seed. `program` is how the user invoked faultlab.
 pub fn replay_command(program: &str, outcome: &RunOutcome) -> String {
-    replay_command_for(program, &outcome.source, outcome.seed, &outcome.bugs)
+    replay_command_for(
+        program,
+        &outcome.source,
+        outcome.seed,
+        &outcome.bugs,
+        outcome.backend,
+    )
 }
 
-pub fn replay_command_for(program: &str, source: &str, seed: u64, bugs: &BugSet) -> String {
+/// The command that replays `seed` of the scenario at `source` with `bugs` on `backend`.
+pub fn replay_command_for(
+    program: &str,
+    source: &str,
+    seed: u64,
+    bugs: &BugSet,
+    backend: BackendKind,
+) -> String {
     let mut cmd = format!("{program} replay --scenario {source} --seed {seed}");
     for bug in bugs {
         let _ = write!(cmd, " --bug {bug}");
     }
+    if backend != BackendKind::default() {
+        let _ = write!(cmd, " --backend {backend}");
+    }
     cmd
 }
 
-/// One line: scenario, seed, digest, counts, verdict.
+/// The counters the one-line summary shows, with their short labels (pinned in snapshots).
+const LINE_COUNTERS: &[(&str, Counter)] = &[
+    ("events", Counter::Events),
+    ("ops ok", Counter::OpsOk),
+    ("fail", Counter::OpsFail),
+    ("info", Counter::OpsInfo),
+    ("msgs sent", Counter::MessagesSent),
+    ("dropped", Counter::DroppedMessages),
+    ("dup", Counter::DuplicatedMessages),
+    ("faults", Counter::FaultsApplied),
+    ("crashes", Counter::Crashes),
+    ("restarts", Counter::Restarts),
+    ("pauses", Counter::Pauses),
+    ("clock-back", Counter::ClockJumpsBackward),
+];
+
+/// One line: scenario, seed, digest, counts, verdict (`pass`, `FAIL <invariant>` or
+/// `UNKNOWN <invariant>`).
 pub fn summary_line(o: &RunOutcome) -> String {
-    let s = &o.stats;
-    let verdict = match o.failures().next() {
-        Some(v) => format!("FAIL {}", v.invariant),
-        None => "pass".to_string(),
+    let verdict = match (o.failures().next(), o.unknowns().next()) {
+        (Some(v), _) => format!("FAIL {}", v.invariant),
+        (None, Some(v)) => format!("UNKNOWN {}", v.invariant),
+        (None, None) => "pass".to_string(),
     };
-    format!(
-        "{} seed={} digest={} events={} ops ok={} fail={} info={} msgs sent={} dropped={} dup={} faults={} crashes={} restarts={} pauses={} clock-back={} -> {}",
-        o.scenario,
-        o.seed,
-        o.digest,
-        s.events,
-        s.ops_ok,
-        s.ops_fail,
-        s.ops_info,
-        s.messages_sent,
-        s.dropped_messages(),
-        s.duplicated,
-        s.faults_applied,
-        s.crashes,
-        s.restarts,
-        s.pauses,
-        s.clock_jumps_backward,
-        verdict
-    )
+    let mut line = format!("{} seed={} digest={}", o.scenario, o.seed, o.digest);
+    for (label, c) in LINE_COUNTERS {
+        let _ = write!(line, " {label}={}", o.counters[*c]);
+    }
+    let _ = write!(line, " -> {verdict}");
+    line
 }
+
+/// Groups of counters in the full summary, one line each.
+const TEXT_GROUPS: &[(&str, &[Counter])] = &[
+    (
+        "operations",
+        &[
+            Counter::OpsInvoked,
+            Counter::OpsOk,
+            Counter::OpsFail,
+            Counter::OpsInfo,
+        ],
+    ),
+    (
+        "messages",
+        &[
+            Counter::MessagesSent,
+            Counter::MessagesDelivered,
+            Counter::DuplicatedMessages,
+            Counter::DelayedMessages,
+            Counter::GarbageMessages,
+        ],
+    ),
+    (
+        "dropped",
+        &[
+            Counter::DroppedPartition,
+            Counter::DroppedLoss,
+            Counter::DroppedNodeDown,
+            Counter::DroppedInboxFull,
+        ],
+    ),
+    (
+        "nodes",
+        &[
+            Counter::Crashes,
+            Counter::Restarts,
+            Counter::Pauses,
+            Counter::UnsyncedBytesLost,
+            Counter::Syncs,
+            Counter::TimersFired,
+        ],
+    ),
+    (
+        "clocks",
+        &[
+            Counter::ClockJumpsBackward,
+            Counter::ClockJumpsForward,
+            Counter::DriftChanges,
+        ],
+    ),
+    ("faults", &[Counter::FaultsApplied, Counter::FaultsSkipped]),
+];
 
 /// A human-readable account of the run.
 pub fn summary_text(program: &str, o: &RunOutcome) -> String {
     let mut out = String::new();
-    let s = &o.stats;
     let bugs = if o.bugs.is_empty() {
         "none".to_string()
     } else {
@@ -63,74 +137,64 @@ pub fn summary_text(program: &str, o: &RunOutcome) -> String {
     };
     let _ = writeln!(out, "scenario   {} ({})", o.scenario, o.source);
     let _ = writeln!(out, "seed       {}", o.seed);
+    let _ = writeln!(out, "backend    {}", o.backend);
     let _ = writeln!(out, "bugs       {bugs}");
     let _ = writeln!(out, "digest     {}", o.digest);
     let _ = writeln!(out, "heal at    {}", o.heal_at);
     let _ = writeln!(out, "\nfaults");
     for r in o.log.records() {
+        let at = r.time_ns.to_string();
         match &r.event {
             Event::Fault { action } => {
-                let _ = writeln!(out, "  {:>10}  {action}", r.time_ns.to_string());
+                let _ = writeln!(out, "  {at:>10}  {action}");
             }
             Event::FaultSkipped { fault, reason } => {
-                let _ = writeln!(
-                    out,
-                    "  {:>10}  (skipped {fault}: {reason})",
-                    r.time_ns.to_string()
-                );
+                let _ = writeln!(out, "  {at:>10}  (skipped {fault}: {reason})");
             }
             Event::HealAll => {
-                let _ = writeln!(
-                    out,
-                    "  {:>10}  heal everything (liveness phase)",
-                    r.time_ns.to_string()
-                );
+                let _ = writeln!(out, "  {at:>10}  heal everything (liveness phase)");
             }
             _ => {}
         }
     }
     let _ = writeln!(out, "\ncounts");
-    let _ = writeln!(
-        out,
-        "  operations  invoked {} ok {} fail {} info {}",
-        s.ops_invoked, s.ops_ok, s.ops_fail, s.ops_info
-    );
-    let _ = writeln!(
-        out,
-        "  messages    sent {} delivered {} duplicated {} delayed {} garbage {}",
-        s.messages_sent, s.messages_delivered, s.duplicated, s.delayed, s.garbage
-    );
-    let _ = writeln!(
-        out,
-        "  dropped     partition {} loss {} node-down {} inbox-full {}",
-        s.dropped_partition, s.dropped_loss, s.dropped_node_down, s.dropped_inbox_full
-    );
-    let _ = writeln!(
-        out,
-        "  nodes       crashes {} restarts {} pauses {} unsynced bytes lost {} syncs {}",
-        s.crashes, s.restarts, s.pauses, s.unsynced_bytes_lost, s.syncs
-    );
-    let _ = writeln!(
-        out,
-        "  clocks      jumps back {} jumps forward {} drift changes {}",
-        s.clock_jumps_backward, s.clock_jumps_forward, s.drift_changes
-    );
-    for (label, n) in &s.notes {
+    for (group, counters) in TEXT_GROUPS {
+        let parts: Vec<String> = counters
+            .iter()
+            .map(|&c| format!("{c} {}", o.counters[c]))
+            .collect();
+        let _ = writeln!(out, "  {group:<11} {}", parts.join(", "));
+    }
+    for (label, n) in &o.counters.notes {
         let _ = writeln!(out, "  note        {label}: {n}");
     }
+    let _ = writeln!(
+        out,
+        "  (a `fail` operation definitely did not take effect: a refusal, not a violation)"
+    );
     let _ = writeln!(out, "\ninvariants");
     for v in &o.verdicts {
-        let (status, msg) = match &v.outcome {
-            Outcome::Pass => ("pass", String::new()),
-            Outcome::Fail(m) => ("FAIL", format!(": {m}")),
-            Outcome::Unknown(m) => ("unknown", format!(": {m}")),
+        let msg = match v.outcome.message() {
+            "" => String::new(),
+            m => format!(": {m}"),
         };
         let tag = serde_json::to_value(v.tag)
             .ok()
             .and_then(|t| t.as_str().map(str::to_string))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {status:<7} {:<28} [{tag}]{msg}", v.invariant);
+        let _ = writeln!(
+            out,
+            "  {:<7} {:<28} [{tag}]{msg}",
+            v.outcome.status(),
+            v.invariant
+        );
     }
-    let _ = writeln!(out, "\nreplay     {}", replay_command(program, o));
+    let verdict = match o.overall() {
+        Overall::Pass => "pass",
+        Overall::Fail => "FAIL",
+        Overall::Unknown => "UNKNOWN (not a pass: an invariant could not be decided)",
+    };
+    let _ = writeln!(out, "\nverdict    {verdict}");
+    let _ = writeln!(out, "replay     {}", replay_command(program, o));
     out
 }

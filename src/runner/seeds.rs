@@ -4,21 +4,27 @@ use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
 
+/// A range of run seeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedRange {
+    /// First seed.
     pub start: u64,
     /// Exclusive.
     pub end: u64,
 }
 
+/// A seed range that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("bad seed range {given:?}: {reason} (write N, A..B or A..=B)")]
 pub struct SeedRangeError {
+    /// What was written.
     pub given: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
 impl SeedRange {
+    /// Just `seed`.
     pub fn single(seed: u64) -> Self {
         SeedRange {
             start: seed,
@@ -26,14 +32,17 @@ impl SeedRange {
         }
     }
 
+    /// How many seeds.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
 
+    /// True when it holds no seed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Every seed, in order.
     pub fn iter(&self) -> impl Iterator<Item = u64> {
         self.start..self.end
     }
@@ -85,24 +94,45 @@ impl FromStr for SeedRange {
     }
 }
 
-/// Environment variables that choose seeds for `cargo test` sim-tests.
+/// Environment variable that replays one seed in `cargo test` sim-tests.
 pub const SEED_ENV: &str = "FAULTLAB_SEED";
+/// Environment variable that sweeps a range of seeds in `cargo test` sim-tests.
 pub const SEEDS_ENV: &str = "FAULTLAB_SEEDS";
 
+/// A seed environment variable that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{var}={given:?}: {reason}")]
+pub struct SeedEnvError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub given: String,
+    /// What is wrong, and what to write instead.
+    pub reason: String,
+}
+
 /// `FAULTLAB_SEED=N` replays one seed, `FAULTLAB_SEEDS=A..B` sweeps a range; otherwise `default`.
-pub fn seeds_from_env(default: SeedRange) -> Result<SeedRange, SeedRangeError> {
+pub fn seeds_from_env(default: SeedRange) -> Result<SeedRange, SeedEnvError> {
     if let Ok(one) = std::env::var(SEED_ENV) {
         return one
             .trim()
             .parse::<u64>()
             .map(SeedRange::single)
-            .map_err(|_| SeedRangeError {
+            .map_err(|_| SeedEnvError {
+                var: SEED_ENV,
                 given: one.clone(),
-                reason: format!("{SEED_ENV} must be a single seed"),
+                reason: format!(
+                    "not a seed: write one non-negative integer (e.g. {SEED_ENV}=7), or use \
+                     {SEEDS_ENV}=A..B for a range"
+                ),
             });
     }
     match std::env::var(SEEDS_ENV) {
-        Ok(range) => range.parse(),
+        Ok(range) => range.parse().map_err(|e: SeedRangeError| SeedEnvError {
+            var: SEEDS_ENV,
+            given: range.clone(),
+            reason: format!("{}: write N, A..B or A..=B", e.reason),
+        }),
         Err(_) => Ok(default),
     }
 }

@@ -3,10 +3,10 @@
 
 use super::report::summary_line;
 use super::seeds::SeedRange;
-use super::stats::RunStats;
 use super::{RunError, RunOptions, RunOutcome, run_seed};
+use crate::counters::Counters;
 use crate::event::Digest;
-use crate::invariants::Verdict;
+use crate::invariants::{Overall, Verdict};
 use crate::scenario::Scenario;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,21 +14,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// What a sweep keeps of one seed (the full records are dropped to bound memory).
 #[derive(Debug, Clone)]
 pub struct SeedResult {
+    /// The seed.
     pub seed: u64,
+    /// Its digest.
     pub digest: Digest,
+    /// Its one-line summary.
     pub line: String,
-    pub stats: RunStats,
-    pub failures: Vec<Verdict>,
+    /// Its counters.
+    pub counters: Counters,
+    /// Fail, unknown or pass.
+    pub overall: Overall,
+    /// Its verdicts that did not pass (failures and unknowns).
+    pub not_passed: Vec<Verdict>,
 }
 
 impl SeedResult {
+    /// Keeps what a sweep needs of `o`.
     pub fn of(o: &RunOutcome) -> Self {
         SeedResult {
             seed: o.seed,
             digest: o.digest,
             line: summary_line(o),
-            stats: o.stats.clone(),
-            failures: o.failures().cloned().collect(),
+            counters: o.counters.clone(),
+            overall: o.overall(),
+            not_passed: o.not_passed().cloned().collect(),
         }
     }
 }
@@ -41,10 +50,11 @@ pub fn sweep(
     jobs: usize,
     on_done: &(dyn Fn(&RunOutcome) + Sync),
 ) -> Result<Vec<SeedResult>, RunError> {
+    assert!(jobs >= 1, "a sweep needs at least one job");
     let next = AtomicU64::new(seeds.start);
     let results: Mutex<Vec<Result<SeedResult, RunError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..jobs {
             scope.spawn(|| {
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);

@@ -3,94 +3,66 @@
 
 pub mod error;
 pub mod file;
+mod service_table;
 mod spans;
 mod validate;
 
 pub use error::ScenarioError;
-pub use file::{DiskConfig, Expect, NetworkConfig, RandomFaults, RandomKind, WorkloadConfig};
+pub use file::{DiskConfig, NetworkConfig, RandomFaults, WorkloadConfig};
 
 use crate::bugs::BugSet;
-use crate::fault::{LinkSelector, PartitionKind};
+use crate::counters::Counter;
+use crate::fault::FaultSpec;
 use crate::ids::NodeId;
-use crate::rng::Probability;
-use crate::services::ServiceConfig;
+use crate::services::{ServiceKind, ServiceOptions, Shape};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// Its name (default: the file name without `.toml`).
     pub name: String,
+    /// One line: what it is for.
     pub description: String,
     /// Where it came from, for replay commands.
     pub source: String,
-    pub service: ServiceConfig,
+    /// The service and its validated options (`[<service>]`).
+    pub service: ServiceOptions,
+    /// Cluster size.
     pub nodes: u32,
+    /// Concurrent clients.
     pub clients: u32,
+    /// The safety phase: faults are injected.
     pub duration_ms: u64,
+    /// Then everything is healed and clients must make progress.
     pub liveness_ms: u64,
+    /// Planted bugs the scenario switches on.
     pub bugs: BugSet,
+    /// `[network]`.
     pub network: NetworkConfig,
+    /// `[disk]`.
     pub disk: DiskConfig,
+    /// `[workload]`.
     pub workload: WorkloadConfig,
+    /// `[[faults.schedule]]`, in file order.
     pub schedule: Vec<TimedFault>,
+    /// `[faults.random]`.
     pub random: Option<RandomFaults>,
-    pub expect: Expect,
-}
-
-/// A fault as a scenario describes it: choices left open (`None`) are drawn by the nemesis.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultSpec {
-    Partition {
-        kind: PartitionKind,
-        node: Option<NodeId>,
-    },
-    Heal,
-    NetLoss {
-        probability: Probability,
-        links: LinkSelector,
-    },
-    NetDuplicate {
-        probability: Probability,
-        links: LinkSelector,
-    },
-    NetDelay {
-        probability: Probability,
-        delay_ms_max: u64,
-        links: LinkSelector,
-    },
-    NetCalm,
-    Crash {
-        node: Option<NodeId>,
-    },
-    Restart {
-        node: Option<NodeId>,
-    },
-    Pause {
-        node: Option<NodeId>,
-    },
-    Resume {
-        node: Option<NodeId>,
-    },
-    ClockOffset {
-        node: Option<NodeId>,
-        offset_ms: i64,
-    },
-    ClockDrift {
-        node: Option<NodeId>,
-        drift_ppm: i64,
-    },
-    ClockJump {
-        node: Option<NodeId>,
-        delta_ms: i64,
-    },
+    /// `[expect]`: minimum counts of observable effects.
+    pub expect: BTreeMap<Counter, u64>,
+    /// `[expect.notes]`: minimum counts of service notes (rare paths), judged over a sweep.
+    pub expect_notes: BTreeMap<String, u64>,
 }
 
 /// A fault at a fixed time, optionally undone later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimedFault {
+    /// When it fires.
     pub at_ms: u64,
+    /// What it is.
     pub spec: FaultSpec,
-    /// Undo after this long: heal, resume, restart or net-calm, as fits the fault.
+    /// Undo after this long ([`crate::fault::Fault::undo`]).
     pub revert_after_ms: Option<u64>,
 }
 
@@ -115,11 +87,26 @@ impl Scenario {
         validate::validate(raw, text, source, default_name)
     }
 
+    /// Every node id, in order.
     pub fn node_ids(&self) -> Vec<NodeId> {
         (0..self.nodes).map(NodeId).collect()
     }
 
+    /// Safety plus liveness phase.
     pub fn total_ms(&self) -> u64 {
         self.duration_ms.saturating_add(self.liveness_ms)
+    }
+
+    /// The service the scenario runs.
+    pub fn service_kind(&self) -> ServiceKind {
+        self.service.kind()
+    }
+
+    /// The cluster's shape.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            nodes: self.nodes,
+            clients: self.clients,
+        }
     }
 }

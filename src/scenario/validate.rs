@@ -3,34 +3,86 @@
 //! the service). Every error names file, line and field.
 
 use super::error::{FieldError, ScenarioError};
-use super::file::{FaultName, RandomFaults, ScenarioFile, ScheduleEntryFile};
+use super::file::{ExpectEntry, RandomFaults, ScenarioFile, ScheduleEntryFile};
+use super::service_table::parse_service_table;
 use super::spans::{Segment, line_at, line_of, render_path};
-use super::{FaultSpec, Scenario, TimedFault};
+use super::{Scenario, TimedFault};
 use crate::bugs::BugSet;
 use crate::clock::DRIFT_PPM_LIMIT;
-use crate::fault::{LinkSelector, PartitionKind};
+use crate::counters::Counter;
+use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, PartitionKind};
 use crate::ids::NodeId;
 use crate::net::partition::min_nodes;
 use crate::rng::Probability;
-use crate::services::{ServiceConfig, ServiceKind};
+use crate::services::{ServiceKind, ServiceOptions};
+use std::collections::BTreeMap;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
-pub(super) fn deserialize(text: &str, source: &str) -> Result<ScenarioFile, ScenarioError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, text, source, &[]))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path: Vec<Segment> = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
-                serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
-                _ => None,
-            })
-            .collect();
+/// A scenario file, deserialized: the common part, and the service's own table taken out of it.
+pub(super) struct RawScenario<'i> {
+    pub(super) file: ScenarioFile,
+    pub(super) service_table: Option<Spanned<DeValue<'i>>>,
+}
+
+pub(super) fn deserialize<'i>(
+    text: &'i str,
+    source: &str,
+) -> Result<RawScenario<'i>, ScenarioError> {
+    let mut root = DeTable::parse(text).map_err(|e| toml_error(&e, text, source, &[]))?;
+    let chosen = root
+        .get_ref()
+        .get("service")
+        .and_then(|v| v.get_ref().as_str())
+        .map(str::to_string);
+    let mut service_table = None;
+    // A table named for another service would otherwise be silently ignored.
+    for &kind in ServiceKind::ALL {
+        let Some((key, value)) = root.get_mut().remove_entry(kind.name()) else {
+            continue;
+        };
+        if chosen.as_deref() == Some(kind.name()) {
+            service_table = Some(value);
+        } else {
+            return Err(ScenarioError::Field(FieldError {
+                file: source.to_string(),
+                line: Some(line_at(text, key.span().start)),
+                field: kind.name().to_string(),
+                message: format!(
+                    "options of service `{kind}`, but the scenario runs `{}`",
+                    chosen.as_deref().unwrap_or("?")
+                ),
+            }));
+        }
+    }
+    let de = toml::de::Deserializer::from(root);
+    let file = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = serde_path(e.path());
         toml_error(e.inner(), text, source, &path)
+    })?;
+    Ok(RawScenario {
+        file,
+        service_table,
     })
 }
 
-fn toml_error(e: &toml::de::Error, text: &str, source: &str, path: &[Segment]) -> ScenarioError {
+/// serde_path_to_error's path as our segments.
+pub(super) fn serde_path(p: &serde_path_to_error::Path) -> Vec<Segment> {
+    p.iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(super) fn toml_error(
+    e: &toml::de::Error,
+    text: &str,
+    source: &str,
+    path: &[Segment],
+) -> ScenarioError {
     let message = e.message().trim().to_string();
     let mut path = path.to_vec();
     let missing = message.starts_with("missing field");
@@ -65,15 +117,15 @@ fn backticked(message: &str) -> Option<&str> {
 }
 
 /// Collects the first semantic error with its place.
-struct Checker<'a> {
-    text: &'a str,
-    source: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) text: &'a str,
+    pub(super) source: &'a str,
 }
 
 type Check = Result<(), ScenarioError>;
 
 impl Checker<'_> {
-    fn fail(&self, path: &[Segment], message: impl Into<String>) -> ScenarioError {
+    pub(super) fn fail(&self, path: &[Segment], message: impl Into<String>) -> ScenarioError {
         ScenarioError::Field(FieldError {
             file: self.source.to_string(),
             line: line_of(self.text, path),
@@ -91,7 +143,7 @@ impl Checker<'_> {
     }
 }
 
-fn key(k: &str) -> Segment {
+pub(super) fn key(k: &str) -> Segment {
     Segment::Key(k.to_string())
 }
 
@@ -102,15 +154,20 @@ fn at(parent: &[Segment], k: &str) -> Vec<Segment> {
 }
 
 pub(super) fn validate(
-    raw: ScenarioFile,
+    raw: RawScenario<'_>,
     text: &str,
     source: &str,
     default_name: Option<&str>,
 ) -> Result<Scenario, ScenarioError> {
+    let RawScenario {
+        file: raw,
+        service_table,
+    } = raw;
     let c = Checker { text, source };
     check_sizes(&c, &raw)?;
-    let service = service_config(&c, &raw)?;
-    let bugs = check_bugs(&c, &raw)?;
+    let service = service_options(&c, &raw, service_table)?;
+    let bugs = check_bugs(&c, &raw, service.kind())?;
+    let (expect, expect_notes) = check_expect(&c, &raw)?;
     let schedule = raw
         .faults
         .schedule
@@ -141,7 +198,8 @@ pub(super) fn validate(
         workload: raw.workload,
         schedule,
         random: raw.faults.random,
-        expect: raw.expect,
+        expect,
+        expect_notes,
     })
 }
 
@@ -204,31 +262,74 @@ fn check_sizes(c: &Checker, raw: &ScenarioFile) -> Check {
     )
 }
 
-fn service_config(c: &Checker, raw: &ScenarioFile) -> Result<ServiceConfig, ScenarioError> {
-    match raw.service {
-        ServiceKind::Idgen => {
-            let cfg = raw.idgen.clone().unwrap_or_default();
-            if let Err((field, message)) = cfg.validate(raw.nodes) {
-                return Err(c.fail(&[key("idgen"), key(field)], message));
-            }
-            Ok(ServiceConfig::Idgen(cfg))
-        }
-    }
+fn service_options<'i>(
+    c: &Checker,
+    raw: &ScenarioFile,
+    table: Option<Spanned<DeValue<'i>>>,
+) -> Result<ServiceOptions, ScenarioError> {
+    let Some(kind) = ServiceKind::from_name(&raw.service) else {
+        return Err(c.fail(
+            &[key("service")],
+            format!(
+                "unknown service `{}` (known: {})",
+                raw.service,
+                ServiceKind::names()
+            ),
+        ));
+    };
+    parse_service_table(c, kind, table, raw)
 }
 
-fn check_bugs(c: &Checker, raw: &ScenarioFile) -> Result<BugSet, ScenarioError> {
+fn check_bugs(
+    c: &Checker,
+    raw: &ScenarioFile,
+    service: ServiceKind,
+) -> Result<BugSet, ScenarioError> {
     let mut bugs = BugSet::new();
-    for (i, bug) in raw.bugs.iter().enumerate() {
+    for (i, name) in raw.bugs.iter().enumerate() {
         let path = [key("bugs"), Segment::Index(i)];
-        c.ensure(ServiceKind::of_bug(*bug) == raw.service, &path, || {
-            format!(
-                "bug `{bug}` belongs to another service than `{}`",
-                raw.service.name()
-            )
+        let (owner, bug) = ServiceKind::find_bug(name).map_err(|e| c.fail(&path, e.to_string()))?;
+        c.ensure(owner == service, &path, || {
+            format!("bug `{bug}` belongs to service `{owner}`, not `{service}`")
         })?;
-        bugs.insert(*bug);
+        bugs.insert(bug);
     }
     Ok(bugs)
+}
+
+type Expectations = (BTreeMap<Counter, u64>, BTreeMap<String, u64>);
+
+/// `[expect]`: `<counter>_min = N` and `[expect.notes]`; `ops_ok_min` defaults to 1 so a run
+/// that did nothing fails.
+fn check_expect(c: &Checker, raw: &ScenarioFile) -> Result<Expectations, ScenarioError> {
+    let mut expect = BTreeMap::from([(Counter::OpsOk, 1)]);
+    let mut notes = BTreeMap::new();
+    for (k, entry) in &raw.expect {
+        match (k.as_str(), entry) {
+            ("notes", ExpectEntry::Notes(n)) => notes.clone_from(n),
+            ("notes", ExpectEntry::Min(_)) => {
+                return Err(c.fail(
+                    &[key("expect"), key(k)],
+                    "must be a table of note labels and minimums",
+                ));
+            }
+            (_, ExpectEntry::Min(min)) => {
+                let Some(counter) = Counter::from_expect_key(k) else {
+                    let known: Vec<String> =
+                        Counter::ALL.iter().map(|c| format!("{c}_min")).collect();
+                    return Err(c.fail(
+                        &[key("expect"), key(k)],
+                        format!("unknown expectation (known: notes, {})", known.join(", ")),
+                    ));
+                };
+                expect.insert(counter, *min);
+            }
+            (_, ExpectEntry::Notes(_)) => {
+                return Err(c.fail(&[key("expect"), key(k)], "must be an integer minimum"));
+            }
+        }
+    }
+    Ok((expect, notes))
 }
 
 fn schedule_entry(
@@ -262,93 +363,58 @@ fn schedule_entry(
     let required = |field: &str| {
         c.fail(
             &at(&base, field),
-            format!("required by fault `{}`", fault_name(e.fault)),
+            format!("required by fault `{}`", e.fault),
         )
     };
-    let spec = match e.fault {
-        FaultName::Partition => {
+    let spec: FaultSpec = match e.fault {
+        FaultKind::Partition => {
             let kind = e.kind.ok_or_else(|| required("kind"))?;
             check_partition_kind(c, &at(&base, "kind"), kind, raw.nodes)?;
-            FaultSpec::Partition { kind, node }
+            Fault::Partition { kind, cut: node }
         }
-        FaultName::Heal => FaultSpec::Heal,
-        FaultName::NetLoss => FaultSpec::NetLoss {
+        FaultKind::Heal => Fault::Heal,
+        FaultKind::NetLoss => Fault::NetLoss {
             probability: e.probability.ok_or_else(|| required("probability"))?,
             links,
         },
-        FaultName::NetDuplicate => FaultSpec::NetDuplicate {
+        FaultKind::NetDuplicate => Fault::NetDuplicate {
             probability: e.probability.ok_or_else(|| required("probability"))?,
             links,
         },
-        FaultName::NetDelay => FaultSpec::NetDelay {
+        FaultKind::NetDelay => Fault::NetDelay {
             probability: e.probability.unwrap_or(Probability::ALWAYS),
             delay_ms_max: e.delay_ms_max.ok_or_else(|| required("delay_ms_max"))?,
             links,
         },
-        FaultName::NetCalm => FaultSpec::NetCalm,
-        FaultName::Crash => FaultSpec::Crash { node },
-        FaultName::Restart => FaultSpec::Restart { node },
-        FaultName::Pause => FaultSpec::Pause { node },
-        FaultName::Resume => FaultSpec::Resume { node },
-        FaultName::ClockOffset => FaultSpec::ClockOffset {
+        FaultKind::NetCalm => Fault::NetCalm,
+        FaultKind::Crash => Fault::Crash { node },
+        FaultKind::Restart => Fault::Restart { node },
+        FaultKind::Pause => Fault::Pause { node },
+        FaultKind::Resume => Fault::Resume { node },
+        FaultKind::ClockOffset => Fault::ClockOffset {
             node,
             offset_ms: e.offset_ms.ok_or_else(|| required("offset_ms"))?,
         },
-        FaultName::ClockDrift => {
+        FaultKind::ClockDrift => {
             let drift_ppm = e.drift_ppm.ok_or_else(|| required("drift_ppm"))?;
             c.ensure(
                 drift_ppm.abs() <= DRIFT_PPM_LIMIT,
                 &at(&base, "drift_ppm"),
                 || format!("|{drift_ppm}| exceeds {DRIFT_PPM_LIMIT} ppm"),
             )?;
-            FaultSpec::ClockDrift { node, drift_ppm }
+            Fault::ClockDrift { node, drift_ppm }
         }
-        FaultName::ClockJump => FaultSpec::ClockJump {
+        FaultKind::ClockJump => Fault::ClockJump {
             node,
             delta_ms: e.delta_ms.ok_or_else(|| required("delta_ms"))?,
         },
     };
+    debug_assert_eq!(spec.kind(), e.fault);
     Ok(TimedFault {
         at_ms: e.at_ms,
         spec,
         revert_after_ms: e.duration_ms.or(e.down_ms),
     })
-}
-
-fn fault_name(f: FaultName) -> &'static str {
-    match f {
-        FaultName::Partition => "partition",
-        FaultName::Heal => "heal",
-        FaultName::NetLoss => "net-loss",
-        FaultName::NetDuplicate => "net-duplicate",
-        FaultName::NetDelay => "net-delay",
-        FaultName::NetCalm => "net-calm",
-        FaultName::Crash => "crash",
-        FaultName::Restart => "restart",
-        FaultName::Pause => "pause",
-        FaultName::Resume => "resume",
-        FaultName::ClockOffset => "clock-offset",
-        FaultName::ClockDrift => "clock-drift",
-        FaultName::ClockJump => "clock-jump",
-    }
-}
-
-/// Which optional parameters each fault takes; anything else is an error, not silently ignored.
-fn allowed_params(f: FaultName) -> &'static [&'static str] {
-    match f {
-        FaultName::Partition => &["kind", "node", "duration_ms"],
-        FaultName::NetLoss | FaultName::NetDuplicate => {
-            &["probability", "from", "to", "duration_ms"]
-        }
-        FaultName::NetDelay => &["probability", "delay_ms_max", "from", "to", "duration_ms"],
-        FaultName::Crash => &["node", "down_ms"],
-        FaultName::Pause => &["node", "duration_ms"],
-        FaultName::Restart | FaultName::Resume => &["node"],
-        FaultName::ClockOffset => &["node", "offset_ms"],
-        FaultName::ClockDrift => &["node", "drift_ppm"],
-        FaultName::ClockJump => &["node", "delta_ms"],
-        FaultName::Heal | FaultName::NetCalm => &[],
-    }
 }
 
 fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
@@ -365,7 +431,7 @@ fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
         ("duration_ms", e.duration_ms.is_some()),
         ("down_ms", e.down_ms.is_some()),
     ];
-    let allowed = allowed_params(e.fault);
+    let allowed = e.fault.params();
     for (field, is_present) in present {
         c.ensure(
             !is_present || allowed.contains(&field),
@@ -373,7 +439,7 @@ fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
             || {
                 format!(
                     "not a parameter of fault `{}` (it takes: {})",
-                    fault_name(e.fault),
+                    e.fault,
                     list_or_none(allowed)
                 )
             },
@@ -405,6 +471,25 @@ fn check_random(c: &Checker, raw: &ScenarioFile, r: &RandomFaults) -> Check {
     c.ensure(!r.kinds.is_empty(), &at(&base, "kinds"), || {
         "must name at least one fault kind".into()
     })?;
+    for (i, kind) in r.kinds.iter().enumerate() {
+        let path = [
+            key("faults"),
+            key("random"),
+            key("kinds"),
+            Segment::Index(i),
+        ];
+        c.ensure(kind.drawable(), &path, || {
+            let drawable: Vec<&str> = FaultKind::ALL
+                .iter()
+                .filter(|k| k.drawable())
+                .map(|k| k.name())
+                .collect();
+            format!(
+                "`{kind}` only undoes or targets other faults; a swarm draws from: {}",
+                drawable.join(", ")
+            )
+        })?;
+    }
     c.ensure(
         r.mean_interval_ms >= 1,
         &at(&base, "mean_interval_ms"),

@@ -1,29 +1,38 @@
 //! The world: everything about a simulated run that outlives any one node's process — clocks,
-//! disks, the network's fault state, which nodes are up or paused, and the records (event log,
+//! disks, the network's state, which nodes are up or paused, and the records (event log,
 //! history). Backends read and write it; the nemesis changes it; services never see it.
 //!
-//! Methods take `now` explicitly so the world does not depend on any one simulator's clock.
+//! The world also owns what a crash, a pause and a restart *mean* (the page cache is lost, the
+//! process stops taking input, the incarnation advances), so every backend gets the same
+//! semantics and only has to stop and start the node's software.
+//!
+//! Methods take `now` explicitly so the world does not depend on any one simulator's clock. The
+//! world imports neither the node layer nor the clients: it holds data, not behaviour.
 
 use crate::clock::NodeClock;
+use crate::disk::{CrashLoss, SimDisk};
 use crate::event::{Event, EventLog};
-use crate::history::{History, HistoryEvent, Process};
+use crate::history::{History, HistoryEvent, OpRecord, Process};
 use crate::ids::{Addr, Incarnation, NodeId};
 use crate::net::faults::NetFaults;
-use crate::node::storage::SimDisk;
+use crate::net::layer::{NetState, Outbound};
 use crate::rng::DetRng;
 use crate::time::{LocalInstant, SimTime};
-use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Duration;
 use tokio::sync::Notify;
 
 /// One node's slot in the world.
 #[derive(Debug)]
 pub struct NodeSlot {
+    /// The node's skewed clocks.
     pub clock: NodeClock,
+    /// The node's disk (outlives crashes; loses its page cache in one).
     pub disk: SimDisk,
+    /// False while crashed.
     pub up: bool,
+    /// True while paused (the process takes no input and produces no output).
     pub paused: bool,
+    /// How many times the node's software has started.
     pub incarnation: Incarnation,
     /// Woken on resume (and on crash, so nothing waits on a dead pause).
     pub resume: Rc<Notify>,
@@ -32,28 +41,34 @@ pub struct NodeSlot {
 /// Options the world needs from the scenario.
 #[derive(Debug, Clone)]
 pub struct WorldConfig {
+    /// Cluster size.
     pub nodes: u32,
+    /// Concurrent clients.
     pub clients: u32,
+    /// What an unskewed wall clock reads at true time zero.
     pub epoch_unix_ns: i64,
+    /// Bound on the event log.
     pub events_max: usize,
 }
 
+/// The state of one simulated run.
 #[derive(Debug)]
 pub struct WorldState {
+    /// One slot per node, indexed by node id.
     pub nodes: Vec<NodeSlot>,
-    pub net: NetFaults,
-    /// Draws for loss, duplication and delay, in send order.
-    pub net_rng: DetRng,
+    /// The network: fault rules, draws, message ids, delays in flight.
+    pub net: NetState,
+    /// Every event of the run.
     pub log: EventLog,
+    /// Every client operation of the run.
     pub history: History,
-    /// Extra delay decided at send time, applied by the receiver: `msg_id → delay`.
-    pub delays: BTreeMap<u64, Duration>,
     /// Set when clients should stop issuing operations.
     pub clients_stop: bool,
-    next_msg_id: u64,
 }
 
 impl WorldState {
+    /// A world whose nodes boot with monotonic clocks at `mono_starts` and whose network draws
+    /// come from `net_rng`.
     pub fn new(cfg: &WorldConfig, net_rng: DetRng, mono_starts: &[LocalInstant]) -> Self {
         assert_eq!(
             mono_starts.len(),
@@ -75,28 +90,29 @@ impl WorldState {
         let homes = (0..cfg.clients).map(|c| NodeId(c % cfg.nodes)).collect();
         WorldState {
             nodes,
-            net: NetFaults::new(homes),
-            net_rng,
+            net: NetState::new(NetFaults::new(homes), net_rng),
             log: EventLog::new(cfg.events_max),
             history: History::default(),
-            delays: BTreeMap::new(),
             clients_stop: false,
-            next_msg_id: 0,
         }
     }
 
+    /// A node's slot.
     pub fn node(&self, n: NodeId) -> &NodeSlot {
         &self.nodes[n.0 as usize]
     }
 
+    /// A node's slot, to change it.
     pub fn node_mut(&mut self, n: NodeId) -> &mut NodeSlot {
         &mut self.nodes[n.0 as usize]
     }
 
+    /// Every node id, in order.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.nodes.len() as u32).map(NodeId)
     }
 
+    /// True unless `addr` is a crashed node (clients never crash).
     pub fn is_up(&self, addr: Addr) -> bool {
         match addr {
             Addr::Node(n) => self.nodes.get(n.0 as usize).is_some_and(|s| s.up),
@@ -104,13 +120,16 @@ impl WorldState {
         }
     }
 
-    pub fn next_msg_id(&mut self) -> u64 {
-        self.next_msg_id += 1;
-        self.next_msg_id
-    }
-
+    /// Appends to the event log.
     pub fn log(&mut self, now: SimTime, event: Event) {
         self.log.push(now, event);
+    }
+
+    /// Logs and judges one message through the network's fault layer; returns how many copies
+    /// the backend puts on its wire (0 = dropped).
+    pub fn send(&mut self, now: SimTime, msg_id: u64, mut m: Outbound<'_>) -> u8 {
+        m.destination_up = self.is_up(m.to);
+        self.net.on_send(&mut self.log, now, msg_id, &m)
     }
 
     /// A node's software is starting: bump its incarnation and log it.
@@ -130,8 +149,44 @@ impl WorldState {
         incarnation
     }
 
+    /// Power loss on `n`: the process is gone (the backend drops its tasks), its page cache is
+    /// lost, messages in flight to it die with its socket. Logged.
+    pub fn crash(&mut self, now: SimTime, n: NodeId) -> CrashLoss {
+        let slot = self.node_mut(n);
+        assert!(slot.up, "{n} crashed while down");
+        slot.up = false;
+        slot.paused = false;
+        slot.resume.notify_waiters();
+        let loss = slot.disk.crash();
+        let incarnation = slot.incarnation;
+        self.net.forget_in_flight_to(Addr::Node(n));
+        self.log(
+            now,
+            Event::Crash {
+                node: n,
+                incarnation,
+                unsynced_bytes_lost: loss.bytes_lost,
+            },
+        );
+        loss
+    }
+
+    /// SIGSTOP: the process takes no input and produces no output until resumed.
+    pub fn pause(&mut self, n: NodeId) {
+        let slot = self.node_mut(n);
+        assert!(slot.up && !slot.paused, "{n} paused while down or paused");
+        slot.paused = true;
+    }
+
+    /// SIGCONT.
+    pub fn resume(&mut self, n: NodeId) {
+        let slot = self.node_mut(n);
+        slot.paused = false;
+        slot.resume.notify_waiters();
+    }
+
     /// Records one history line (and mirrors it into the event log).
-    pub fn record_op(&mut self, now: SimTime, op: crate::client::OpRecord) {
+    pub fn record_op(&mut self, now: SimTime, op: OpRecord) {
         self.log(
             now,
             Event::ClientOp {
@@ -139,6 +194,7 @@ impl WorldState {
                 process: op.process,
                 op_type: op.op_type,
                 f: op.f.to_string(),
+                key: op.key.clone(),
                 value: op.value.clone(),
             },
         );

@@ -2,7 +2,7 @@
 //! writes each changed file to a temporary, fsyncs it, renames it over the old one and fsyncs
 //! the directory — so a crash leaves either the old or the new content, never a mix.
 
-use crate::node::storage::{Storage, StorageError, check_file_name};
+use crate::disk::{Storage, StorageError, check_file_name};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

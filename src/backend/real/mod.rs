@@ -10,15 +10,16 @@ mod transport;
 pub use disk::DirStorage;
 
 use crate::bugs::BugSet;
-use crate::client::{ClientConfig, ClientEnv, OpRecord, Workload, run_client};
+use crate::client::host::run_client;
+use crate::client::{ClientConfig, ClientEnv, ClientLogic};
+use crate::disk::{Storage, StorageError};
 use crate::event::Event;
-use crate::history::{History, HistoryEvent, Process};
+use crate::history::{History, HistoryEvent, OpRecord, Process};
 use crate::ids::{Addr, ClientId, Incarnation, NodeId};
 use crate::node::env::{Inbound, NodeEnv};
 use crate::node::host::run_node;
 use crate::node::service::{NodeInfo, Service};
-use crate::node::storage::{Storage, StorageError};
-use crate::rng::component_rng;
+use crate::rng::RunSeeds;
 use crate::time::{LocalInstant, LocalNow, SimTime, WallTime, duration_ns};
 use serde_json::value::RawValue;
 use std::cell::RefCell;
@@ -158,11 +159,7 @@ pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::
         cluster: (0..cfg.cluster.len() as u32).map(NodeId).collect(),
         bugs: cfg.bugs,
     };
-    let rng = component_rng(
-        cfg.seed,
-        "node",
-        (u64::from(cfg.node.0) << 32) | u64::from(incarnation.0),
-    );
+    let rng = RunSeeds::new(cfg.seed).node(cfg.node.0, incarnation.0);
     run_node::<S, _>(env, service_cfg, info, rng).await;
     Ok(())
 }
@@ -240,10 +237,10 @@ impl ClientEnv for RealClientEnv {
 
 /// Runs clients against a real cluster for `duration` (plus the last operations' timeouts) and
 /// returns what they saw. Must run inside a `LocalSet`.
-pub async fn load<S, W>(cfg: LoadConfig, workload: W) -> io::Result<History>
+pub async fn load<S, C>(cfg: LoadConfig, make_client: impl Fn(ClientId) -> C) -> io::Result<History>
 where
     S: Service,
-    W: Workload<S> + Clone,
+    C: ClientLogic<S>,
 {
     let history = Rc::new(RefCell::new(History::default()));
     let clock = RealClock::new();
@@ -266,10 +263,10 @@ where
             history: history.clone(),
             stop_after: cfg.duration,
         };
-        let rng = component_rng(cfg.seed, "client", u64::from(c));
-        tasks.push(tokio::task::spawn_local(run_client::<S, W, _>(
+        let rng = RunSeeds::new(cfg.seed).client(c);
+        tasks.push(tokio::task::spawn_local(run_client::<S, C, _>(
             env,
-            workload.clone(),
+            make_client(me),
             client_cfg.clone(),
             rng,
         )));

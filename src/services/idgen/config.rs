@@ -1,5 +1,6 @@
 //! Options of the ID generator (`[idgen]` in a scenario file); every default is stated here.
 
+use crate::services::OptionError;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -37,7 +38,7 @@ impl Default for IdgenConfig {
 
 impl IdgenConfig {
     /// Checks the options for a cluster of `nodes`; on error names the field.
-    pub fn validate(&self, nodes: u32) -> Result<(), (&'static str, String)> {
+    pub fn validate(&self, nodes: u32) -> Result<(), OptionError> {
         let bits = [
             ("timestamp_bits", self.timestamp_bits),
             ("worker_bits", self.worker_bits),
@@ -45,27 +46,27 @@ impl IdgenConfig {
         ];
         for (field, b) in bits {
             if !(1..=62).contains(&b) {
-                return Err((field, format!("must be 1..=62, got {b}")));
+                return Err(OptionError::new(field, format!("must be 1..=62, got {b}")));
             }
         }
         let total = self.timestamp_bits + self.worker_bits + self.sequence_bits;
         if total > 63 {
-            return Err((
+            return Err(OptionError::new(
                 "timestamp_bits",
                 format!("bit widths sum to {total}, more than 63"),
             ));
         }
         if u64::from(nodes) > (1u64 << self.worker_bits) {
-            return Err((
+            return Err(OptionError::new(
                 "worker_bits",
                 format!("{} bits cannot number {nodes} nodes", self.worker_bits),
             ));
         }
         if self.reserve_ms == 0 {
-            return Err(("reserve_ms", "must be at least 1".to_string()));
+            return Err(OptionError::new("reserve_ms", "must be at least 1"));
         }
         if self.queue_max == 0 {
-            return Err(("queue_max", "must be at least 1".to_string()));
+            return Err(OptionError::new("queue_max", "must be at least 1"));
         }
         Ok(())
     }

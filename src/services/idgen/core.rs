@@ -1,7 +1,7 @@
 //! The ID generator's sans-IO core.
 
+use super::bugs;
 use super::{IdLayout, IdgenConfig};
-use crate::bugs::PlantedBug;
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
@@ -179,7 +179,7 @@ impl IdGen {
         let Some(now_ts) = self.clock_ts(ctx) else {
             return Step::Refuse(Refusal::TimestampOutOfRange);
         };
-        if now_ts < self.last_ts && !ctx.bug(PlantedBug::IdgenClockRollback) {
+        if now_ts < self.last_ts && !ctx.bug(bugs::CLOCK_ROLLBACK) {
             let behind_ms = self.last_ts - now_ts;
             if behind_ms <= self.cfg.backwards_wait_ms_max {
                 ctx.note("idgen/clock-behind-wait", json!(behind_ms));
@@ -191,7 +191,7 @@ impl IdGen {
         let (ts, seq) = if now_ts == self.last_ts {
             if self.last_seq < self.layout.sequence_max() {
                 (now_ts, self.last_seq + 1)
-            } else if ctx.bug(PlantedBug::IdgenSequenceWrap) {
+            } else if ctx.bug(bugs::SEQUENCE_WRAP) {
                 (now_ts, 0)
             } else {
                 ctx.note("idgen/sequence-exhausted", json!(now_ts));
@@ -215,7 +215,7 @@ impl IdGen {
         let hwm = ts
             .saturating_add(self.cfg.reserve_ms)
             .min(self.layout.timestamp_max());
-        if ctx.bug(PlantedBug::IdgenRestartForgets) {
+        if ctx.bug(bugs::RESTART_FORGETS) {
             // The bug: remember the reservation in memory only.
             self.reserved_until = hwm;
             return true;

@@ -1,11 +1,12 @@
 //! The ID generator's core, driven by hand: no runtime, no network, just inputs and outputs.
 
 use super::*;
-use crate::bugs::BugSet;
+use crate::bugs::{Bug, BugSet};
+use crate::disk::SimDisk;
 use crate::ids::{Addr, ClientId, Incarnation};
 use crate::node::service::{NodeInfo, Output};
-use crate::node::storage::SimDisk;
 use crate::rng::{DetRng, component_rng};
+use crate::services::idgen::bugs;
 use crate::time::{LocalInstant, LocalNow, WallTime};
 
 struct Rig {
@@ -19,7 +20,7 @@ struct Rig {
 }
 
 impl Rig {
-    fn new(cfg: IdgenConfig, bugs: &[PlantedBug]) -> Self {
+    fn new(cfg: IdgenConfig, bugs: &[Bug]) -> Self {
         Rig {
             info: NodeInfo {
                 node: NodeId(3),
@@ -160,7 +161,7 @@ fn exhausted_sequence_waits_for_the_next_millisecond() {
 
 #[test]
 fn planted_sequence_wrap_repeats_an_id() {
-    let mut rig = Rig::new(small_sequence(), &[PlantedBug::IdgenSequenceWrap]);
+    let mut rig = Rig::new(small_sequence(), &[bugs::SEQUENCE_WRAP]);
     let mut idg = rig.start();
     for _ in 0..5 {
         rig.request(&mut idg);
@@ -204,7 +205,7 @@ fn small_backwards_step_waits_large_one_refuses() {
 
 #[test]
 fn planted_clock_rollback_goes_backwards() {
-    let mut rig = Rig::new(IdgenConfig::default(), &[PlantedBug::IdgenClockRollback]);
+    let mut rig = Rig::new(IdgenConfig::default(), &[bugs::CLOCK_ROLLBACK]);
     let mut idg = rig.start();
     rig.request(&mut idg);
     let first = rig.ids();
@@ -240,7 +241,7 @@ fn restart_never_reissues_even_with_the_clock_behind() {
 
 #[test]
 fn planted_restart_forgets_reissues() {
-    let mut rig = Rig::new(IdgenConfig::default(), &[PlantedBug::IdgenRestartForgets]);
+    let mut rig = Rig::new(IdgenConfig::default(), &[bugs::RESTART_FORGETS]);
     let mut idg = rig.start();
     rig.request(&mut idg);
     let before = rig.ids()[0];
@@ -257,7 +258,7 @@ fn planted_restart_forgets_reissues() {
 #[test]
 fn unreadable_state_refuses_rather_than_risking_a_repeat() {
     let mut rig = Rig::new(IdgenConfig::default(), &[]);
-    let written = crate::node::storage::Storage::write(&mut rig.disk, HWM_FILE, b"not a number");
+    let written = crate::disk::Storage::write(&mut rig.disk, HWM_FILE, b"not a number");
     assert!(written.is_ok());
     let mut idg = rig.start();
     rig.request(&mut idg);

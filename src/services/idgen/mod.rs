@@ -7,12 +7,54 @@
 //! clock steps back, the node waits (up to `backwards_wait_ms_max`) or refuses; when a
 //! millisecond's sequence is exhausted, it waits for the next millisecond.
 
+pub mod bugs;
+mod client;
 mod config;
 mod core;
+pub mod invariants;
 mod layout;
-mod workload;
 
+pub use client::IdgenClient;
 pub use config::IdgenConfig;
 pub use core::{IdGen, IdRequest, IdResponse, NoPeerMsg, Refusal};
 pub use layout::IdLayout;
-pub use workload::IdgenWorkload;
+
+use super::{OptionError, ServiceSpec, Shape};
+use crate::bugs::Bug;
+use crate::history::History;
+use crate::ids::ClientId;
+use crate::invariants::{Invariant, Verdict};
+
+/// The ID generator's plug-in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdgenService;
+
+impl ServiceSpec for IdgenService {
+    const NAME: &'static str = "idgen";
+    const ABOUT: &'static str =
+        "Snowflake-style unique ID generator (timestamp | worker | sequence)";
+    const BUGS: &'static [Bug] = bugs::ALL;
+    type Options = IdgenConfig;
+    type Server = IdGen;
+    type Client = IdgenClient;
+
+    fn validate(opts: &IdgenConfig, shape: &Shape) -> Result<(), OptionError> {
+        opts.validate(shape.nodes)
+    }
+
+    fn server_config(opts: &IdgenConfig, _shape: &Shape) -> IdgenConfig {
+        opts.clone()
+    }
+
+    fn client(_opts: &IdgenConfig, _shape: &Shape, _client: ClientId) -> IdgenClient {
+        IdgenClient
+    }
+
+    fn invariants(opts: &IdgenConfig) -> Vec<Box<dyn Invariant>> {
+        invariants::all(IdLayout::of(opts))
+    }
+
+    fn history_checks(_opts: &IdgenConfig, history: &History) -> Vec<Verdict> {
+        invariants::history_only(history)
+    }
+}

@@ -1,11 +1,13 @@
-//! The node environment on turmoil: skewed clocks from the world, the simulated disk, the
-//! fault-injecting transport, and pause/resume.
+//! The node environment under simulation: skewed clocks from the world, the simulated disk
+//! with its fsync time, the fault-injecting transport, and pause/resume — the same for every
+//! simulated backend.
 
-use super::transport::{Transport, sim_now};
+use super::runtime::SimRuntime;
+use super::transport::Transport;
+use crate::disk::{Storage, StorageError};
 use crate::event::Event;
 use crate::ids::{Addr, NodeId};
 use crate::node::env::{Inbound, NodeEnv};
-use crate::node::storage::{Storage, StorageError};
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -15,13 +17,14 @@ use std::time::Duration;
 /// waits (the host loop re-checks the local clock after every wake-up).
 const CLOCK_RECHECK: Duration = Duration::from_millis(50);
 
-pub struct TurmoilNodeEnv {
-    pub(crate) transport: Transport,
-    pub(crate) node: NodeId,
-    pub(crate) fsync: Duration,
+/// One simulated node's view of its machine.
+pub struct SimNodeEnv<R: SimRuntime> {
+    pub(super) transport: Transport<R>,
+    pub(super) node: NodeId,
+    pub(super) fsync: Duration,
 }
 
-impl NodeEnv for TurmoilNodeEnv {
+impl<R: SimRuntime> NodeEnv for SimNodeEnv<R> {
     fn me(&self) -> Addr {
         Addr::Node(self.node)
     }
@@ -32,7 +35,7 @@ impl NodeEnv for TurmoilNodeEnv {
             .borrow()
             .node(self.node)
             .clock
-            .read(sim_now())
+            .read(R::now())
     }
 
     fn sleep_until(&self, deadline: LocalInstant) -> impl Future<Output = ()> + 'static {
@@ -42,8 +45,8 @@ impl NodeEnv for TurmoilNodeEnv {
             .borrow()
             .node(self.node)
             .clock
-            .true_until(sim_now(), deadline);
-        tokio::time::sleep(wait.min(CLOCK_RECHECK))
+            .true_until(R::now(), deadline);
+        R::sleep(wait.min(CLOCK_RECHECK))
     }
 
     async fn recv(&mut self) -> Inbound {
@@ -54,14 +57,14 @@ impl NodeEnv for TurmoilNodeEnv {
         self.transport.send(to, label, body);
     }
 
-    fn with_storage<R>(&mut self, f: impl FnOnce(&mut dyn Storage) -> R) -> R {
+    fn with_storage<T>(&mut self, f: impl FnOnce(&mut dyn Storage) -> T) -> T {
         let mut w = self.transport.world().borrow_mut();
         f(&mut w.node_mut(self.node).disk)
     }
 
     async fn sync(&mut self) -> Result<(), StorageError> {
         // A crash during this sleep drops this task: the writes stay unsynced and are lost.
-        tokio::time::sleep(self.fsync).await;
+        R::sleep(self.fsync).await;
         self.transport
             .world()
             .borrow_mut()
@@ -86,6 +89,6 @@ impl NodeEnv for TurmoilNodeEnv {
     }
 
     fn record(&mut self, event: Event) {
-        self.transport.world().borrow_mut().log(sim_now(), event);
+        self.transport.world().borrow_mut().log(R::now(), event);
     }
 }

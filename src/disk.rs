@@ -1,4 +1,6 @@
-//! Durable storage as services see it, and its simulated implementation.
+//! Durable storage as services see it (the [`Storage`] contract), and the simulated disk the
+//! world keeps for each node. Below both the node layer and the world, so neither imports the
+//! other.
 //!
 //! The contract is the POSIX one that matters for crash consistency: writes land in a page
 //! cache and are visible to reads at once, but only a completed `sync` makes them durable. A

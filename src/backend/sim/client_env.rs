@@ -1,7 +1,9 @@
-//! The client environment on turmoil: true time, the transport, and the shared history.
+//! The client environment under simulation: true time, the transport, and the shared history.
 
-use super::transport::{Transport, sim_now};
-use crate::client::{ClientEnv, OpRecord};
+use super::runtime::SimRuntime;
+use super::transport::Transport;
+use crate::client::ClientEnv;
+use crate::history::OpRecord;
 use crate::ids::{Addr, ClientId};
 use crate::node::env::Inbound;
 use crate::time::SimTime;
@@ -9,22 +11,23 @@ use serde_json::value::RawValue;
 use std::future::Future;
 use std::time::Duration;
 
-pub struct TurmoilClientEnv {
-    pub(crate) transport: Transport,
-    pub(crate) me: ClientId,
+/// One simulated client's view of its machine.
+pub struct SimClientEnv<R: SimRuntime> {
+    pub(super) transport: Transport<R>,
+    pub(super) me: ClientId,
 }
 
-impl ClientEnv for TurmoilClientEnv {
+impl<R: SimRuntime> ClientEnv for SimClientEnv<R> {
     fn me(&self) -> ClientId {
         self.me
     }
 
     fn now(&self) -> SimTime {
-        sim_now()
+        R::now()
     }
 
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
-        tokio::time::sleep(d)
+        R::sleep(d)
     }
 
     async fn recv(&mut self) -> Inbound {
@@ -36,7 +39,7 @@ impl ClientEnv for TurmoilClientEnv {
     }
 
     fn record(&mut self, op: OpRecord) {
-        self.transport.world().borrow_mut().record_op(sim_now(), op);
+        self.transport.world().borrow_mut().record_op(R::now(), op);
     }
 
     fn should_stop(&self) -> bool {

@@ -1,22 +1,32 @@
-//! ID-generator invariants. Data contract with the service: a history `ok` of `f = "next"`
+//! ID-generator invariants. Data contract with the core: a history `ok` of `f = "next"`
 //! carries the id as its value; a node's reply body reads `{"id": N}` when it issued an id.
 
-use super::{Invariant, Outcome, RunRecords, Tag};
-use crate::check::{self, CheckOptions, ModelKind, Verdict};
+use super::IdLayout;
+use crate::check::{self, CheckOptions, ModelKind};
 use crate::event::Event;
 use crate::history::{History, HistoryEvent, OpType};
 use crate::ids::{Incarnation, NodeId};
-use crate::services::ServiceConfig;
+use crate::invariants::{Invariant, Outcome, RunRecords, Tag, Verdict};
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
-pub(super) fn all() -> Vec<Box<dyn Invariant>> {
+/// The ID generator's invariants over a simulated run.
+pub fn all(layout: IdLayout) -> Vec<Box<dyn Invariant>> {
     vec![
         Box::new(UniqueIds),
         Box::new(PerNodeMonotonic),
         Box::new(MonotonicAcrossRestarts),
-        Box::new(OrderedPerWorker),
+        Box::new(OrderedPerWorker { layout }),
     ]
+}
+
+/// What a bare history can show (a real run has no event log).
+pub fn history_only(history: &History) -> Vec<Verdict> {
+    vec![Verdict {
+        invariant: "unique-ids",
+        tag: Tag::Always,
+        outcome: unique_in_history(history),
+    }]
 }
 
 /// An id a node issued, as seen in the event log.
@@ -188,7 +198,9 @@ impl Invariant for MonotonicAcrossRestarts {
 /// worker) was invoked is smaller — the linearizability checker's `idgen` model, partitioned by
 /// the worker bits of each id. Global order across workers is not promised (clocks are skewed),
 /// so it is not checked.
-struct OrderedPerWorker;
+struct OrderedPerWorker {
+    layout: IdLayout,
+}
 
 impl Invariant for OrderedPerWorker {
     fn name(&self) -> &'static str {
@@ -200,15 +212,15 @@ impl Invariant for OrderedPerWorker {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        let ServiceConfig::Idgen(cfg) = &r.scenario.service;
-        let worker_of = |id: u64| (id >> cfg.sequence_bits) & ((1u64 << cfg.worker_bits) - 1);
+        let l = self.layout;
+        let worker_of = |id: u64| (id >> l.sequence_bits) & ((1u64 << l.worker_bits) - 1);
         let (keyed, original_line) = ok_ops_keyed_by(r.history, worker_of);
         // Line numbers in the report refer to `keyed`; translate them back to the history's.
         let line = |l: u32| original_line.get(l as usize - 1).copied().unwrap_or(0);
         match check::check(&keyed, ModelKind::Idgen, &CheckOptions::default()) {
             Ok(report) => match &report.verdict {
-                Verdict::Linearizable => Outcome::Pass,
-                Verdict::NotLinearizable(cx) => {
+                check::Verdict::Linearizable => Outcome::Pass,
+                check::Verdict::NotLinearizable(cx) => {
                     let ops: Vec<String> = cx
                         .unplaced
                         .iter()
@@ -229,7 +241,7 @@ impl Invariant for OrderedPerWorker {
                         ops.join(", ")
                     ))
                 }
-                Verdict::Unknown(why) => Outcome::Unknown(why.describe()),
+                check::Verdict::Unknown(why) => Outcome::Unknown(why.describe()),
             },
             Err(e) => Outcome::Unknown(format!("the checker rejected the history: {e}")),
         }
