@@ -42,10 +42,12 @@ impl NodeClock {
         }
     }
 
+    /// The current rate error.
     pub fn drift_ppm(&self) -> i64 {
         self.drift_ppm
     }
 
+    /// The local monotonic clock at true time `now`.
     pub fn mono(&self, now: SimTime) -> LocalInstant {
         // A clock is only read forwards in true time; an earlier reading means the caller mixed
         // up two times, which is a harness bug.
@@ -61,6 +63,7 @@ impl NodeClock {
         }
     }
 
+    /// The local wall clock at true time `now`.
     pub fn wall(&self, now: SimTime) -> WallTime {
         let mono = i128::from(self.mono(now).ns);
         let ns = i128::from(self.epoch_unix_ns) + mono + i128::from(self.wall_offset_ns);
@@ -69,6 +72,7 @@ impl NodeClock {
         }
     }
 
+    /// Both local clocks at true time `now`.
     pub fn read(&self, now: SimTime) -> LocalNow {
         LocalNow {
             mono: self.mono(now),

@@ -10,12 +10,20 @@
 use std::collections::BTreeMap;
 use thiserror::Error;
 
+/// A storage operation that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StorageError {
+    /// The name would escape the data directory.
     #[error("file name {0:?} is not a plain name")]
     BadName(String),
+    /// The operating system refused.
     #[error("i/o error on {file}: {message}")]
-    Io { file: String, message: String },
+    Io {
+        /// The file.
+        file: String,
+        /// What the operating system said.
+        message: String,
+    },
 }
 
 /// What a service may do with its node's disk between two inputs.
@@ -58,11 +66,14 @@ pub struct SimDisk {
 /// What a crash did to a disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CrashLoss {
+    /// Files whose page cache was thrown away.
     pub files_reverted: u32,
+    /// Unsynced bytes lost.
     pub bytes_lost: u64,
 }
 
 impl SimDisk {
+    /// An empty disk.
     pub fn new() -> Self {
         Self::default()
     }

@@ -28,106 +28,170 @@ pub enum DropCause {
     InboxFull,
 }
 
+/// One thing that happened in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Event {
+    /// A node or client handed a message to the network.
     Send {
+        /// The sender.
         from: Addr,
         /// The sending node's incarnation (absent for clients).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incarnation: Option<Incarnation>,
+        /// The receiver.
         to: Addr,
+        /// The message id (unique within a run).
         msg_id: u64,
+        /// A short static name for the message or note.
         label: String,
+        /// Size in bytes.
         bytes: u32,
+        /// FNV-1a of the encoded body (the payload's fingerprint).
         payload_fnv: u64,
     },
+    /// A node or client took a message from its inbox.
     Deliver {
+        /// The sender.
         from: Addr,
+        /// The receiver.
         to: Addr,
         /// The receiving node's incarnation (absent for clients).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incarnation: Option<Incarnation>,
+        /// The message id (unique within a run).
         msg_id: u64,
     },
+    /// A message did not arrive.
     Drop {
+        /// The sender.
         from: Addr,
+        /// The receiver.
         to: Addr,
+        /// The message id (unique within a run).
         msg_id: u64,
+        /// Why it was dropped.
         cause: DropCause,
     },
+    /// A message will arrive twice.
     Duplicate {
+        /// The sender.
         from: Addr,
+        /// The receiver.
         to: Addr,
+        /// The message id (unique within a run).
         msg_id: u64,
     },
+    /// A message will arrive late.
     Delay {
+        /// The sender.
         from: Addr,
+        /// The receiver.
         to: Addr,
+        /// The message id (unique within a run).
         msg_id: u64,
+        /// The extra delay.
         extra_ns: u64,
     },
     /// Bytes that did not decode as a message; dropped, never a panic.
     Garbage {
+        /// The receiver.
         to: Addr,
+        /// Size in bytes.
         bytes: u32,
+        /// What was wrong with it.
         error: String,
     },
+    /// The nemesis applied a fault.
     Fault {
+        /// The fault, resolved.
         action: Fault,
     },
     /// A scheduled fault that could not apply (e.g. restart of a node that is up).
     FaultSkipped {
+        /// The fault.
         fault: String,
+        /// Why.
         reason: String,
     },
     /// A node's wall clock stepped (a jump, or an offset change), by `delta_ns`.
     ClockStep {
+        /// The node.
         node: NodeId,
+        /// The step (negative = backwards).
         delta_ns: i64,
     },
+    /// A node's software started (boot or restart).
     Start {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
     },
+    /// A node lost power.
     Crash {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
+        /// Bytes written but not synced, lost with the page cache.
         unsynced_bytes_lost: u64,
     },
+    /// A service timer fired.
     Timer {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
+        /// The service's timer id.
         timer: u64,
     },
+    /// A sync completed: what was written is durable.
     Sync {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
     },
     /// A node's answer to a client request, as it left the node.
     Reply {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
+        /// The receiver.
         to: Addr,
+        /// The request id the reply answers.
         req_id: u64,
+        /// The body.
         body: Value,
     },
     /// Something a service reports about itself (coverage of rare paths).
     Note {
+        /// The node.
         node: NodeId,
+        /// The node's incarnation.
         incarnation: Incarnation,
+        /// A short static name for the message or note.
         label: String,
+        /// The value.
         value: Value,
     },
+    /// A client invoked or completed an operation (mirrors the history).
     ClientOp {
+        /// The client.
         client: ClientId,
+        /// The Jepsen process.
         process: u64,
+        /// invoke, ok, fail or info.
         #[serde(rename = "type")]
         op_type: OpType,
+        /// The operation's name.
         f: String,
         /// The key the operation is on, for services that have keys.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<Value>,
+        /// Input on invoke, output on ok.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<Value>,
     },
@@ -135,9 +199,12 @@ pub enum Event {
     HealAll,
 }
 
+/// An event with its true time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
+    /// True simulated time.
     pub time_ns: SimTime,
+    /// What happened.
     #[serde(flatten)]
     pub event: Event,
 }
@@ -161,6 +228,7 @@ impl std::fmt::Display for Digest {
 }
 
 impl EventLog {
+    /// An empty log holding at most `records_max` records.
     pub fn new(records_max: usize) -> Self {
         EventLog {
             records: Vec::new(),
@@ -169,6 +237,7 @@ impl EventLog {
         }
     }
 
+    /// Appends, or marks the log overflowed when it is full.
     pub fn push(&mut self, time_ns: SimTime, event: Event) {
         if self.records.len() >= self.records_max {
             self.overflowed = true;
@@ -184,14 +253,17 @@ impl EventLog {
         self.records.sort_by_key(|r| r.time_ns);
     }
 
+    /// Every record.
     pub fn records(&self) -> &[EventRecord] {
         &self.records
     }
 
+    /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
+    /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
@@ -209,6 +281,7 @@ impl EventLog {
         Digest(hasher.0.finish())
     }
 
+    /// Writes one JSON object per line (the canonical encoding).
     pub fn write_jsonl<W: Write>(&self, mut out: W) -> io::Result<()> {
         for record in &self.records {
             serde_json::to_writer(&mut out, record)?;

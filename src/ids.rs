@@ -24,7 +24,9 @@ pub struct Incarnation(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Addr {
+    /// A server node.
     Node(NodeId),
+    /// A client.
     Client(ClientId),
 }
 

@@ -6,9 +6,13 @@
 //! [`check`]er. Services ([`services`]) see only the node environment ([`node`]); backends
 //! ([`backend`]) implement it. See `../shared/DESIGN.md` for the full picture.
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod bench;
 pub mod bugs;
+// Documented on the checker branch (issue 12); exempt from `missing_docs` until it merges.
+#[allow(missing_docs)]
 pub mod check;
 pub mod client;
 pub mod clock;
@@ -16,6 +20,7 @@ pub mod counters;
 pub mod disk;
 pub mod event;
 pub mod fault;
+#[allow(missing_docs)]
 pub mod history;
 pub mod ids;
 pub mod invariants;

@@ -98,12 +98,14 @@ impl Default for Fnv64 {
 }
 
 impl Fnv64 {
+    /// The FNV-1a offset basis.
     pub fn new() -> Self {
         Fnv64 {
             state: 0xcbf2_9ce4_8422_2325,
         }
     }
 
+    /// Hashes more bytes.
     pub fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.state ^= u64::from(b);
@@ -111,6 +113,7 @@ impl Fnv64 {
         }
     }
 
+    /// The hash so far.
     pub fn finish(&self) -> u64 {
         self.state
     }
@@ -124,7 +127,9 @@ pub struct Probability {
 }
 
 impl Probability {
+    /// Never.
     pub const NEVER: Probability = Probability { ppm: 0 };
+    /// Always.
     pub const ALWAYS: Probability = Probability { ppm: 1_000_000 };
 
     /// `None` unless `p` is a finite number in [0, 1].
@@ -138,14 +143,17 @@ impl Probability {
         Some(Probability { ppm })
     }
 
+    /// Parts per million.
     pub fn ppm(self) -> u32 {
         self.ppm
     }
 
+    /// As a fraction.
     pub fn as_f64(self) -> f64 {
         f64::from(self.ppm) / 1_000_000.0
     }
 
+    /// True for probability 0.
     pub fn is_never(self) -> bool {
         self.ppm == 0
     }

@@ -15,32 +15,39 @@ use std::time::Duration;
 )]
 #[serde(transparent)]
 pub struct SimTime {
+    /// Nanoseconds.
     pub ns: u64,
 }
 
 impl SimTime {
+    /// Time zero.
     pub const ZERO: SimTime = SimTime { ns: 0 };
 
+    /// From a duration since the start.
     pub fn from_duration(d: Duration) -> Self {
         SimTime { ns: duration_ns(d) }
     }
 
+    /// From milliseconds since the start.
     pub fn from_ms(ms: u64) -> Self {
         SimTime {
             ns: ms.saturating_mul(1_000_000),
         }
     }
 
+    /// Whole milliseconds since the start.
     pub fn as_ms(self) -> u64 {
         self.ns / 1_000_000
     }
 
+    /// Later by `d`.
     pub fn saturating_add(self, d: Duration) -> Self {
         SimTime {
             ns: self.ns.saturating_add(duration_ns(d)),
         }
     }
 
+    /// Time since `earlier` (zero if later).
     pub fn saturating_since(self, earlier: SimTime) -> Duration {
         Duration::from_nanos(self.ns.saturating_sub(earlier.ns))
     }
@@ -63,16 +70,19 @@ impl fmt::Display for SimTime {
 )]
 #[serde(transparent)]
 pub struct LocalInstant {
+    /// Nanoseconds.
     pub ns: u64,
 }
 
 impl LocalInstant {
+    /// Later by `d`.
     pub fn saturating_add(self, d: Duration) -> Self {
         LocalInstant {
             ns: self.ns.saturating_add(duration_ns(d)),
         }
     }
 
+    /// Time since `earlier` (zero if later).
     pub fn saturating_since(self, earlier: LocalInstant) -> Duration {
         Duration::from_nanos(self.ns.saturating_sub(earlier.ns))
     }
@@ -85,6 +95,7 @@ impl LocalInstant {
 )]
 #[serde(transparent)]
 pub struct WallTime {
+    /// Nanoseconds since the Unix epoch.
     pub ns: i64,
 }
 
@@ -99,7 +110,9 @@ impl WallTime {
 /// pure function of its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalNow {
+    /// The local monotonic clock.
     pub mono: LocalInstant,
+    /// The local wall clock.
     pub wall: WallTime,
 }
 

@@ -26,20 +26,32 @@ timeout_ms = 200
 ops_ok_min = 0
 "#;
 
+/// What `faultlab bench sim` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimBenchReport {
+    /// The scenario's name.
     pub scenario: String,
+    /// The simulator step.
     pub tick_ms: u64,
+    /// Runs timed.
     pub runs: u64,
+    /// Simulated seconds per run.
     pub sim_seconds_per_run: f64,
+    /// Wall time of all runs.
     pub wall_ms_total: f64,
+    /// Median wall time per run.
     pub wall_ms_per_run_p50: f64,
+    /// Slowest run.
     pub wall_ms_per_run_max: f64,
     /// Simulated seconds per wall-clock second.
     pub time_compression: f64,
+    /// Runs per minute on one core.
     pub runs_per_minute: f64,
+    /// Simulator steps per wall second.
     pub sim_steps_per_second: f64,
+    /// Events per run.
     pub events_per_run: u64,
+    /// Client operations per run.
     pub ops_per_run: u64,
 }
 

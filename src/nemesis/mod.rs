@@ -16,6 +16,7 @@ use crate::world::WorldState;
 use plan::{Plan, Planned, build_plan};
 use std::cell::RefCell;
 
+/// Applies a scenario's faults to a world at their times.
 pub struct Nemesis {
     plan: Plan,
     rng: DetRng,

@@ -10,12 +10,17 @@ use thiserror::Error;
 /// Datagrams larger than this are rejected before decoding (UDP's own limit is ~64 KiB).
 pub const DATAGRAM_BYTES_MAX: usize = 60 * 1024;
 
+/// A datagram: header and body.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope<B> {
+    /// The message id (unique within a run).
     pub msg_id: u64,
+    /// The sender.
     pub from: Addr,
+    /// The receiver.
     pub to: Addr,
+    /// The body (raw until the receiver decodes it).
     pub body: B,
 }
 
@@ -26,21 +31,44 @@ pub type RawEnvelope = Envelope<Box<RawValue>>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Body<M, Rq, Rs> {
+    /// Node to node.
     Peer(M),
-    Request { req_id: u64, req: Rq },
-    Reply { req_id: u64, resp: Rs },
+    /// Client to node.
+    Request {
+        /// Chosen by the client; the reply carries it back.
+        req_id: u64,
+        /// The request.
+        req: Rq,
+    },
+    /// Node to client.
+    Reply {
+        /// The request this answers.
+        req_id: u64,
+        /// The response.
+        resp: Rs,
+    },
 }
 
+/// Bytes that are not a message.
 #[derive(Debug, Error)]
 pub enum DecodeError {
+    /// Larger than a datagram may be.
     #[error("datagram of {bytes} bytes exceeds the {max} byte limit")]
-    TooLarge { bytes: usize, max: usize },
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not a JSON envelope.
     #[error("not an envelope: {0}")]
     Envelope(serde_json::Error),
+    /// The body does not decode as the service's types.
     #[error("envelope body does not decode: {0}")]
     Body(serde_json::Error),
 }
 
+/// Decodes a datagram's header, leaving the body raw.
 pub fn decode_envelope(bytes: &[u8]) -> Result<RawEnvelope, DecodeError> {
     if bytes.len() > DATAGRAM_BYTES_MAX {
         return Err(DecodeError::TooLarge {
@@ -51,6 +79,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<RawEnvelope, DecodeError> {
     serde_json::from_slice(bytes).map_err(DecodeError::Envelope)
 }
 
+/// Encodes a datagram.
 pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Vec<u8> {
     let env = Envelope {
         msg_id,
@@ -62,6 +91,7 @@ pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Ve
     serde_json::to_vec(&env).unwrap_or_default()
 }
 
+/// Decodes a body with the receiver's types.
 pub fn decode_body<B: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<B, DecodeError> {
     serde_json::from_str(raw.get()).map_err(DecodeError::Body)
 }

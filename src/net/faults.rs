@@ -24,11 +24,15 @@ struct DelayRule {
 /// What happens to one message at send time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SendDecision {
+    /// Dropped, and why.
     pub drop: Option<DropCause>,
+    /// Delivered twice.
     pub duplicate: bool,
+    /// Held back this long on arrival.
     pub extra_delay: Option<Duration>,
 }
 
+/// The network's fault rules.
 #[derive(Debug, Clone, Default)]
 pub struct NetFaults {
     cut: BTreeSet<(NodeId, NodeId)>,
@@ -40,6 +44,7 @@ pub struct NetFaults {
 }
 
 impl NetFaults {
+    /// A calm network; `client_home[c]` is the node client `c` sits next to.
     pub fn new(client_home: Vec<NodeId>) -> Self {
         NetFaults {
             client_home,
@@ -55,6 +60,7 @@ impl NetFaults {
         }
     }
 
+    /// True when a partition cuts `from → to`.
     pub fn is_cut(&self, from: Addr, to: Addr) -> bool {
         match (self.position(from), self.position(to)) {
             (Some(a), Some(b)) => a != b && self.cut.contains(&(a, b)),
@@ -62,26 +68,32 @@ impl NetFaults {
         }
     }
 
+    /// Cuts directed links.
     pub fn cut_links(&mut self, links: &[(NodeId, NodeId)]) {
         self.cut.extend(links.iter().copied());
     }
 
+    /// Links cut.
     pub fn cut_count(&self) -> usize {
         self.cut.len()
     }
 
+    /// Restores every cut link.
     pub fn heal(&mut self) {
         self.cut.clear();
     }
 
+    /// Adds a loss rule.
     pub fn add_loss(&mut self, links: LinkSelector, probability: Probability) {
         self.loss.push((links, probability));
     }
 
+    /// Adds a duplication rule.
     pub fn add_duplicate(&mut self, links: LinkSelector, probability: Probability) {
         self.duplicate.push((links, probability));
     }
 
+    /// Adds a delay rule.
     pub fn add_delay(&mut self, links: LinkSelector, probability: Probability, delay_ms_max: u64) {
         self.delay.push(DelayRule {
             links,
@@ -90,12 +102,14 @@ impl NetFaults {
         });
     }
 
+    /// Removes every loss, duplication and delay rule.
     pub fn calm(&mut self) {
         self.loss.clear();
         self.duplicate.clear();
         self.delay.clear();
     }
 
+    /// True when any loss, duplication or delay rule is in force.
     pub fn has_rules(&self) -> bool {
         !(self.loss.is_empty() && self.duplicate.is_empty() && self.delay.is_empty())
     }

@@ -9,16 +9,25 @@ use rand::seq::SliceRandom;
 use std::collections::BTreeSet;
 use thiserror::Error;
 
+/// A partition that cannot be drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PartitionError {
+    /// The cluster is too small for the shape.
     #[error("a {kind} partition needs at least {min} nodes, the cluster has {nodes}")]
     TooFewNodes {
+        /// The partition shape.
         kind: &'static str,
+        /// Nodes it needs.
         min: usize,
+        /// Nodes in the cluster.
         nodes: usize,
     },
+    /// The pivot node is not in the cluster.
     #[error("node {node} is not in the cluster")]
-    UnknownNode { node: NodeId },
+    UnknownNode {
+        /// The node named.
+        node: NodeId,
+    },
 }
 
 /// The directed links `(from, to)` a partition cuts, sorted.
@@ -69,6 +78,7 @@ pub fn cut_links(
     Ok(cut.into_iter().collect())
 }
 
+/// The smallest cluster a shape needs.
 pub fn min_nodes(kind: PartitionKind) -> usize {
     match kind {
         PartitionKind::Halves | PartitionKind::OneWay | PartitionKind::Isolate => 2,

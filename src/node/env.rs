@@ -12,8 +12,11 @@ use std::future::Future;
 /// A message handed to a node by its transport, header decoded, body still raw.
 #[derive(Debug)]
 pub struct Inbound {
+    /// The sender.
     pub from: Addr,
+    /// The message id (unique within a run).
     pub msg_id: u64,
+    /// The body.
     pub body: Box<RawValue>,
 }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 /// A message type of a service: serializable, and with a short label for the event log.
 pub trait Message: Serialize + DeserializeOwned + Debug + Clone + 'static {
+    /// Its label in the event log.
     fn label(&self) -> &'static str;
 }
 
@@ -29,17 +30,22 @@ pub struct TimerId(pub u64);
 /// Where a reply goes: the requester and its request id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReplyTo {
+    /// The receiver.
     pub to: Addr,
+    /// The request id the reply answers.
     pub req_id: u64,
 }
 
 /// Who this node is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInfo {
+    /// The node.
     pub node: NodeId,
+    /// The node's incarnation.
     pub incarnation: Incarnation,
     /// Every node of the cluster, this one included, in id order.
     pub cluster: Vec<NodeId>,
+    /// Planted bugs switched on.
     pub bugs: BugSet,
 }
 
@@ -47,24 +53,39 @@ pub struct NodeInfo {
 /// waits until the sync has completed: that is how a service says "ack after fsync".
 #[derive(Debug, Clone)]
 pub enum Output<S: Service> {
+    /// Send a message to a peer.
     Send {
+        /// The receiver.
         to: NodeId,
+        /// The message.
         msg: S::Msg,
     },
+    /// Answer a client request.
     Reply {
+        /// The receiver.
         to: ReplyTo,
+        /// The response.
         resp: S::Response,
     },
+    /// Set (or move) a timer.
     SetTimer {
+        /// The service's timer id.
         timer: TimerId,
+        /// When it fires, on the local monotonic clock.
         deadline: LocalInstant,
     },
+    /// Cancel a timer.
     CancelTimer {
+        /// The service's timer id.
         timer: TimerId,
     },
+    /// Make every write so far durable before any later output.
     Sync,
+    /// Report a rare path.
     Note {
+        /// A short static name for the message or note.
         label: &'static str,
+        /// The value.
         value: Value,
     },
 }
@@ -96,10 +117,12 @@ impl<'a, S: Service> Ctx<'a, S> {
         }
     }
 
+    /// This node.
     pub fn node(&self) -> NodeId {
         self.info.node
     }
 
+    /// Who this node is.
     pub fn info(&self) -> &NodeInfo {
         self.info
     }
@@ -114,18 +137,22 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.now
     }
 
+    /// The node's seeded RNG.
     pub fn rng(&mut self) -> &mut DetRng {
         self.rng
     }
 
+    /// The node's disk.
     pub fn storage(&mut self) -> &mut dyn Storage {
         self.storage
     }
 
+    /// Sends `msg` to the peer `to`.
     pub fn send(&mut self, to: NodeId, msg: S::Msg) {
         self.out.push(Output::Send { to, msg });
     }
 
+    /// Answers a client request.
     pub fn reply(&mut self, to: ReplyTo, resp: S::Response) {
         self.out.push(Output::Reply { to, resp });
     }
@@ -136,6 +163,7 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.out.push(Output::SetTimer { timer, deadline });
     }
 
+    /// Cancels a timer.
     pub fn cancel_timer(&mut self, timer: TimerId) {
         self.out.push(Output::CancelTimer { timer });
     }
@@ -153,14 +181,21 @@ impl<'a, S: Service> Ctx<'a, S> {
 
 /// A service: the code that runs on a node, the same under every backend.
 pub trait Service: Sized + 'static {
+    /// Messages between nodes.
     type Msg: Message;
+    /// Client requests.
     type Request: Message;
+    /// Replies to clients.
     type Response: Message;
+    /// Options every node starts with.
     type Config: Clone + Debug + 'static;
 
     /// Called at every (re)start: recover from durable storage, set initial timers.
     fn start(cfg: &Self::Config, ctx: &mut Ctx<'_, Self>) -> Self;
+    /// A peer's message arrived.
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg);
+    /// A client request arrived.
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request);
+    /// A timer fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId);
 }

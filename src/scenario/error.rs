@@ -3,10 +3,18 @@
 use std::fmt;
 use thiserror::Error;
 
+/// A scenario that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ScenarioError {
+    /// The file cannot be read.
     #[error("{file}: cannot read: {message}")]
-    Io { file: String, message: String },
+    Io {
+        /// The file.
+        file: String,
+        /// What the operating system said.
+        message: String,
+    },
+    /// A mistake at a place in the file.
     #[error("{}", FieldDisplay(.0))]
     Field(FieldError),
 }
@@ -14,11 +22,13 @@ pub enum ScenarioError {
 /// An error at a place in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// The file.
     pub file: String,
     /// 1-based; `None` when the place has no line (e.g. a missing top-level field).
     pub line: Option<usize>,
     /// Dotted path, e.g. `faults.schedule[2].delta_ms`; empty for the whole document.
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -40,6 +50,7 @@ impl fmt::Display for FieldDisplay<'_> {
 }
 
 impl ScenarioError {
+    /// The field at fault, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
             ScenarioError::Field(e) => Some(&e.field),
@@ -47,6 +58,7 @@ impl ScenarioError {
         }
     }
 
+    /// The line at fault, if any.
     pub fn line(&self) -> Option<usize> {
         match self {
             ScenarioError::Field(e) => e.line,

@@ -8,16 +8,20 @@ use crate::rng::Probability;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// A scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Defaults to the file name without `.toml`.
     pub name: Option<String>,
+    /// One line: what the scenario is for.
     #[serde(default)]
     pub description: String,
     /// A registered service's name (checked in `validate.rs`, which can list the known ones).
     pub service: String,
+    /// Cluster size (1–64).
     pub nodes: u32,
+    /// Concurrent clients (1–1024).
     pub clients: u32,
     /// Simulated time with faults (the safety phase).
     pub duration_ms: u64,
@@ -27,12 +31,16 @@ pub struct ScenarioFile {
     /// Planted bugs switched on, by name. Default none.
     #[serde(default)]
     pub bugs: Vec<String>,
+    /// `[network]`.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// `[disk]`.
     #[serde(default)]
     pub disk: DiskConfig,
+    /// `[workload]`.
     #[serde(default)]
     pub workload: WorkloadConfig,
+    /// `[faults]`: schedule and swarm.
     #[serde(default)]
     pub faults: FaultsFile,
     /// Minimum observable effects, `<counter>_min = N` (see `counters.rs`), and a `notes`
@@ -56,6 +64,7 @@ fn default_liveness_ms() -> u64 {
     3000
 }
 
+/// `[network]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkConfig {
@@ -64,6 +73,7 @@ pub struct NetworkConfig {
     /// Base one-way latency bounds (the simulator draws from an exponential curve between
     /// them). Defaults 1 and 5.
     pub latency_ms_min: u64,
+    /// See `latency_ms_min`.
     pub latency_ms_max: u64,
     /// Messages a node buffers while busy or paused; beyond it they are dropped. Default 1024.
     pub inbox_capacity: usize,
@@ -80,6 +90,7 @@ impl Default for NetworkConfig {
     }
 }
 
+/// `[disk]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiskConfig {
@@ -93,11 +104,13 @@ impl Default for DiskConfig {
     }
 }
 
+/// `[workload]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkloadConfig {
     /// Pause between a client's operations, drawn uniformly. Defaults 0 and 10.
     pub think_ms_min: u64,
+    /// Pause between a client's operations, upper bound.
     pub think_ms_max: u64,
     /// A client gives up on a request after this long and records it as `info`. Default 200.
     pub timeout_ms: u64,
@@ -113,6 +126,7 @@ impl Default for WorkloadConfig {
     }
 }
 
+/// `[faults]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultsFile {
@@ -127,17 +141,27 @@ pub struct FaultsFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleEntryFile {
+    /// When it fires (true time).
     pub at_ms: u64,
+    /// The fault's kind.
     pub fault: FaultKind,
+    /// For partition: its shape.
     pub kind: Option<PartitionKind>,
     /// Target node; when absent the nemesis picks one with its RNG.
     pub node: Option<u32>,
+    /// For net-* faults: the sending node (default any).
     pub from: Option<u32>,
+    /// For net-* faults: the receiving node (default any).
     pub to: Option<u32>,
+    /// For net-* faults.
     pub probability: Option<Probability>,
+    /// For net-delay.
     pub delay_ms_max: Option<u64>,
+    /// For clock-offset.
     pub offset_ms: Option<i64>,
+    /// For clock-drift.
     pub drift_ppm: Option<i64>,
+    /// For clock-jump.
     pub delta_ms: Option<i64>,
     /// Undo the fault after this long (partition → heal, pause → resume, net-* → net-calm).
     pub duration_ms: Option<u64>,
@@ -145,6 +169,7 @@ pub struct ScheduleEntryFile {
     pub down_ms: Option<u64>,
 }
 
+/// `[faults.random]`: the swarm.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomFaults {
@@ -160,6 +185,7 @@ pub struct RandomFaults {
     /// How long a partition, pause, network rule or crash lasts. Defaults 200 and 2000.
     #[serde(default = "d_fault_ms_min")]
     pub fault_ms_min: u64,
+    /// See `fault_ms_min`.
     #[serde(default = "d_fault_ms_max")]
     pub fault_ms_max: u64,
     /// Partition shapes to draw from. Default: every shape the cluster size allows.
@@ -168,8 +194,10 @@ pub struct RandomFaults {
     /// Defaults 0.2, 0.2, 0.5.
     #[serde(default = "d_p02")]
     pub loss_probability: Probability,
+    /// Chance a message is duplicated while a net-duplicate rule lasts.
     #[serde(default = "d_p02")]
     pub duplicate_probability: Probability,
+    /// Chance a message is delayed while a net-delay rule lasts.
     #[serde(default = "d_p05")]
     pub delay_probability: Probability,
     /// Default 50.
@@ -178,11 +206,13 @@ pub struct RandomFaults {
     /// Clock jumps are drawn uniformly from [min, max]. Defaults −2000 and 2000.
     #[serde(default = "d_jump_min")]
     pub clock_jump_ms_min: i64,
+    /// See `clock_jump_ms_min`.
     #[serde(default = "d_jump_max")]
     pub clock_jump_ms_max: i64,
     /// |drift| and |offset| bounds. Defaults 100000 ppm and 1000 ms.
     #[serde(default = "d_drift")]
     pub drift_ppm_max: i64,
+    /// |offset| bound (see `drift_ppm_max`).
     #[serde(default = "d_offset")]
     pub offset_ms_max: i64,
     /// At most this many nodes down or paused at once. Default: a minority, (nodes − 1) / 2.

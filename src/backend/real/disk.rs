@@ -8,6 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A directory of files as a node's disk.
 pub struct DirStorage {
     dir: PathBuf,
     /// Content written since the last sync (whole files).
@@ -22,6 +23,7 @@ fn io_err(file: &str, e: std::io::Error) -> StorageError {
 }
 
 impl DirStorage {
+    /// Opens (creating it if needed) the directory `dir`.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(dir).map_err(|e| io_err(&dir.display().to_string(), e))?;
         Ok(DirStorage {

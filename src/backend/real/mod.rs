@@ -71,11 +71,15 @@ impl RealClock {
 /// How to run one real node.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// This node.
     pub node: NodeId,
     /// Every node's address, in node order (this node's own included).
     pub cluster: Vec<SocketAddr>,
+    /// Directory for the node's durable state.
     pub data_dir: PathBuf,
+    /// Planted bugs switched on.
     pub bugs: BugSet,
+    /// Seed of the RNGs.
     pub seed: u64,
 }
 
@@ -180,12 +184,19 @@ fn next_incarnation(storage: &mut DirStorage) -> Result<Incarnation, StorageErro
 /// How to drive a real cluster.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
+    /// Every node's address, in node order.
     pub cluster: Vec<SocketAddr>,
+    /// Concurrent clients.
     pub clients: u32,
+    /// How long clients start new operations.
     pub duration: Duration,
+    /// Pause between a client's operations, lower bound.
     pub think_ms_min: u64,
+    /// Pause between a client's operations, upper bound.
     pub think_ms_max: u64,
+    /// A client gives up on an operation after this long.
     pub timeout_ms: u64,
+    /// Seed of the RNGs.
     pub seed: u64,
 }
 

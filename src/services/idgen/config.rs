@@ -3,6 +3,7 @@
 use crate::services::OptionError;
 use serde::Deserialize;
 
+/// Options of the ID generator (`[idgen]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdgenConfig {
@@ -10,7 +11,9 @@ pub struct IdgenConfig {
     pub epoch_unix_ms: i64,
     /// Bit widths; they must sum to at most 63 so ids are positive i64s. Defaults 41 / 10 / 12.
     pub timestamp_bits: u32,
+    /// Bits of the worker (node) id.
     pub worker_bits: u32,
+    /// Bits of the per-millisecond sequence.
     pub sequence_bits: u32,
     /// How far ahead of issued timestamps the persisted high-water mark runs. A larger value
     /// means fewer fsyncs and a longer wait after a restart. Default 1000.

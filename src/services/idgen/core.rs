@@ -14,16 +14,21 @@ use std::time::Duration;
 const HWM_FILE: &str = "idgen.hwm";
 const RETRY_TIMER: TimerId = TimerId(1);
 
+/// What a client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdRequest {
+    /// The next id.
     Next,
 }
 
+/// What a node answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdResponse {
+    /// An id, issued.
     Id(u64),
+    /// No id was issued.
     Refused(Refusal),
 }
 
@@ -32,7 +37,10 @@ pub enum IdResponse {
 #[serde(rename_all = "kebab-case")]
 pub enum Refusal {
     /// The wall clock is behind the last issued timestamp by more than the wait bound.
-    ClockBehind { behind_ms: u64 },
+    ClockBehind {
+        /// How far behind.
+        behind_ms: u64,
+    },
     /// Too many requests queued.
     Overloaded,
     /// The persisted state could not be read, so uniqueness cannot be promised.
@@ -66,6 +74,7 @@ impl Message for IdResponse {
     }
 }
 
+/// One ID-generator node.
 #[derive(Debug)]
 pub struct IdGen {
     cfg: IdgenConfig,

@@ -3,14 +3,19 @@
 
 use super::IdgenConfig;
 
+/// The bit layout of an id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdLayout {
+    /// Bits of the millisecond timestamp.
     pub timestamp_bits: u32,
+    /// Bits of the worker (node) id.
     pub worker_bits: u32,
+    /// Bits of the per-millisecond sequence.
     pub sequence_bits: u32,
 }
 
 impl IdLayout {
+    /// The layout the options describe.
     pub fn of(cfg: &IdgenConfig) -> Self {
         IdLayout {
             timestamp_bits: cfg.timestamp_bits,
@@ -19,14 +24,17 @@ impl IdLayout {
         }
     }
 
+    /// The largest sequence number.
     pub fn sequence_max(self) -> u64 {
         (1u64 << self.sequence_bits) - 1
     }
 
+    /// The largest timestamp.
     pub fn timestamp_max(self) -> u64 {
         (1u64 << self.timestamp_bits) - 1
     }
 
+    /// Packs an id.
     pub fn compose(self, timestamp_ms: u64, worker: u64, sequence: u64) -> u64 {
         debug_assert!(timestamp_ms <= self.timestamp_max());
         debug_assert!(worker < (1u64 << self.worker_bits));
