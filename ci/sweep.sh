@@ -8,7 +8,11 @@
 # without overlap. Reports of failing seeds (summary, history, events) go to ci-out/failures/,
 # and each failing seed is appended to ci-out/new-regressions.txt in the format of
 # sim-tests/regressions.txt, ready to be committed so `cargo test` replays it forever.
-# Exit: 0 all passed, 1 failures found, 2 usage/harness error, 124 budget exceeded.
+# A seed the correct service fails is a bug to fix: its line says expect=pass (it fails until
+# fixed); with --bug the line pins the catch (expect=fail:<invariant>). Unknown seeds and
+# coverage gaps are listed and make the sweep exit 3 — never a pass.
+# Exit: 0 all passed, 1 failures found, 3 unknown (no failure), 2 usage/harness error,
+# 124 budget exceeded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,14 +55,20 @@ reports = data if isinstance(data, list) else [data]
 seen = set()
 with open("ci-out/new-regressions.txt", "a") as out:
     for r in reports:
-        print(f"{r['scenario']:<28} seeds {r['seeds']:<10} run {r['seeds_run']:>5}  failing {r['seeds_failed']}")
+        print(f"{r['scenario']:<28} seeds {r['seeds']:<10} run {r['seeds_run']:>5}  "
+              f"failing {r['seeds_failed']}  unknown {r['seeds_unknown']}")
         for f in r["failures"]:
             key = (r["source"], f["seed"])
             if key in seen:
                 continue
             seen.add(key)
             bugs = "".join(f" bug={b}" for b in r["bugs"])
-            out.write(f"{r['source']} seed={f['seed']}{bugs} expect=fail:{f['invariant']}\n")
+            expect = f"fail:{f['invariant']}" if r["bugs"] else "pass"
+            out.write(f"{r['source']} seed={f['seed']}{bugs} expect={expect}\n")
             print(f"  FAIL seed {f['seed']}: {f['invariant']}: {f['message']}\n    {f['replay']}")
+        for u in r["unknowns"]:
+            print(f"  unknown seed {u['seed']}: {u['invariant']}: {u['message']}\n    {u['replay']}")
+        for g in r["sometimes_unreached"]:
+            print(f"  UNREACHED {g['expectation']} >= {g['min']} in none of {r['seeds_run']} seeds")
 PY
 exit "$status"

@@ -213,9 +213,24 @@ impl IdGen {
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
             return Step::Refuse(Refusal::StateUnreadable);
         }
+        // Postconditions the correct core relies on; each planted bug breaks one on purpose.
+        let planted = ctx.bug(bugs::CLOCK_ROLLBACK) || ctx.bug(bugs::SEQUENCE_WRAP);
+        debug_assert!(
+            planted || (ts, seq) > (self.last_ts, self.last_seq) || self.never_issued(),
+            "ids must strictly increase: ({ts}, {seq}) after ({}, {})",
+            self.last_ts,
+            self.last_seq
+        );
+        debug_assert!(ts <= self.reserved_until, "issuing above the durable mark");
+        debug_assert!(seq <= self.layout.sequence_max());
         self.last_ts = ts;
         self.last_seq = seq;
         Step::Issue(self.layout.compose(ts, self.worker, seq))
+    }
+
+    /// True before the first id of a fresh node (nothing on disk, nothing issued).
+    fn never_issued(&self) -> bool {
+        self.last_ts == 0 && self.last_seq == 0 && self.reserved_until == 0
     }
 
     /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
