@@ -3,6 +3,9 @@
 //! or the checkers.
 
 pub mod idgen;
+pub mod kv;
+pub mod raft;
+pub mod ring;
 
 use crate::bugs::PlantedBug;
 use serde::{Deserialize, Serialize};

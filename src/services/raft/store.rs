@@ -1,0 +1,1 @@
+//! Durable log format (todo).
