@@ -1,1 +1,5 @@
-//! Raft tests.
+//! Raft tests: scripted interactions (etcd-raft style), the durable format, a randomized
+//! in-memory cluster, and one test per planted bug showing the property it breaks.
+
+mod harness;
+mod random;
