@@ -226,11 +226,19 @@ impl<C: Command> RaftCore<C> {
         }
         self.on_ack(from, round);
         let last = self.log.last_index();
+        let strict = !self.bugs.any();
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
         match reject {
             None => {
+                // A follower ahead of its leader is a broken leader-completeness guarantee:
+                // only reachable with a planted bug.
+                assert!(
+                    index <= last || !strict,
+                    "{from} matches {index} beyond our log"
+                );
+                let index = index.min(last);
                 if index > pr.match_index {
                     pr.match_index = index;
                     pr.next_index = pr.next_index.max(index + 1);

@@ -194,6 +194,44 @@ impl Cluster {
         self.with_core(id, |c, now, rng| c.campaign(now, rng));
     }
 
+    /// Campaigns at `id` (again after each `retry_ms` of true time) until it leads; `false`
+    /// after `tries`.
+    pub fn elect(&mut self, id: u32, tries: u32, retry_ms: u64) -> bool {
+        for _ in 0..tries {
+            self.campaign(id);
+            let until = self.now_ns + retry_ms * 1_000_000;
+            while self.step(until) {
+                if self.is_leader(id) {
+                    return true;
+                }
+            }
+            self.now_ns = self.now_ns.max(until);
+        }
+        self.is_leader(id)
+    }
+
+    pub fn is_leader(&self, id: u32) -> bool {
+        self.core(id).is_some_and(|c| c.role() == Role::Leader)
+    }
+
+    /// Runs events one at a time until `pred` holds (`true`) or `ms` of true time pass.
+    pub fn step_until(&mut self, ms: u64, mut pred: impl FnMut(&Cluster) -> bool) -> bool {
+        let until = self.now_ns + ms * 1_000_000;
+        while self.step(until) {
+            if pred(self) {
+                return true;
+            }
+        }
+        self.now_ns = self.now_ns.max(until);
+        pred(self)
+    }
+
+    /// Cuts both directions between `a` and `b`.
+    pub fn cut_pair(&mut self, a: u32, b: u32) {
+        self.cut.insert((a, b));
+        self.cut.insert((b, a));
+    }
+
     /// Proposes a fresh command at `id`; returns it when accepted.
     pub fn propose(&mut self, id: u32) -> Option<Cmd> {
         let cmd = self.next_cmd;
@@ -206,12 +244,13 @@ impl Cluster {
 
     pub fn read(&mut self, id: u32, ctx: u64) -> bool {
         let floor = self.committed.keys().next_back().copied().unwrap_or(0);
-        let ok = self.with_core(id, |c, now, _| c.read_index(ctx, now).is_ok());
-        if ok == Some(true) {
-            self.reads.insert((id, ctx), floor);
-            return true;
+        // Registered first: a lease read is served within this very call.
+        self.reads.insert((id, ctx), floor);
+        let ok = self.with_core(id, |c, now, _| c.read_index(ctx, now).is_ok()) == Some(true);
+        if !ok {
+            self.reads.remove(&(id, ctx));
         }
-        false
+        ok
     }
 
     /// The host loop for one `Ready`: persist, sync, send, restore, apply, serve, compact.
@@ -273,6 +312,13 @@ impl Cluster {
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: RaftMsg<Cmd>) {
+        let bytes = serde_json::to_vec(&msg).map_or(usize::MAX, |v| v.len());
+        if bytes > MESSAGE_BYTES_MAX {
+            self.violations.push(format!(
+                "{} of {bytes} bytes exceeds the datagram bound",
+                msg.label()
+            ));
+        }
         let copies = if self.rng.random_range(0..1_000_000) < self.net.dup_ppm {
             2
         } else {

@@ -1,5 +1,6 @@
 //! Raft tests: scripted interactions (etcd-raft style), the durable format, a randomized
 //! in-memory cluster, and one test per planted bug showing the property it breaks.
 
+mod bugs;
 mod harness;
 mod random;

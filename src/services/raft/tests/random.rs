@@ -176,3 +176,47 @@ fn random_clusters_stay_safe_and_recover() {
         "faults or progress never happened: {total:?}"
     );
 }
+
+#[test]
+#[ignore = "exploration"]
+fn explore_bugs() {
+    let flags = [
+        RaftBugs {
+            commit_old_term: true,
+            ..RaftBugs::default()
+        },
+        RaftBugs {
+            truncate_on_stale_append: true,
+            ..RaftBugs::default()
+        },
+        RaftBugs {
+            vote_not_persisted: true,
+            ..RaftBugs::default()
+        },
+        RaftBugs {
+            lease_read_no_drift_bound: true,
+            ..RaftBugs::default()
+        },
+    ];
+    for bugs in flags {
+        let mut found = 0;
+        let mut first = None;
+        for seed in 0..300 {
+            let nodes = if seed % 2 == 0 { 3 } else { 5 };
+            if let Err(e) = run_seed(seed, nodes, bugs, 1_500) {
+                found += 1;
+                println!(
+                    "  {}",
+                    e.lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                );
+                first.get_or_insert(e);
+            }
+        }
+        println!("{bugs:?}: {found}/300 seeds fail; first: {first:?}");
+    }
+}
