@@ -1,6 +1,9 @@
 //! The durable format of a Raft replica on a [`Storage`], and recovery from it.
 //!
-//! Three files, every record framed as `[len: u32 LE][crc32 of payload: u32 LE][payload]`:
+//! Three files, every record framed as
+//! `[len: u32 LE][crc32 of payload: u32 LE][crc32 of the previous 8 bytes: u32 LE][payload]`.
+//! The header has its own checksum so that a damaged length is corruption, not mistaken for a
+//! record running past the end of the file (a torn tail):
 //! - `raft.hardstate`: one record, the JSON [`HardState`]; replaced whole on change.
 //! - `raft.snapshot`: one record, `index: u64 LE | term: u64 LE | application bytes`.
 //! - `raft.log`: one record per entry (JSON [`Entry`]), appended with `Storage::append`.
@@ -29,7 +32,7 @@ pub const LOG_FILE: &str = "raft.log";
 /// The snapshot file.
 pub const SNAPSHOT_FILE: &str = "raft.snapshot";
 
-const HEADER_BYTES: usize = 8;
+const HEADER_BYTES: usize = 12;
 const SNAPSHOT_META_BYTES: usize = 16;
 
 /// Why the durable state could not be written or recovered.
@@ -94,15 +97,14 @@ pub struct Store {
     snapshot_index: u64,
 }
 
-/// Frames a payload: `[len][crc][payload]`.
+/// Frames a payload: `[len][payload crc][header crc][payload]`.
 pub fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
-    out.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_le_bytes(),
-    );
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    let header_crc = crc32fast::hash(&out[..8]);
+    out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -113,8 +115,9 @@ enum Parsed<'a> {
         payload: &'a [u8],
         next: usize,
     },
-    /// Fewer bytes than the header or the length announce.
+    /// Fewer bytes than the header or the (intact) length announce: a torn write.
     Short,
+    /// The header or the payload fails its checksum.
     BadCrc,
 }
 
@@ -124,6 +127,9 @@ fn parse_frame(bytes: &[u8], at: usize) -> Parsed<'_> {
         return Parsed::Short;
     }
     let word = |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
+    if crc32fast::hash(&rest[..8]) != word(8) {
+        return Parsed::BadCrc;
+    }
     let len = usize::try_from(word(0)).unwrap_or(usize::MAX);
     let crc = word(4);
     let Some(payload) = rest.get(HEADER_BYTES..HEADER_BYTES.saturating_add(len)) else {

@@ -4,3 +4,4 @@
 mod bugs;
 mod harness;
 mod random;
+mod store;
