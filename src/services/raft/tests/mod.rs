@@ -4,4 +4,5 @@
 mod bugs;
 mod harness;
 mod random;
+mod scripted;
 mod store;
