@@ -218,7 +218,8 @@ impl<C: Command> RaftCore<C> {
     }
 
     pub(crate) fn quorum(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let members = self.peers.len() + 1;
+        members / 2 + 1
     }
 
     /// The earliest local time at which `on_time` has something to do: the host sets one

@@ -175,3 +175,41 @@ fn lease_read_no_drift_bound_serves_stale_reads() {
         "no seed in 0..10 served a stale lease read"
     );
 }
+
+/// n1 acknowledges an entry, then loses power before its sync completes; n0, which committed
+/// the entry on that acknowledgement, dies too; can n2 (which never had it) win?
+fn ack_then_power_loss(host_acks_before_sync: bool) -> (bool, Vec<String>) {
+    let cfg = RaftConfig {
+        pre_vote: false,
+        ..scripted_config()
+    };
+    let mut c = Cluster::new(3, cfg, RaftBugs::default(), 11);
+    c.host_acks_before_sync = host_acks_before_sync;
+    assert!(c.elect(0, 3, 20));
+    c.run_ms(20);
+    c.cut_pair(0, 2);
+    assert!(c.propose(0).is_some());
+    let target = c.core(0).map_or(0, |n| n.last_index());
+    assert!(c.step_until(20, |c| {
+        c.core(0).is_some_and(|n| n.commit_index() >= target)
+    }));
+    c.crash(1);
+    c.crash(0);
+    c.heal();
+    c.restart(1);
+    let won = c.elect(2, 5, 20);
+    (won, c.violations)
+}
+
+#[test]
+fn a_host_that_acks_before_fsync_loses_committed_entries() {
+    // The one-line host switch the `Ready` contract makes explicit: send before sync.
+    let (won, clean) = ack_then_power_loss(false);
+    assert!(!won && clean.is_empty(), "{clean:?}");
+    let (won, buggy) = ack_then_power_loss(true);
+    assert!(won, "n2 should win once n1 forgot the entry");
+    assert!(
+        buggy.iter().any(|v| v.contains("leader completeness")),
+        "{buggy:?}"
+    );
+}

@@ -45,6 +45,9 @@ pub struct Cluster {
     members: Vec<NodeId>,
     pub cfg: RaftConfig,
     pub bugs: RaftBugs,
+    /// The host bug "ack before fsync": messages leave at once and the sync completes only
+    /// when the node next handles an input, so a crash in between loses what was acked.
+    pub host_acks_before_sync: bool,
     /// True time, ns.
     pub now_ns: u64,
     pub net: NetFaults,
@@ -77,6 +80,7 @@ impl Cluster {
             members: members.clone(),
             cfg,
             bugs,
+            host_acks_before_sync: false,
             now_ns: 0,
             net: NetFaults::default(),
             cut: BTreeSet::new(),
@@ -259,11 +263,16 @@ impl Cluster {
         let Some(core) = node.core.as_mut() else {
             return;
         };
+        if self.host_acks_before_sync {
+            node.disk.sync_all(); // the previous input's sync completes only now
+        }
         let ready = core.ready();
         if let Err(e) = node.store.persist(&mut node.disk, &ready) {
             self.violations.push(format!("n{id} persist failed: {e}"));
         }
-        node.disk.sync_all();
+        if !self.host_acks_before_sync {
+            node.disk.sync_all();
+        }
         if let Some(s) = ready.snapshot.as_ref().filter(|s| s.restore) {
             node.app = serde_json::from_slice(&s.snapshot.data).unwrap_or_default();
         }

@@ -33,9 +33,21 @@ fn drawn_config(rng: &mut DetRng) -> RaftConfig {
 
 /// Runs one seed; `Err` carries the first violation with the replay line.
 pub fn run_seed(seed: u64, nodes: u32, bugs: RaftBugs, chaos_ms: u64) -> Result<Stats, String> {
+    run_seed_with(seed, nodes, bugs, chaos_ms, false)
+}
+
+/// `run_seed`, optionally with the host bug "ack before fsync".
+pub fn run_seed_with(
+    seed: u64,
+    nodes: u32,
+    bugs: RaftBugs,
+    chaos_ms: u64,
+    host_acks_before_sync: bool,
+) -> Result<Stats, String> {
     let mut rng = component_rng(seed, "raft-test-driver", 0);
     let cfg = drawn_config(&mut rng);
     let mut c = Cluster::new(nodes, cfg.clone(), bugs, seed);
+    c.host_acks_before_sync = host_acks_before_sync;
     for n in &mut c.nodes {
         n.rate_ppm = rng.random_range(990_000..=1_010_000);
     }
