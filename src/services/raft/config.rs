@@ -160,8 +160,9 @@ impl RaftConfig {
 
 /// Planted bugs in the Raft core: classic mistakes the harness must catch. All off by default.
 ///
-/// The "ack before fsync" bug is not here: it lives in the host, which sends
-/// [`Ready::messages`](super::Ready) before making the rest of the `Ready` durable.
+/// The "ack before fsync" bug lives in the host, which sends
+/// [`Ready::messages`](super::Ready) before making the rest of the `Ready` durable; its flag
+/// here only tells the core to expect the consequences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RaftBugs {
     /// A leader commits an entry of an earlier term by counting replicas (Raft Figure 8).
@@ -175,6 +176,11 @@ pub struct RaftBugs {
     /// Lease reads trust the local clock with no drift margin: the lease is the full minimum
     /// election timeout.
     pub lease_read_no_drift_bound: bool,
+    /// The host sends `Ready::messages` before the rest of the `Ready` is durable ("ack
+    /// before fsync"). The core's logic ignores this flag; setting it only turns off the
+    /// protocol assertions such a host can trip (a vote forgotten in a crash makes two leaders
+    /// in one term), so the harness's invariants report the damage instead of a panic.
+    pub host_acks_before_fsync: bool,
 }
 
 impl RaftBugs {
@@ -185,5 +191,6 @@ impl RaftBugs {
             || self.truncate_on_stale_append
             || self.vote_not_persisted
             || self.lease_read_no_drift_bound
+            || self.host_acks_before_fsync
     }
 }

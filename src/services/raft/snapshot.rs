@@ -110,7 +110,7 @@ impl<C: Command> RaftCore<C> {
 
     fn install_snapshot(&mut self, meta: SnapshotMeta, data: Vec<u8>) {
         let committed_before = self.log.committed;
-        self.log.install(meta);
+        self.log.install(meta, !self.bugs.any());
         assert!(
             self.log.committed >= committed_before,
             "commit index went back"

@@ -183,7 +183,11 @@ fn ack_then_power_loss(host_acks_before_sync: bool) -> (bool, Vec<String>) {
         pre_vote: false,
         ..scripted_config()
     };
-    let mut c = Cluster::new(3, cfg, RaftBugs::default(), 11);
+    let bugs = RaftBugs {
+        host_acks_before_fsync: host_acks_before_sync,
+        ..RaftBugs::default()
+    };
+    let mut c = Cluster::new(3, cfg, bugs, 11);
     c.host_acks_before_sync = host_acks_before_sync;
     assert!(c.elect(0, 3, 20));
     c.run_ms(20);

@@ -69,6 +69,10 @@ pub struct Cluster {
     /// Reads in flight: (node, ctx) -> highest committed index when registered.
     reads: BTreeMap<(u32, u64), u64>,
     pub reads_served: u64,
+    /// Snapshots installed from a leader (coverage: the catch-up path ran).
+    pub snapshots_installed: u64,
+    /// Leaderships observed (coverage: elections happened under faults).
+    pub leaderships: u64,
     pub violations: Vec<String>,
 }
 
@@ -95,6 +99,8 @@ impl Cluster {
             last_commit: vec![0; n as usize],
             reads: BTreeMap::new(),
             reads_served: 0,
+            snapshots_installed: 0,
+            leaderships: 0,
             violations: Vec::new(),
         };
         for id in 0..n {
@@ -275,6 +281,7 @@ impl Cluster {
         }
         if let Some(s) = ready.snapshot.as_ref().filter(|s| s.restore) {
             node.app = serde_json::from_slice(&s.snapshot.data).unwrap_or_default();
+            self.snapshots_installed += 1;
         }
         let mut applied_now = Vec::new();
         for e in &ready.committed {
@@ -483,6 +490,7 @@ impl Cluster {
                 Some(_) => {}
                 None => {
                     self.leaders.insert(term, NodeId(id));
+                    self.leaderships += 1;
                     let snap = core.snapshot_meta().index;
                     for (&i, &(t, ct)) in self.committed.range(snap + 1..) {
                         if ct < term && core.term_at(i) != Some(t) {

@@ -14,6 +14,8 @@ pub struct Stats {
     pub crashes: u64,
     pub reads: u64,
     pub commit_index: u64,
+    pub snapshots_installed: u64,
+    pub leaderships: u64,
 }
 
 fn drawn_config(rng: &mut DetRng) -> RaftConfig {
@@ -113,6 +115,8 @@ pub fn run_seed_with(
         return fail(&c, "liveness");
     }
     stats.reads = c.reads_served;
+    stats.snapshots_installed = c.snapshots_installed;
+    stats.leaderships = c.leaderships;
     stats.commit_index = c.core(leader).map_or(0, |l| l.commit_index());
     Ok(stats)
 }
@@ -155,6 +159,9 @@ fn chaos(c: &mut Cluster, rng: &mut DetRng, stats: &mut Stats) {
     }
 }
 
+/// Simulated time of the fault phase of each seed.
+const CHAOS_MS: u64 = 3_000;
+
 fn seeds() -> Vec<u64> {
     if let Some(s) = std::env::var("RAFT_SEED").ok().and_then(|s| s.parse().ok()) {
         return vec![s];
@@ -172,12 +179,14 @@ fn random_clusters_stay_safe_and_recover() {
     let seeds = seeds();
     for &seed in &seeds {
         let nodes = if seed % 2 == 0 { 3 } else { 5 };
-        match run_seed(seed, nodes, RaftBugs::default(), 1_500) {
+        match run_seed(seed, nodes, RaftBugs::default(), CHAOS_MS) {
             Ok(s) => {
                 total.proposals += s.proposals;
                 total.crashes += s.crashes;
                 total.reads += s.reads;
                 total.commit_index += s.commit_index;
+                total.snapshots_installed += s.snapshots_installed;
+                total.leaderships += s.leaderships;
             }
             Err(e) => panic!("{e}"),
         }
