@@ -122,7 +122,7 @@ fn truncate_on_stale_append_loses_committed_entries() {
 /// The leader's clock runs at half speed, the followers' at 1.5x; the drift bound says so.
 /// The leader is cut off and keeps serving lease reads while the others elect a new leader
 /// and commit writes.
-fn lease_under_drift(bugs: RaftBugs, seed: u64) -> Vec<String> {
+fn lease_under_drift(bugs: RaftBugs, seed: u64) -> (u64, Vec<String>) {
     let cfg = RaftConfig {
         lease_read: Some(LeaseConfig {
             drift_bound_ppm: 500_000,
@@ -152,7 +152,7 @@ fn lease_under_drift(bugs: RaftBugs, seed: u64) -> Vec<String> {
         c.read(0, ctx);
         c.run_ms(5);
     }
-    c.violations
+    (c.reads_by_lease, c.violations)
 }
 
 #[test]
@@ -162,11 +162,13 @@ fn lease_read_no_drift_bound_serves_stale_reads() {
         ..RaftBugs::default()
     };
     for seed in 0..10 {
-        let clean = lease_under_drift(RaftBugs::default(), seed);
+        let (by_lease, clean) = lease_under_drift(RaftBugs::default(), seed);
         assert!(clean.is_empty(), "seed {seed}: {clean:?}");
+        assert!(by_lease > 0, "seed {seed}: the lease was never used");
     }
     let caught = (0..10).find(|&seed| {
         lease_under_drift(bugs, seed)
+            .1
             .iter()
             .any(|v| v.contains("stale read"))
     });

@@ -69,6 +69,8 @@ pub struct Cluster {
     /// Reads in flight: (node, ctx) -> highest committed index when registered.
     reads: BTreeMap<(u32, u64), u64>,
     pub reads_served: u64,
+    /// Reads served on the lease, without a round trip.
+    pub reads_by_lease: u64,
     /// Snapshots installed from a leader (coverage: the catch-up path ran).
     pub snapshots_installed: u64,
     /// Leaderships observed (coverage: elections happened under faults).
@@ -99,6 +101,7 @@ impl Cluster {
             last_commit: vec![0; n as usize],
             reads: BTreeMap::new(),
             reads_served: 0,
+            reads_by_lease: 0,
             snapshots_installed: 0,
             leaderships: 0,
             violations: Vec::new(),
@@ -312,6 +315,7 @@ impl Cluster {
         }
         for r in ready.reads {
             self.reads_served += 1;
+            self.reads_by_lease += u64::from(r.via == ReadVia::Lease);
             if let Some(floor) = self.reads.remove(&(id, r.request_ctx)) {
                 if r.index < floor {
                     self.violations.push(format!(
