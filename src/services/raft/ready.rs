@@ -51,7 +51,14 @@ pub struct ReadState {
 /// 7. If `snapshot_wanted`, call `RaftCore::compact(applied_index, app_bytes)` (may be
 ///    deferred; the next `ready()` then carries the snapshot to persist).
 ///
-/// `leader_changes` are informational (notes, events, client redirects).
+/// `leader_changes` are informational (notes, events, client redirects), with two duties:
+/// when this node stops leading, reads it registered and not yet reported were dropped — fail
+/// them (a read has no effect); proposals it accepted have an unknown outcome — the proposal
+/// at `(index, term)` committed exactly if an entry with that index *and term* later appears
+/// in `committed` (another term at that index means it was overwritten), and a new leader may
+/// still commit it, so the client retries with the same session.
+///
+/// Nothing in a `Ready` may be dropped: the core has marked it handed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ready<C> {
     /// Term and vote to write, when changed.

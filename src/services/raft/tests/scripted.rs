@@ -255,3 +255,66 @@ fn invalid_configs_name_the_field() {
     }
     assert_eq!(RaftConfig::default().validate(), Ok(()));
 }
+
+fn append(term: u64, prev: (u64, u64), entries: Vec<Entry<Cmd>>) -> RaftMsg<Cmd> {
+    RaftMsg::Append {
+        term,
+        prev_index: prev.0,
+        prev_term: prev.1,
+        entries,
+        commit: 0,
+        round: 1,
+    }
+}
+
+fn entry(index: u64, term: u64) -> Entry<Cmd> {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command(index),
+    }
+}
+
+#[test]
+fn a_stale_append_truncates_only_with_the_planted_bug() {
+    for bug in [false, true] {
+        let mut rng = component_rng(1, "scripted", 2);
+        let members = [NodeId(0), NodeId(1), NodeId(2)];
+        let bugs = RaftBugs {
+            truncate_on_stale_append: bug,
+            ..RaftBugs::default()
+        };
+        let t = LocalInstant { ns: 1 };
+        let mut f: RaftCore<Cmd> = RaftCore::new(
+            NodeId(1),
+            &members,
+            quiet(),
+            bugs,
+            Recovered::default(),
+            t,
+            &mut rng,
+        );
+        let all: Vec<_> = (1..=4).map(|i| entry(i, 1)).collect();
+        f.step(NodeId(0), append(1, (0, 0), all), t, &mut rng);
+        assert_eq!(f.ready().entries.len(), 4);
+        // The first, shorter append was delayed and arrives now.
+        f.step(
+            NodeId(0),
+            append(1, (0, 0), vec![entry(1, 1), entry(2, 1)]),
+            t,
+            &mut rng,
+        );
+        let ready = f.ready();
+        if bug {
+            assert_eq!((f.last_index(), ready.truncate_from), (2, Some(3)));
+        } else {
+            assert_eq!((f.last_index(), ready.truncate_from), (4, None));
+            // A real conflict (a new leader's entry at 3) does truncate.
+            f.step(NodeId(2), append(2, (2, 1), vec![entry(3, 2)]), t, &mut rng);
+            let ready = f.ready();
+            assert_eq!((f.last_index(), ready.truncate_from), (3, Some(3)));
+            assert_eq!(ready.entries, vec![entry(3, 2)]);
+            assert_eq!(ready.hard_state.map(|h| h.term), Some(2));
+        }
+    }
+}
