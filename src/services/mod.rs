@@ -9,6 +9,9 @@
 //! file wires the core to its invariants (which may use the checker).
 
 pub mod idgen;
+pub mod kv;
+pub mod raft;
+pub mod ring;
 
 use crate::bugs::{Bug, UnknownBug};
 use crate::client::ClientLogic;

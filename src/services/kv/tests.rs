@@ -1,0 +1,217 @@
+//! KV state machine: semantics against a plain-map model, exactly-once sessions, snapshots.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn cmd(client_id: u64, seq: u64, op: KvOp) -> KvCommand {
+    KvCommand { client_id, seq, op }
+}
+
+fn put(key: &str, value: &str) -> KvOp {
+    KvOp::Put {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn append(key: &str, suffix: &str) -> KvOp {
+    KvOp::Append {
+        key: key.into(),
+        suffix: suffix.into(),
+    }
+}
+
+#[test]
+fn operations_have_register_semantics() {
+    let mut kv = KvState::new(KvOptions::default());
+    let get = |k: &str| KvOp::Get { key: k.into() };
+    assert_eq!(
+        kv.apply(1, &cmd(1, 1, get("a"))),
+        KvResult::Value { value: None }
+    );
+    assert_eq!(kv.apply(2, &cmd(1, 2, put("a", "x"))), KvResult::Done);
+    let cas = |e: Option<&str>, n: &str| KvOp::Cas {
+        key: "a".into(),
+        expected: e.map(str::to_string),
+        new: n.into(),
+    };
+    assert_eq!(
+        kv.apply(3, &cmd(1, 3, cas(Some("y"), "z"))),
+        KvResult::Cas { swapped: false }
+    );
+    assert_eq!(
+        kv.apply(4, &cmd(1, 4, cas(Some("x"), "z"))),
+        KvResult::Cas { swapped: true }
+    );
+    assert_eq!(
+        kv.apply(5, &cmd(1, 5, append("a", "yz"))),
+        KvResult::Appended { len_bytes: 3 }
+    );
+    assert_eq!(kv.read("a"), Some("zyz"));
+    assert_eq!(
+        kv.apply(6, &cmd(1, 6, KvOp::Delete { key: "a".into() })),
+        KvResult::Done
+    );
+    assert_eq!(
+        kv.apply(7, &cmd(1, 7, cas(None, "n"))),
+        KvResult::Cas { swapped: true }
+    );
+    assert_eq!(kv.read("a"), Some("n"));
+    assert_eq!(kv.applied_index(), 7);
+}
+
+#[test]
+fn a_retry_is_applied_once_and_gets_the_first_result() {
+    let mut kv = KvState::new(KvOptions::default());
+    assert_eq!(
+        kv.apply(1, &cmd(9, 1, append("k", "a"))),
+        KvResult::Appended { len_bytes: 1 }
+    );
+    assert_eq!(
+        kv.apply(2, &cmd(9, 1, append("k", "a"))),
+        KvResult::Appended { len_bytes: 1 }
+    );
+    assert_eq!(kv.read("k"), Some("a"));
+    kv.apply(3, &cmd(9, 2, append("k", "b")));
+    assert_eq!(
+        kv.apply(4, &cmd(9, 1, append("k", "a"))),
+        KvResult::Stale { last_seq: 2 }
+    );
+    assert_eq!(kv.read("k"), Some("ab"));
+}
+
+#[test]
+fn planted_no_dedup_applies_a_retry_twice() {
+    for (no_dedup, expected) in [(false, "a"), (true, "aa")] {
+        let mut kv = KvState::new(KvOptions {
+            no_dedup,
+            ..KvOptions::default()
+        });
+        kv.apply(1, &cmd(9, 1, append("k", "a")));
+        kv.apply(2, &cmd(9, 1, append("k", "a")));
+        assert_eq!(kv.read("k"), Some(expected), "no_dedup = {no_dedup}");
+    }
+}
+
+#[test]
+fn the_least_recently_applied_session_is_evicted() {
+    let mut kv = KvState::new(KvOptions {
+        sessions_max: 2,
+        no_dedup: false,
+    });
+    kv.apply(1, &cmd(1, 1, put("a", "1")));
+    kv.apply(2, &cmd(2, 1, put("b", "1")));
+    kv.apply(3, &cmd(1, 2, put("a", "2"))); // client 1 is now the most recent
+    kv.apply(4, &cmd(3, 1, put("c", "1"))); // evicts client 2
+    assert_eq!(kv.sessions(), 2);
+    assert_eq!(
+        kv.apply(5, &cmd(2, 2, put("b", "2"))),
+        KvResult::SessionExpired
+    );
+    assert_eq!(kv.read("b"), Some("1"));
+    assert_eq!(kv.apply(6, &cmd(1, 3, put("a", "3"))), KvResult::Done);
+}
+
+#[test]
+fn corrupt_snapshots_are_errors() {
+    assert!(matches!(
+        KvState::restore(KvOptions::default(), b"{not json"),
+        Err(KvError::Undecodable(_))
+    ));
+    let mut kv = KvState::new(KvOptions::default());
+    kv.apply(1, &cmd(1, 1, put("a", "1")));
+    kv.apply(2, &cmd(2, 1, put("b", "1")));
+    let small = KvOptions {
+        sessions_max: 1,
+        no_dedup: false,
+    };
+    assert_eq!(
+        KvState::restore(small, &kv.snapshot()),
+        Err(KvError::TooManySessions {
+            sessions: 2,
+            max: 1
+        })
+    );
+}
+
+fn op_strategy() -> impl Strategy<Value = KvOp> {
+    let key = prop::sample::select(vec!["a", "b", "c"]).prop_map(str::to_string);
+    let val = prop::sample::select(vec!["", "x", "y", "xy"]).prop_map(str::to_string);
+    prop_oneof![
+        key.clone().prop_map(|key| KvOp::Get { key }),
+        (key.clone(), val.clone()).prop_map(|(key, value)| KvOp::Put { key, value }),
+        key.clone().prop_map(|key| KvOp::Delete { key }),
+        (key.clone(), prop::option::of(val.clone()), val.clone())
+            .prop_map(|(key, expected, new)| KvOp::Cas { key, expected, new }),
+        (key, val).prop_map(|(key, suffix)| KvOp::Append { key, suffix }),
+    ]
+}
+
+/// The reference: a plain map, no sessions.
+fn model_step(m: &mut BTreeMap<String, String>, op: &KvOp) -> KvResult {
+    match op {
+        KvOp::Get { key } => KvResult::Value {
+            value: m.get(key).cloned(),
+        },
+        KvOp::Put { key, value } => {
+            m.insert(key.clone(), value.clone());
+            KvResult::Done
+        }
+        KvOp::Delete { key } => {
+            m.remove(key);
+            KvResult::Done
+        }
+        KvOp::Cas { key, expected, new } => {
+            let swapped = m.get(key) == expected.as_ref();
+            if swapped {
+                m.insert(key.clone(), new.clone());
+            }
+            KvResult::Cas { swapped }
+        }
+        KvOp::Append { key, suffix } => {
+            let v = m.entry(key.clone()).or_default();
+            v.push_str(suffix);
+            KvResult::Appended {
+                len_bytes: v.len() as u64,
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Retries (same client and seq, delivered again) change nothing: the store matches a
+    /// model that applied each request once, and a snapshot taken anywhere restores to an
+    /// identical state with the same digest.
+    #[test]
+    fn retries_are_exactly_once_and_snapshots_round_trip(
+        ops in prop::collection::vec((0u64..3, op_strategy(), 0usize..3), 1..60),
+        cut in 0usize..60,
+    ) {
+        let mut kv = KvState::new(KvOptions::default());
+        let mut model = BTreeMap::new();
+        let mut seqs = [0u64; 3];
+        let mut index = 0;
+        for (i, (client, op, retries)) in ops.iter().enumerate() {
+            let c = usize::try_from(*client).unwrap_or(0);
+            seqs[c] += 1;
+            let command = cmd(*client, seqs[c], op.clone());
+            let expected = model_step(&mut model, op);
+            for _ in 0..=*retries {
+                index += 1;
+                prop_assert_eq!(kv.apply(index, &command), expected.clone());
+            }
+            if i == cut {
+                let copy = KvState::restore(KvOptions::default(), &kv.snapshot());
+                prop_assert_eq!(copy.as_ref(), Ok(&kv));
+                prop_assert_eq!(copy.map(|c| c.digest()), Ok(kv.digest()));
+            }
+        }
+        for (k, v) in &model {
+            prop_assert_eq!(kv.read(k), Some(v.as_str()));
+        }
+        prop_assert_eq!(kv.len(), model.len());
+    }
+}

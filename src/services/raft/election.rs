@@ -1,0 +1,231 @@
+//! Elections: PreVote, RequestVote, role changes and CheckQuorum.
+
+use super::core::RaftCore;
+use super::msg::RaftMsg;
+use super::replication::Progress;
+use super::types::{Command, Entry, Payload, Role};
+use crate::ids::NodeId;
+use crate::rng::DetRng;
+use crate::time::LocalInstant;
+
+impl<C: Command> RaftCore<C> {
+    /// Starts an election now (a pre-vote round first when `pre_vote` is on), as if the
+    /// election timeout had fired. Leaders ignore it.
+    pub fn campaign(&mut self, now: LocalInstant, rng: &mut DetRng) {
+        self.observe_time(now);
+        if self.role == Role::Leader {
+            return;
+        }
+        if self.cfg.pre_vote {
+            self.become_pre_candidate(rng);
+        } else {
+            self.become_candidate(rng);
+        }
+    }
+
+    /// With CheckQuorum or leases, a node that believes in a live leader ignores requests to
+    /// vote in a higher term: it neither grants nor adopts the term, so a disruptive node
+    /// cannot depose the leader (and a lease stays safe).
+    pub(crate) fn votes_ignored(&self, now: LocalInstant) -> bool {
+        (self.cfg.check_quorum || self.cfg.lease_read.is_some()) && self.leader_is_live(now)
+    }
+
+    pub(crate) fn become_follower(&mut self, term: u64, leader: Option<NodeId>, rng: &mut DetRng) {
+        assert!(term >= self.term, "term goes back");
+        if term > self.term {
+            self.term = term;
+            self.vote = None;
+        }
+        let changed = self.role != Role::Follower || self.leader != leader;
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.progress.clear();
+        self.votes.clear();
+        self.reads.clear_on_step_down();
+        self.reset_election_deadline(rng);
+        if changed {
+            self.note_leader_change();
+        }
+    }
+
+    fn become_pre_candidate(&mut self, rng: &mut DetRng) {
+        let was_following = self.leader.is_some();
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.progress.clear();
+        self.reads.clear_on_step_down();
+        self.votes.clear();
+        self.votes.insert(self.id, true);
+        self.reset_election_deadline(rng);
+        if was_following {
+            self.note_leader_change();
+        }
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        for peer in self.peers.clone() {
+            self.send(
+                peer,
+                RaftMsg::PreVote {
+                    term: self.term + 1,
+                    last_index,
+                    last_term,
+                },
+            );
+        }
+        if self.votes_won() {
+            self.become_candidate(rng);
+        }
+    }
+
+    fn become_candidate(&mut self, rng: &mut DetRng) {
+        let was_following = self.leader.is_some();
+        self.term += 1;
+        self.vote = Some(self.id);
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.progress.clear();
+        self.reads.clear_on_step_down();
+        self.votes.clear();
+        self.votes.insert(self.id, true);
+        self.reset_election_deadline(rng);
+        if was_following {
+            self.note_leader_change();
+        }
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        for peer in self.peers.clone() {
+            self.send(
+                peer,
+                RaftMsg::Vote {
+                    term: self.term,
+                    last_index,
+                    last_term,
+                },
+            );
+        }
+        if self.votes_won() {
+            self.become_leader();
+        }
+    }
+
+    fn become_leader(&mut self) {
+        assert_eq!(self.role, Role::Candidate);
+        assert_eq!(self.vote, Some(self.id), "a leader voted for itself");
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        self.leader_contact_at = None;
+        let next = self.log.last_index() + 1;
+        self.progress = self
+            .peers
+            .iter()
+            .map(|&p| (p, Progress::new(next)))
+            .collect();
+        self.reads.start_term(self.now);
+        self.heartbeat_deadline = self.now.saturating_add(self.cfg.heartbeat());
+        self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
+        // §5.4.2 / §6.4: an entry of our own term commits everything before it and lets
+        // ReadIndex start.
+        self.log.push(Entry {
+            term: self.term,
+            index: next,
+            payload: Payload::Noop,
+        });
+        self.note_leader_change();
+        self.broadcast_heartbeat();
+    }
+
+    fn votes_won(&self) -> bool {
+        self.votes.values().filter(|&&g| g).count() >= self.quorum()
+    }
+
+    fn votes_lost(&self) -> bool {
+        self.votes.values().filter(|&&g| !g).count() >= self.quorum()
+    }
+
+    pub(crate) fn on_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        now: LocalInstant,
+    ) {
+        // Thesis §9.6: grant only if we too believe the leader is gone.
+        let granted = term > self.term
+            && !self.leader_is_live(now)
+            && self.log.is_up_to_date(last_index, last_term);
+        let term = if granted { term } else { self.term };
+        self.send(from, RaftMsg::PreVoteResp { term, granted });
+    }
+
+    pub(crate) fn on_pre_vote_resp(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        rng: &mut DetRng,
+    ) {
+        let ours = if granted { self.term + 1 } else { self.term };
+        if self.role != Role::PreCandidate || term != ours {
+            return;
+        }
+        self.votes.insert(from, granted);
+        if self.votes_won() {
+            self.become_candidate(rng);
+        } else if self.votes_lost() {
+            self.become_follower(self.term, None, rng);
+        }
+    }
+
+    pub(crate) fn on_vote(
+        &mut self,
+        from: NodeId,
+        last_index: u64,
+        last_term: u64,
+        rng: &mut DetRng,
+    ) {
+        let free = self.vote.is_none() && self.leader.is_none();
+        let granted =
+            (self.vote == Some(from) || free) && self.log.is_up_to_date(last_index, last_term);
+        if granted {
+            assert!(
+                self.vote.is_none() || self.vote == Some(from),
+                "second vote in term {}",
+                self.term
+            );
+            self.vote = Some(from);
+            self.reset_election_deadline(rng);
+        }
+        self.send(
+            from,
+            RaftMsg::VoteResp {
+                term: self.term,
+                granted,
+            },
+        );
+    }
+
+    pub(crate) fn on_vote_resp(&mut self, from: NodeId, granted: bool) {
+        if self.role != Role::Candidate {
+            return;
+        }
+        self.votes.insert(from, granted);
+        if self.votes_won() {
+            self.become_leader();
+        } else if self.votes_lost() {
+            // Wait for the election timeout: stepping down at once would not help, and the
+            // randomised timeout is what breaks split votes.
+        }
+    }
+
+    /// CheckQuorum: step down unless a majority was heard from since the last check.
+    pub(crate) fn check_quorum(&mut self, rng: &mut DetRng) {
+        let active = 1 + self.progress.values().filter(|p| p.active).count();
+        if active < self.quorum() {
+            self.become_follower(self.term, None, rng);
+            return;
+        }
+        for p in self.progress.values_mut() {
+            p.active = false;
+        }
+        self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
+    }
+}

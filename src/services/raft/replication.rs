@@ -1,0 +1,300 @@
+//! Log replication: the leader's per-follower progress, AppendEntries on both sides, and the
+//! commit rule.
+
+use super::core::{RaftCore, encoded_len};
+use super::msg::{RaftMsg, RejectHint};
+use super::types::{Command, Entry, Role, SnapshotMeta};
+use crate::ids::NodeId;
+use std::collections::VecDeque;
+
+/// Batches a leader sends to one follower ahead of its acknowledgements.
+pub(crate) const INFLIGHT_MAX: usize = 8;
+
+/// How the leader currently talks to one follower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Looking for the point where the logs agree: one AppendEntries at a time.
+    Probe {
+        /// Waiting for an answer (or the next heartbeat) before sending again.
+        paused: bool,
+    },
+    /// Logs agree up to `match_index`: stream batches, up to `INFLIGHT_MAX` unacknowledged.
+    Replicate,
+    /// The follower needs entries we compacted: send this snapshot, chunk by chunk.
+    Snapshot {
+        /// The snapshot being sent.
+        meta: SnapshotMeta,
+        /// The offset of the next chunk.
+        offset: u64,
+    },
+}
+
+/// The leader's view of one follower.
+#[derive(Debug, Clone)]
+pub(crate) struct Progress {
+    pub match_index: u64,
+    pub next_index: u64,
+    pub mode: Mode,
+    /// Last index of each batch sent and not yet acknowledged (Replicate mode).
+    pub inflight: VecDeque<u64>,
+    /// Highest heartbeat round it acknowledged in this term.
+    pub acked_round: u64,
+    /// Heard from since the last CheckQuorum.
+    pub active: bool,
+}
+
+impl Progress {
+    pub fn new(next_index: u64) -> Self {
+        Progress {
+            match_index: 0,
+            next_index,
+            mode: Mode::Probe { paused: false },
+            inflight: VecDeque::new(),
+            acked_round: 0,
+            active: false,
+        }
+    }
+}
+
+impl<C: Command> RaftCore<C> {
+    /// Sends whatever each follower is ready to take (called from `ready()`, so proposals made
+    /// between two `ready()` calls travel in one batch).
+    pub(crate) fn replicate_all(&mut self) {
+        for peer in self.peers.clone() {
+            let Some(pr) = self.progress.get(&peer) else {
+                continue;
+            };
+            let wants = match pr.mode {
+                Mode::Probe { paused } => !paused && pr.next_index <= self.log.last_index(),
+                Mode::Replicate => {
+                    pr.inflight.len() < INFLIGHT_MAX && pr.next_index <= self.log.last_index()
+                }
+                Mode::Snapshot { .. } => false,
+            };
+            if wants {
+                self.send_append(peer);
+            }
+        }
+    }
+
+    /// A heartbeat round: every follower gets an AppendEntries (retransmitting anything not
+    /// acknowledged) or its current snapshot chunk, tagged with a fresh round.
+    pub(crate) fn broadcast_heartbeat(&mut self) {
+        self.reads.next_round(self.now);
+        for peer in self.peers.clone() {
+            if let Some(pr) = self.progress.get_mut(&peer) {
+                match pr.mode {
+                    Mode::Replicate => {
+                        pr.next_index = pr.match_index + 1;
+                        pr.inflight.clear();
+                    }
+                    Mode::Probe { .. } => pr.mode = Mode::Probe { paused: false },
+                    Mode::Snapshot { .. } => {}
+                }
+            }
+            self.send_append(peer);
+        }
+    }
+
+    /// Sends one AppendEntries (or snapshot chunk) to `peer` from its next index.
+    pub(crate) fn send_append(&mut self, peer: NodeId) {
+        let Some(pr) = self.progress.get(&peer) else {
+            return;
+        };
+        if matches!(pr.mode, Mode::Snapshot { .. }) || pr.next_index <= self.log.snapshot().index {
+            self.send_snapshot_chunk(peer);
+            return;
+        }
+        let next = pr.next_index;
+        let prev_index = next - 1;
+        let Some(prev_term) = self.log.term_at(prev_index) else {
+            debug_assert!(false, "next index {next} beyond the log");
+            return;
+        };
+        let entries = self.log.slice(
+            next,
+            self.cfg.append_entries_max,
+            self.cfg.append_bytes_max,
+            encoded_len,
+        );
+        let last = prev_index + entries.len() as u64;
+        let msg = RaftMsg::Append {
+            term: self.term,
+            prev_index,
+            prev_term,
+            entries,
+            commit: self.log.committed,
+            round: self.reads.round(),
+        };
+        if let Some(pr) = self.progress.get_mut(&peer) {
+            match pr.mode {
+                Mode::Probe { .. } => pr.mode = Mode::Probe { paused: true },
+                Mode::Replicate if last >= next => {
+                    pr.next_index = last + 1;
+                    pr.inflight.push_back(last);
+                }
+                _ => {}
+            }
+        }
+        self.send(peer, msg);
+    }
+
+    /// Follower side of AppendEntries (the sender is the leader of our term).
+    pub(crate) fn on_append(
+        &mut self,
+        from: NodeId,
+        mut prev_index: u64,
+        mut prev_term: u64,
+        mut entries: Vec<Entry<C>>,
+        leader_commit: u64,
+        round: u64,
+    ) {
+        let committed = self.log.committed;
+        if prev_index < committed {
+            // Entries up to our commit index are known to match the leader's: skip them.
+            let skip = usize::try_from(committed - prev_index).unwrap_or(usize::MAX);
+            entries.drain(..skip.min(entries.len()));
+            prev_index = committed;
+            prev_term = self.log.term_at(committed).unwrap_or(prev_term);
+        }
+        let reply = |index, reject| RaftMsg::AppendResp {
+            term: self.term,
+            index,
+            reject,
+            round,
+        };
+        match self.log.term_at(prev_index) {
+            None => {
+                let hint = RejectHint {
+                    conflict_term: None,
+                    first_index: self.log.last_index() + 1,
+                };
+                let msg = reply(prev_index, Some(hint));
+                self.send(from, msg);
+                return;
+            }
+            Some(t) if t != prev_term => {
+                let hint = RejectHint {
+                    conflict_term: Some(t),
+                    first_index: self.log.first_index_of_term_at(prev_index),
+                };
+                let msg = reply(prev_index, Some(hint));
+                self.send(from, msg);
+                return;
+            }
+            Some(_) => {}
+        }
+        let had_entries = !entries.is_empty();
+        let last_new = prev_index + entries.len() as u64;
+        for e in entries {
+            match self.log.term_at(e.index) {
+                Some(t) if t == e.term => continue,
+                Some(_) => {
+                    assert!(
+                        e.index > self.log.committed || self.bugs.any(),
+                        "leader overwrites committed index {}",
+                        e.index
+                    );
+                    self.log.truncate(e.index);
+                    self.log.push(e);
+                }
+                None => self.log.push(e),
+            }
+        }
+        if self.bugs.truncate_on_stale_append && had_entries && self.log.last_index() > last_new {
+            // The planted bug: treat a stale (delayed or duplicated) append as authoritative.
+            self.log.truncate(last_new + 1);
+        }
+        let new_commit = leader_commit.min(last_new);
+        if new_commit > self.log.committed {
+            self.log.committed = new_commit;
+        }
+        let msg = reply(last_new, None);
+        self.send(from, msg);
+    }
+
+    /// Leader side: an AppendEntries answer from `from`.
+    pub(crate) fn on_append_resp(
+        &mut self,
+        from: NodeId,
+        index: u64,
+        reject: Option<RejectHint>,
+        round: u64,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        self.on_ack(from, round);
+        let last = self.log.last_index();
+        let strict = !self.bugs.any();
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return;
+        };
+        match reject {
+            None => {
+                // A follower ahead of its leader is a broken leader-completeness guarantee:
+                // only reachable with a planted bug.
+                assert!(
+                    index <= last || !strict,
+                    "{from} matches {index} beyond our log"
+                );
+                let index = index.min(last);
+                if index > pr.match_index {
+                    pr.match_index = index;
+                    pr.next_index = pr.next_index.max(index + 1);
+                    if matches!(pr.mode, Mode::Probe { .. }) {
+                        pr.mode = Mode::Replicate;
+                        pr.next_index = index + 1;
+                    }
+                    while pr.inflight.front().is_some_and(|&i| i <= index) {
+                        pr.inflight.pop_front();
+                    }
+                    self.maybe_commit();
+                } else if let Mode::Probe { .. } = pr.mode {
+                    pr.mode = Mode::Probe { paused: false };
+                }
+            }
+            Some(hint) => {
+                if index < pr.match_index || matches!(pr.mode, Mode::Snapshot { .. }) {
+                    return; // stale: we already know more
+                }
+                let next = match hint.conflict_term {
+                    Some(t) => self
+                        .log
+                        .last_index_of_term(t)
+                        .map_or(hint.first_index, |i| i + 1),
+                    None => hint.first_index,
+                };
+                pr.next_index = next.min(index).min(last + 1).max(pr.match_index + 1);
+                pr.mode = Mode::Probe { paused: false };
+                pr.inflight.clear();
+            }
+        }
+        let wants = self.progress.get(&from).is_some_and(|p| {
+            p.next_index <= last && !matches!(p.mode, Mode::Probe { paused: true })
+        });
+        if wants {
+            self.send_append(from);
+        }
+    }
+
+    /// Commits the highest index a majority stores, if it is of the current term (§5.4.2:
+    /// counting replicas never commits an entry of an earlier term).
+    pub(crate) fn maybe_commit(&mut self) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let mut matches: Vec<u64> = self.progress.values().map(|p| p.match_index).collect();
+        matches.push(self.log.persisted);
+        matches.sort_unstable_by(|a, b| b.cmp(a));
+        let quorum_index = matches[self.quorum() - 1];
+        if quorum_index <= self.log.committed {
+            return;
+        }
+        let own_term = self.log.term_at(quorum_index) == Some(self.term);
+        if own_term || self.bugs.commit_old_term {
+            self.log.committed = quorum_index;
+            self.on_commit_advanced();
+        }
+    }
+}
