@@ -6,12 +6,23 @@
 //!   through the network fault layer, and the software that runs on a node host. It needs only
 //!   a [`sim::SimRuntime`] (time, sleep, spawn, datagram sockets) from the simulator.
 //! - [`turmoil`] (default, `--backend turmoil`): every node is a turmoil host with its own
-//!   single-threaded runtime; plain `cargo test`.
+//!   single-threaded runtime, all stepped in fixed ticks; plain `cargo test`. Everyday use:
+//!   tokio-compatible, nothing special to build.
+//! - [`madsim`] (`--backend madsim`): event-driven — time jumps to the next timer or delivery,
+//!   so cost follows events, not nodes × ticks — and, under `--cfg madsim`, it also makes the
+//!   process's time, randomness and `HashMap` seeds deterministic, which audits dependencies
+//!   for determinism leaks. Compiled only under `--cfg madsim` (`cargo simtest`, `cargo
+//!   simbuild`); elsewhere it is a stand-in that says how to get it.
 //! - [`real`]: the same services on real UDP sockets and a real disk (`faultlab serve/load`).
 //!
 //! Adding a simulated backend: a `SimRuntime`, a [`SimDriver`], an impl of [`Backend`], and one
 //! variant of [`BackendKind`].
 
+#[cfg(madsim)]
+pub mod madsim;
+#[cfg(not(madsim))]
+#[path = "madsim_unavailable.rs"]
+pub mod madsim;
 pub mod real;
 pub mod sim;
 pub mod turmoil;
@@ -41,6 +52,14 @@ pub enum DriverError {
         /// What the simulator said.
         message: String,
     },
+    /// The backend is not compiled into this build.
+    #[error("the {backend} backend is not in this build: {how}")]
+    Unavailable {
+        /// The backend asked for.
+        backend: BackendKind,
+        /// How to get a build that has it.
+        how: &'static str,
+    },
 }
 
 /// What the runner and the nemesis need from a running simulation.
@@ -64,6 +83,9 @@ pub enum BackendKind {
     /// turmoil: one simulated host per node, stepped in fixed ticks (`network.tick_ms`).
     #[default]
     Turmoil,
+    /// madsim: event-driven, one madsim node per node; needs a `--cfg madsim` build (`cargo
+    /// simtest`, `cargo simbuild`). `network.tick_ms` does not apply.
+    Madsim,
 }
 
 impl BackendKind {
@@ -71,6 +93,7 @@ impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Turmoil => "turmoil",
+            BackendKind::Madsim => "madsim",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod report;
 pub mod seeds;
 pub mod sweep;
 
+use crate::backend::madsim::{self, MadsimBackend};
 use crate::backend::turmoil::TurmoilBackend;
 use crate::backend::{Backend, BackendKind, DriverError, HostSetup, SimDriver, SimOptions};
 use crate::bugs::BugSet;
@@ -122,6 +123,18 @@ impl RunOutcome {
 
 /// Runs one seed of a scenario.
 pub fn run_seed(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    match opts.backend {
+        // madsim takes over process-wide state (time, randomness, HashMap seeds) per thread.
+        BackendKind::Madsim => madsim::isolate(|| run_seed_here(scenario, seed, opts)),
+        BackendKind::Turmoil => run_seed_here(scenario, seed, opts),
+    }
+}
+
+fn run_seed_here(
+    scenario: &Scenario,
+    seed: u64,
+    opts: &RunOptions,
+) -> Result<RunOutcome, RunError> {
     let bugs: BugSet = scenario.bugs.union(&opts.extra_bugs).copied().collect();
     let seeds = RunSeeds::new(seed);
     let world = Rc::new(RefCell::new(new_world(scenario, &seeds, opts)));
@@ -259,6 +272,10 @@ impl OptionsVisitor for Simulate<'_> {
         match self.backend {
             BackendKind::Turmoil => {
                 let driver = TurmoilBackend::build(setup, self.world.clone(), &sim)?;
+                drive(driver, sc, &self.seeds, self.world)
+            }
+            BackendKind::Madsim => {
+                let driver = MadsimBackend::build(setup, self.world.clone(), &sim)?;
                 drive(driver, sc, &self.seeds, self.world)
             }
         }
