@@ -11,6 +11,7 @@
 pub mod backend;
 pub mod bench;
 pub mod bugs;
+pub mod canon;
 // Documented on the checker branch (issue 12); exempt from `missing_docs` until it merges.
 #[allow(missing_docs)]
 pub mod check;

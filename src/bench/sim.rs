@@ -1,15 +1,17 @@
-//! How fast the simulator runs: simulated seconds per wall-clock second (time compression) and
-//! runs per minute, one run after another on one thread (one core).
+//! How fast the simulator runs: simulated seconds per wall-clock second (time compression), runs
+//! per minute and simulated events per wall second, one run after another on one thread (one
+//! core), on either backend.
 
+use crate::backend::BackendKind;
 use crate::counters::Counter;
 use crate::runner::seeds::SeedRange;
 use crate::runner::{RunError, RunOptions, run_seed};
 use crate::scenario::Scenario;
 use serde::Serialize;
 
-/// The benchmark's default: the 5-node ID generator, 5 clients, 10 simulated seconds, no
-/// faults, no liveness phase — the same workload as `fault-scenarios/idgen-calm.toml`.
-pub const DEFAULT_SCENARIO: &str = r#"
+/// The ID-generator benchmark: 5 nodes, 5 clients, 10 simulated seconds, no faults, no liveness
+/// phase — the same workload as `fault-scenarios/idgen-calm.toml`.
+pub const IDGEN_SCENARIO: &str = r#"
 description = "benchmark: 5 ID-generator nodes, 5 clients, 10 simulated seconds"
 service = "idgen"
 nodes = 5
@@ -26,13 +28,60 @@ timeout_ms = 200
 ops_ok_min = 0
 "#;
 
-/// What `faultlab bench sim` measured.
+/// The KV benchmark: 5 nodes, 5 clients, 10 simulated seconds, about 500 client operations
+/// (each client thinks 80–120 ms between operations), no faults. Needs the `kv` service: until
+/// it is registered, loading this preset is an "unknown service" error.
+pub const KV_SCENARIO: &str = r#"
+description = "benchmark: 5 KV nodes, 5 clients, 10 simulated seconds, ~500 operations"
+service = "kv"
+nodes = 5
+clients = 5
+duration_ms = 10000
+liveness_ms = 0
+
+[workload]
+think_ms_min = 80
+think_ms_max = 120
+timeout_ms = 1000
+
+[expect]
+ops_ok_min = 0
+"#;
+
+/// The cluster sizes of the scaling series: the ID-generator benchmark's load (5 clients, 10
+/// simulated seconds) on ever more nodes.
+pub const SCALING_NODES: &[u32] = &[3, 5, 9, 17, 33, 64];
+
+/// A built-in benchmark scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// The 5-node ID generator ([`IDGEN_SCENARIO`]).
+    Idgen,
+    /// The 5-node KV store ([`KV_SCENARIO`]).
+    Kv,
+}
+
+impl Preset {
+    /// The scenario's text and the name it is reported under.
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Preset::Idgen => (IDGEN_SCENARIO, "idgen-bench"),
+            Preset::Kv => (KV_SCENARIO, "kv-bench"),
+        }
+    }
+}
+
+/// What `faultlab bench sim` measured for one scenario on one backend.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimBenchReport {
     /// The scenario's name.
     pub scenario: String,
-    /// The simulator step.
-    pub tick_ms: u64,
+    /// The simulator.
+    pub backend: BackendKind,
+    /// Cluster size.
+    pub nodes: u32,
+    /// The simulator step (a stepped simulator's; madsim has none).
+    pub tick_ms: Option<u64>,
     /// Runs timed.
     pub runs: u64,
     /// Simulated seconds per run.
@@ -47,17 +96,26 @@ pub struct SimBenchReport {
     pub time_compression: f64,
     /// Runs per minute on one core.
     pub runs_per_minute: f64,
-    /// Simulator steps per wall second.
-    pub sim_steps_per_second: f64,
-    /// Events per run.
+    /// Simulated events (event-log records) per wall second.
+    pub events_per_second: f64,
+    /// Wall time per simulated event.
+    pub wall_ns_per_event: f64,
+    /// Events per run (mean).
     pub events_per_run: u64,
-    /// Client operations per run.
+    /// Client operations per run (mean).
     pub ops_per_run: u64,
 }
 
-/// Runs `seeds` of `scenario` back to back on this thread.
-pub fn bench_sim(scenario: &Scenario, seeds: SeedRange) -> Result<SimBenchReport, RunError> {
-    let opts = RunOptions::default();
+/// Runs `seeds` of `scenario` back to back on this thread, on `backend`.
+pub fn bench_sim(
+    scenario: &Scenario,
+    backend: BackendKind,
+    seeds: SeedRange,
+) -> Result<SimBenchReport, RunError> {
+    let opts = RunOptions {
+        backend,
+        ..RunOptions::default()
+    };
     let mut walls_ms = Vec::new();
     let (mut events, mut ops) = (0u64, 0u64);
     for seed in seeds.iter() {
@@ -73,11 +131,13 @@ pub fn bench_sim(scenario: &Scenario, seeds: SeedRange) -> Result<SimBenchReport
     let runs = walls_ms.len() as u64;
     let total_ms: f64 = walls_ms.iter().sum();
     let sim_s = scenario.total_ms() as f64 / 1000.0;
-    let steps_per_run = scenario.total_ms() as f64 / scenario.network.tick_ms as f64;
     let per_run_s = total_ms / 1000.0 / runs.max(1) as f64;
+    let events_per_run = events as f64 / runs.max(1) as f64;
     Ok(SimBenchReport {
         scenario: scenario.name.clone(),
-        tick_ms: scenario.network.tick_ms,
+        backend,
+        nodes: scenario.nodes,
+        tick_ms: (backend == BackendKind::Turmoil).then_some(scenario.network.tick_ms),
         runs,
         sim_seconds_per_run: sim_s,
         wall_ms_total: total_ms,
@@ -85,8 +145,18 @@ pub fn bench_sim(scenario: &Scenario, seeds: SeedRange) -> Result<SimBenchReport
         wall_ms_per_run_max: walls_ms.last().copied().unwrap_or(0.0),
         time_compression: sim_s / per_run_s,
         runs_per_minute: 60.0 / per_run_s,
-        sim_steps_per_second: steps_per_run / per_run_s,
+        events_per_second: events_per_run / per_run_s,
+        wall_ns_per_event: per_run_s * 1e9 / events_per_run.max(1.0),
         events_per_run: events / runs.max(1),
         ops_per_run: ops / runs.max(1),
     })
+}
+
+/// The scaling series' scenarios: `text` (a scenario file's contents) with `nodes` nodes and
+/// everything else — the clients, so the total load, and the duration — unchanged. The result
+/// is parsed and validated like any scenario.
+pub fn scenario_with_nodes(text: &str, nodes: u32) -> Result<String, toml::de::Error> {
+    let mut table: toml::Table = text.parse()?;
+    table.insert("nodes".into(), toml::Value::Integer(i64::from(nodes)));
+    Ok(table.to_string())
 }

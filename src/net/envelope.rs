@@ -1,8 +1,10 @@
-//! The wire format shared by every backend: a JSON envelope with a header the transport reads
-//! (message id, sender, receiver) and a body only the service's host decodes. Garbage on a
-//! socket is a `DecodeError` value, logged and dropped — never a panic.
+//! The wire format shared by every backend: a fixed 19-byte binary header the transport reads
+//! (a version byte, the message id, sender and receiver) and a JSON body only the service's
+//! host decodes. Every datagram crosses the header twice (encode, decode), so it is binary:
+//! JSON for it cost more than the body. Garbage on a socket is a `DecodeError` value, logged and
+//! dropped — never a panic.
 
-use crate::ids::Addr;
+use crate::ids::{Addr, ClientId, NodeId};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use thiserror::Error;
@@ -10,9 +12,15 @@ use thiserror::Error;
 /// Datagrams larger than this are rejected before decoding (UDP's own limit is ~64 KiB).
 pub const DATAGRAM_BYTES_MAX: usize = 60 * 1024;
 
+/// The first byte of every datagram: the header's format.
+pub const HEADER_VERSION: u8 = 1;
+
+/// Header size: version (1), message id (8, little-endian), sender and receiver (5 each: a kind
+/// byte, 0 node / 1 client, and a little-endian u32).
+pub const HEADER_BYTES: usize = 19;
+
 /// A datagram: header and body.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Envelope<B> {
     /// The message id (unique within a run).
     pub msg_id: u64,
@@ -60,8 +68,11 @@ pub enum DecodeError {
         /// The limit.
         max: usize,
     },
-    /// Not a JSON envelope.
+    /// No valid header.
     #[error("not an envelope: {0}")]
+    Header(&'static str),
+    /// The body after a valid header is not JSON.
+    #[error("envelope body is not JSON: {0}")]
     Envelope(serde_json::Error),
     /// The body does not decode as the service's types.
     #[error("envelope body does not decode: {0}")]
@@ -76,19 +87,59 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<RawEnvelope, DecodeError> {
             max: DATAGRAM_BYTES_MAX,
         });
     }
-    serde_json::from_slice(bytes).map_err(DecodeError::Envelope)
-}
-
-/// Encodes a datagram.
-pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Vec<u8> {
-    let env = Envelope {
+    let (header, body) = bytes
+        .split_at_checked(HEADER_BYTES)
+        .ok_or(DecodeError::Header("shorter than a header"))?;
+    if header[0] != HEADER_VERSION {
+        return Err(DecodeError::Header("unknown header version"));
+    }
+    let msg_id = u64::from_le_bytes(array(&header[1..9]));
+    let from = decode_addr(&header[9..14])?;
+    let to = decode_addr(&header[14..19])?;
+    let body: Box<RawValue> = serde_json::from_slice(body).map_err(DecodeError::Envelope)?;
+    Ok(Envelope {
         msg_id,
         from,
         to,
         body,
+    })
+}
+
+fn array<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(b);
+    a
+}
+
+fn encode_addr(out: &mut Vec<u8>, a: Addr) {
+    let (kind, id) = match a {
+        Addr::Node(n) => (0u8, n.0),
+        Addr::Client(c) => (1u8, c.0),
     };
-    // Serializing plain data to a Vec cannot fail.
-    serde_json::to_vec(&env).unwrap_or_default()
+    out.push(kind);
+    out.extend_from_slice(&id.to_le_bytes());
+}
+
+fn decode_addr(b: &[u8]) -> Result<Addr, DecodeError> {
+    let id = u32::from_le_bytes(array(&b[1..5]));
+    match b[0] {
+        0 => Ok(Addr::Node(NodeId(id))),
+        1 => Ok(Addr::Client(ClientId(id))),
+        _ => Err(DecodeError::Header("unknown address kind")),
+    }
+}
+
+/// Encodes a datagram.
+pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Vec<u8> {
+    let body = body.get().as_bytes();
+    let mut out = Vec::with_capacity(HEADER_BYTES + body.len());
+    out.push(HEADER_VERSION);
+    out.extend_from_slice(&msg_id.to_le_bytes());
+    encode_addr(&mut out, from);
+    encode_addr(&mut out, to);
+    debug_assert_eq!(out.len(), HEADER_BYTES);
+    out.extend_from_slice(body);
+    out
 }
 
 /// Decodes a body with the receiver's types.
@@ -105,7 +156,6 @@ pub fn encode_body<B: Serialize>(body: &B) -> Result<Box<RawValue>, serde_json::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ClientId, NodeId};
 
     type TestBody = Body<String, u32, i64>;
 
@@ -134,6 +184,8 @@ mod tests {
             b"{\"msg_id\":1}",
             b"[1,2,3]",
             b"null",
+            &[HEADER_VERSION; HEADER_BYTES],
+            &[HEADER_VERSION; HEADER_BYTES + 4],
         ] {
             assert!(decode_envelope(junk).is_err(), "{junk:?} must not decode");
         }

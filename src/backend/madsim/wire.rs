@@ -22,6 +22,9 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+/// The rate of the exponential latency multiplier (turmoil's default curve).
+const LATENCY_EXP_RATE: f64 = 5.0;
+
 /// A datagram on its way.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct InFlight {
@@ -98,15 +101,26 @@ impl Wire {
         }
     }
 
+    /// One one-way latency, distributed like turmoil's (so a scenario loads both backends
+    /// alike): the minimum plus the range times an Exp(5) draw (mean a fifth of the range),
+    /// capped at the maximum. In ns, not whole ms: there is no tick to round to.
+    fn latency_ns(&mut self) -> u64 {
+        let range = self.latency_ns_max - self.latency_ns_min;
+        // 1 - u is in (0, 1]: its logarithm is finite.
+        let u: f64 = self.rng.random();
+        let mult = -(1.0 - u).ln() / LATENCY_EXP_RATE;
+        let extra = (range as f64 * mult).min(range as f64);
+        // In [0, range] by the min above, so the cast cannot truncate.
+        self.latency_ns_min + extra as u64
+    }
+
     /// Queues `bytes` for `to`, arriving after a drawn latency. Sent to an address nobody has
     /// bound (a crashed node), the datagram is lost, as UDP's would be.
     pub fn send(&mut self, now_ns: u64, to: Addr, bytes: &[u8]) -> io::Result<()> {
         let slot = self.slot(to).ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no address for {to}"))
         })?;
-        let latency = self
-            .rng
-            .random_range(self.latency_ns_min..=self.latency_ns_max);
+        let latency = self.latency_ns();
         self.seq += 1;
         let Some(inbox) = &self.inboxes[slot] else {
             return Ok(());
