@@ -5,18 +5,19 @@
 //! told which bug is on.
 
 use crate::common;
+use faultlab::backend::BackendKind;
 use faultlab::services::ServiceKind;
 
-struct Case {
-    bug: &'static str,
-    scenario: &'static str,
+pub struct Case {
+    pub bug: &'static str,
+    pub scenario: &'static str,
     /// Invariants that may report the bug (any one of them suffices).
-    caught_by: &'static [&'static str],
+    pub caught_by: &'static [&'static str],
     /// The bug must show within this many seeds (0..seeds_max).
-    seeds_max: u64,
+    pub seeds_max: u64,
 }
 
-const CASES: &[Case] = &[
+pub const CASES: &[Case] = &[
     Case {
         bug: "idgen-clock-rollback",
         scenario: "idgen-clock-backwards",
@@ -37,25 +38,30 @@ const CASES: &[Case] = &[
     },
 ];
 
-fn check(case: &Case) -> Result<u64, String> {
+/// The first seed below `seeds_max` on which `backend` catches `case`'s bug (and the correct
+/// service passes that seed).
+pub fn check(case: &Case, backend: BackendKind, seeds_max: u64) -> Result<u64, String> {
     let sc = common::scenario(case.scenario);
-    for seed in 0..case.seeds_max {
-        let with_bug = common::run(&sc, seed, &[case.bug]);
+    for seed in 0..seeds_max {
+        let with_bug = common::run_on(&sc, seed, &[case.bug], backend);
         let names: Vec<&str> = with_bug.failures().map(|v| v.invariant).collect();
         if names.iter().any(|n| case.caught_by.contains(n)) {
-            common::assert_passed(&common::run(&sc, seed, &[]));
+            common::assert_passed(&common::run_on(&sc, seed, &[], backend));
             return Ok(seed);
         }
     }
     Err(format!(
-        "{} went unnoticed in {} seeds of {} (expected one of {:?} to fail)",
-        case.bug, case.seeds_max, case.scenario, case.caught_by
+        "{} went unnoticed on {backend} in {seeds_max} seeds of {} (expected one of {:?} to fail)",
+        case.bug, case.scenario, case.caught_by
     ))
 }
 
 #[test]
 fn every_planted_bug_is_caught_within_its_bound() {
-    let missed: Vec<String> = CASES.iter().filter_map(|c| check(c).err()).collect();
+    let missed: Vec<String> = CASES
+        .iter()
+        .filter_map(|c| check(c, BackendKind::Turmoil, c.seeds_max).err())
+        .collect();
     assert!(missed.is_empty(), "{missed:#?}");
 }
 

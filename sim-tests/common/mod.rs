@@ -1,5 +1,6 @@
 //! Shared by the sim-tests: scenario loading, seed selection, replay hints, snapshot settings.
 
+use faultlab::backend::BackendKind;
 use faultlab::bugs::BugSet;
 use faultlab::runner::seeds::{SeedRange, seeds_from_env};
 use faultlab::runner::{RunOptions, RunOutcome, run_seed};
@@ -58,8 +59,13 @@ pub fn bugs(names: &[&str]) -> BugSet {
 }
 
 pub fn run(sc: &Scenario, seed: u64, bug_names: &[&str]) -> RunOutcome {
+    run_on(sc, seed, bug_names, BackendKind::default())
+}
+
+pub fn run_on(sc: &Scenario, seed: u64, bug_names: &[&str], backend: BackendKind) -> RunOutcome {
     let opts = RunOptions {
         extra_bugs: bugs(bug_names),
+        backend,
         ..RunOptions::default()
     };
     run_seed(sc, seed, &opts)
@@ -69,10 +75,15 @@ pub fn run(sc: &Scenario, seed: u64, bug_names: &[&str]) -> RunOutcome {
 /// How to reproduce a failing seed, printed with every failure.
 pub fn replay_hint(o: &RunOutcome) -> String {
     let bugs: String = o.bugs.iter().map(|b| format!(" --bug {b}")).collect();
+    let (test, run) = match o.backend {
+        BackendKind::Turmoil => ("cargo test --test sim", "cargo run --release --"),
+        BackendKind::Madsim => ("cargo simtest", "target/sim/release/faultlab"),
+    };
     format!(
-        "replay with:\n  FAULTLAB_SEED={seed} cargo test --test sim\n  cargo run --release -- replay --scenario {src} --seed {seed}{bugs}",
+        "replay with:\n  FAULTLAB_SEED={seed} {test}\n  {run} replay --backend {backend} --scenario {src} --seed {seed}{bugs}",
         seed = o.seed,
         src = o.source,
+        backend = o.backend,
     )
 }
 

@@ -4,6 +4,7 @@
 //! simulator through its [`Backend`].
 
 pub mod coverage;
+pub mod determinism;
 pub mod report;
 pub mod seeds;
 pub mod sweep;
