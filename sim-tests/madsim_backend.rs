@@ -55,11 +55,18 @@ fn every_shipped_scenario_passes_and_replays_on_madsim() {
             .iter()
             .map(|r| format!("{} >= {}", r.expectation, r.min))
             .collect();
-        assert!(gaps.is_empty(), "{name}: never reached in {seeds}: {gaps:?}");
+        assert!(
+            gaps.is_empty(),
+            "{name}: never reached in {seeds}: {gaps:?}"
+        );
         let mut digests: Vec<_> = results.iter().map(|r| r.digest.0).collect();
         digests.sort_unstable();
         digests.dedup();
-        assert_eq!(digests.len(), results.len(), "{name}: seeds gave equal digests");
+        assert_eq!(
+            digests.len(),
+            results.len(),
+            "{name}: seeds gave equal digests"
+        );
         let checked: Vec<u64> = if check_all {
             seeds.iter().collect()
         } else {
@@ -94,7 +101,10 @@ fn the_backends_agree_in_kind() {
             t.counters[Counter::FaultsApplied],
             m.counters[Counter::FaultsApplied],
         );
-        assert!(ft > 0 && fm > 0, "{name}: faults applied: turmoil {ft}, madsim {fm}");
+        assert!(
+            ft > 0 && fm > 0,
+            "{name}: faults applied: turmoil {ft}, madsim {fm}"
+        );
     }
 }
 
@@ -139,7 +149,11 @@ fn two_processes_replay_a_madsim_seed_byte_for_byte() {
         assert_eq!(out.status.code(), Some(0), "{text}");
         digests.push(text.lines().last().map(str::to_string));
     }
-    assert!(digests[0].as_deref().is_some_and(|l| l.starts_with("digest ")));
+    assert!(
+        digests[0]
+            .as_deref()
+            .is_some_and(|l| l.starts_with("digest "))
+    );
     assert_eq!(digests[0], digests[1]);
     for file in ["history.jsonl", "events.jsonl", "summary.txt"] {
         let read = |d: &PathBuf| std::fs::read(d.join(file)).unwrap_or_default();

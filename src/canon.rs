@@ -199,7 +199,10 @@ impl<'a, 'b> ser::Serializer for &'a mut Canon<'b> {
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, 'b>, NoError> {
         self.open(tag::SEQ, len);
-        Ok(Compound { c: self, open: len.is_none() })
+        Ok(Compound {
+            c: self,
+            open: len.is_none(),
+        })
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'b>, NoError> {
         self.serialize_seq(Some(len))
@@ -223,11 +226,21 @@ impl<'a, 'b> ser::Serializer for &'a mut Canon<'b> {
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, 'b>, NoError> {
         self.open(tag::MAP, len);
-        Ok(Compound { c: self, open: len.is_none() })
+        Ok(Compound {
+            c: self,
+            open: len.is_none(),
+        })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a, 'b>, NoError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, 'b>, NoError> {
         self.open(tag::STRUCT, Some(len));
-        Ok(Compound { c: self, open: false })
+        Ok(Compound {
+            c: self,
+            open: false,
+        })
     }
     fn serialize_struct_variant(
         self,

@@ -45,7 +45,11 @@ pub fn run(args: SimBenchArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let (text, name) = args.preset.text();
-            (text.to_string(), format!("<built-in {name}>"), Some(name.to_string()))
+            (
+                text.to_string(),
+                format!("<built-in {name}>"),
+                Some(name.to_string()),
+            )
         }
     };
     if args.tick_ms.is_some() && args.backend != BackendKind::Turmoil {
@@ -84,8 +88,13 @@ pub fn run(args: SimBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_one(r: &SimBenchReport) {
-    let tick = r.tick_ms.map_or(String::new(), |t| format!(", tick {t} ms"));
-    println!("scenario            {} ({} nodes, {}{tick})", r.scenario, r.nodes, r.backend);
+    let tick = r
+        .tick_ms
+        .map_or(String::new(), |t| format!(", tick {t} ms"));
+    println!(
+        "scenario            {} ({} nodes, {}{tick})",
+        r.scenario, r.nodes, r.backend
+    );
     println!(
         "runs                {} x {:.1} simulated s, one thread",
         r.runs, r.sim_seconds_per_run
@@ -111,7 +120,10 @@ fn print_one(r: &SimBenchReport) {
 
 fn print_series(reports: &[SimBenchReport]) {
     if let Some(first) = reports.first() {
-        println!("scaling series      {} on {}", first.scenario, first.backend);
+        println!(
+            "scaling series      {} on {}",
+            first.scenario, first.backend
+        );
     }
     println!("nodes  wall/run p50  compression  runs/min  events/run  events/s    ns/event");
     for r in reports {
