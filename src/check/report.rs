@@ -74,6 +74,10 @@ pub enum UnknownReason {
         /// The partitions that ran out of memory.
         partitions: Vec<String>,
     },
+    /// `--timeout-s` passed.
+    Timeout {
+        timeout_s: f64,
+    },
 }
 
 impl UnknownReason {
@@ -90,6 +94,9 @@ impl UnknownReason {
                 memory_bytes_max / (1024 * 1024),
                 partitions.join(", ")
             ),
+            UnknownReason::Timeout { timeout_s } => {
+                format!("time limit of {timeout_s} s reached (raise --timeout-s)")
+            }
         }
     }
 }

@@ -67,6 +67,18 @@ pub fn run(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
             wrong += measure(name, &bad, ModelKind::Register, "not_linearizable")?;
         }
     }
+    // Jepsen's etcd register workload: cas chains over five values, 5 % of writes and cas
+    // timed out (the class Porcupine decides by treating a timeout as a return at +∞).
+    for seed in [args.seed, args.seed + 1, args.seed + 2] {
+        let config = TimedConfig::etcd(10, 20_000, 5, seed);
+        let name = format!("etcd p=10 ops=20000 info=5% seed={seed}");
+        wrong += measure(
+            &name,
+            &timed_register_history(&config),
+            ModelKind::Register,
+            "linearizable",
+        )?;
+    }
     for (clients, info_percent) in [(20, 0), (12, 5)] {
         let config = TimedConfig {
             info_percent,

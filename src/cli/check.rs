@@ -59,6 +59,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         budget_steps: args.budget_steps,
         memory_bytes_max: args.memory_mb_max.saturating_mul(1024 * 1024),
         initial: args.initial,
+        ..CheckOptions::default()
     };
     let report = check::check_paired(&paired, &source, args.model, &options)?;
     if let Some(path) = &args.html {
