@@ -61,9 +61,13 @@ pub fn check_paired(
     let initial = options.initial.as_ref();
     match model {
         ModelKind::Register => {
-            check_paired_model(paired, source, &models::Register::new(initial), options)
+            let register = models::Register::new(initial, options.read_nil);
+            check_paired_model(paired, source, &register, options)
         }
-        ModelKind::Kv => check_paired_model(paired, source, &models::Kv::new(initial), options),
+        ModelKind::Kv => {
+            let kv = models::kv::new(initial, options.read_nil);
+            check_paired_model(paired, source, &kv, options)
+        }
         ModelKind::Mutex => no_initial(model, options)
             .and_then(|()| check_paired_model(paired, source, &models::Mutex, options)),
         ModelKind::Lock => no_initial(model, options)

@@ -132,6 +132,7 @@ pub(crate) fn run<M: Model>(
                     SLICE_STEPS.min(remaining),
                     search.steps() + remaining,
                     &mut meter,
+                    &deadline,
                 )
             };
             steps_done += search.steps() - before;

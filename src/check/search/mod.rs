@@ -18,6 +18,7 @@ mod prune;
 mod snapshot;
 
 use super::model::Model;
+use super::stopwatch::Deadline;
 use bits::Bits;
 use info::{InfoPool, Reached, is_submultiset, order_of};
 use list::EntryList;
@@ -304,6 +305,7 @@ impl<'m, M: Model> Search<'m, M> {
         slice_steps: u64,
         steps_max: u64,
         meter: &mut MemoryMeter,
+        deadline: &Deadline,
     ) -> Progress {
         let stop_at = self.steps.saturating_add(slice_steps).min(steps_max);
         if self.dead_at_start {
@@ -321,7 +323,7 @@ impl<'m, M: Model> Search<'m, M> {
             }
             let outcome = match self.cursor {
                 Cursor::Scan(entry) => self.scan(entry, meter),
-                Cursor::Direct(entry) => self.direct(entry, steps_max, meter),
+                Cursor::Direct(entry) => self.direct(entry, steps_max, meter, deadline),
                 Cursor::Jit { entry, alt } => self.jit(entry, alt, meter),
             };
             if let Some(progress) = outcome {
@@ -349,7 +351,13 @@ impl<'m, M: Model> Search<'m, M> {
     }
 
     /// One plain move attempt; `Some` when the search is over (or must pause).
-    fn direct(&mut self, nth: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
+    fn direct(
+        &mut self,
+        nth: u32,
+        steps_max: u64,
+        meter: &mut MemoryMeter,
+        deadline: &Deadline,
+    ) -> Option<Progress> {
         let depth = self.stack.len();
         if nth == 0 {
             self.collect_candidates(depth);
@@ -365,7 +373,7 @@ impl<'m, M: Model> Search<'m, M> {
             if open.is_empty() {
                 return self.backtrack();
             }
-            let reach = match self.reach(open, frontier, steps_max) {
+            let reach = match self.reach(open, frontier, steps_max, deadline) {
                 Ok(reach) => reach,
                 Err(info::ReachStop::Budget) => return Some(Progress::Paused),
                 Err(info::ReachStop::Unbounded) => return Some(Progress::RelaxationUnbounded),
@@ -502,6 +510,7 @@ impl<'m, M: Model> Search<'m, M> {
         open: Vec<(u32, u32)>,
         frontier: u32,
         steps_max: u64,
+        deadline: &Deadline,
     ) -> Result<ReachSet<M::State>, info::ReachStop> {
         let key = (self.state.clone(), open);
         if let Some(hit) = self.reach_cache.get(&key) {
@@ -515,6 +524,7 @@ impl<'m, M: Model> Search<'m, M> {
             frontier,
             &mut steps,
             steps_max,
+            deadline,
         );
         self.steps = steps;
         let reach = Rc::new(reached?);

@@ -227,6 +227,7 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
 #[cfg(test)]
 mod tests {
     use super::super::super::models::register::{Register, RegisterOp};
+    use super::super::super::options::ReadNil;
     use super::super::super::value::Val;
     use super::*;
 
@@ -236,7 +237,7 @@ mod tests {
 
     #[test]
     fn leaving_a_state_a_pending_read_needs_strands_it_unless_a_writer_remains() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, w2, r1) = (
             RegisterOp::Write(int(1)),
             RegisterOp::Write(int(2)),
@@ -261,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_read_of_a_value_nothing_writes_is_stranded_from_the_start() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, r9) = (RegisterOp::Write(int(1)), RegisterOp::Read(Some(int(9))));
         let prune =
             Prune::new(&model, &[(&w1, 0, 1, false), (&r9, 2, 3, false)], &[]).expect("prunable");
@@ -273,7 +274,7 @@ mod tests {
 
     #[test]
     fn real_time_order_alone_can_rule_a_read_out() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, w2, r1, r0) = (
             RegisterOp::Write(int(1)),
             RegisterOp::Write(int(2)),
