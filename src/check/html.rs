@@ -2,20 +2,25 @@
 //! bars over real time (history order), the longest linearizable prefix numbered in green, the
 //! operations that could not be placed in red, unknown outcomes open-ended and hatched. No script
 //! and no external resources: hovering a bar shows its details through the `title` attribute.
+//!
+//! A large history is drawn as windows of operations around each blamed one (every blamed
+//! operation is drawn, however far apart they are); the time axis keeps only the moments where a
+//! drawn operation starts or ends, so the stretches left out take no room.
 
 use super::report::{CheckReport, Counterexample};
 use crate::history::{Operation, Paired, Process};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-/// Operations drawn at most; a larger history shows the ones leading up to the violation.
+/// Operations drawn at most; a larger history shows the ones around each blamed operation.
 const OPS_DRAWN_MAX: usize = 2000;
 
+/// The page for a checked history (`source_name` is shown in the title).
 pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> String {
     let cx = report.verdict.counterexample();
     let ops = drawn_ops(paired, cx);
-    let (first, last) = span(&ops);
-    let width = (last - first).max(1) as f64;
+    let axis = Axis::new(&ops);
+    let width = axis.len().max(1) as f64;
     let prefix_rank: BTreeMap<(u32, String), usize> = cx
         .map(|cx| {
             cx.prefix
@@ -40,12 +45,13 @@ pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> Strin
             escape(&process.to_string())
         );
         for op in row {
-            let start = op.invoke_index.saturating_sub(first) as f64 / width * 100.0;
-            let end = op
+            let from = axis.at(op.invoke_index);
+            let to = op
                 .complete_index
                 .filter(|_| op.outcome.is_known())
-                .unwrap_or(last);
-            let len = (end.saturating_sub(op.invoke_index).max(1)) as f64 / width * 100.0;
+                .map_or(axis.len(), |end| axis.at(end));
+            let start = from as f64 / width * 100.0;
+            let len = to.saturating_sub(from).max(1) as f64 / width * 100.0;
             let rank = prefix_rank.get(&(op.invoke_line, op.process.to_string()));
             let class = if unplaced.contains(&op.invoke_line) {
                 "op stuck"
@@ -81,33 +87,66 @@ pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> Strin
     page(report, cx, source_name, &body, ops.len(), paired.ops.len())
 }
 
-/// The failing partition's operations (or all), at most `OPS_DRAWN_MAX`, ending at the violation.
+/// The failing partition's operations (or all). Past `OPS_DRAWN_MAX`, a window around each
+/// blamed operation (the ones that could not be placed), leading up to it; every blamed
+/// operation is in its own window, so none is ever left out.
 fn drawn_ops<'a>(paired: &'a Paired, cx: Option<&Counterexample>) -> Vec<&'a Operation> {
     let partition = cx.and_then(|cx| cx.partition.clone());
-    let horizon = cx
-        .and_then(|cx| cx.unplaced.iter().filter_map(|op| op.complete_line).max())
-        .unwrap_or(u32::MAX);
-    let mut ops: Vec<&Operation> = paired
+    let ops: Vec<&Operation> = paired
         .ops
         .iter()
         .filter(|op| partition.is_none() || op.key.as_ref().map(|k| k.to_string()) == partition)
         .collect();
-    if ops.len() > OPS_DRAWN_MAX {
-        let end = ops.partition_point(|op| op.invoke_line <= horizon);
-        let start = end.saturating_sub(OPS_DRAWN_MAX);
-        ops = ops[start..end].to_vec();
+    if ops.len() <= OPS_DRAWN_MAX {
+        return ops;
     }
-    ops
+    let blamed: BTreeSet<u32> = cx
+        .map(|cx| cx.unplaced.iter().map(|op| op.invoke_line).collect())
+        .unwrap_or_default();
+    let Some(&last_blamed) = blamed.last() else {
+        // Nothing blamed: the start of the history.
+        return ops[..OPS_DRAWN_MAX].to_vec();
+    };
+    let window = OPS_DRAWN_MAX / blamed.len();
+    let mut keep = vec![false; ops.len()];
+    for &line in &blamed {
+        let at = ops.partition_point(|op| op.invoke_line < line);
+        // Mostly what led up to it, and a little of what overlapped it afterwards.
+        let after = if line == last_blamed { window / 10 } else { 0 };
+        let from = at.saturating_sub(window - after - 1);
+        let to = (at + 1 + after).min(ops.len());
+        keep[from..to].iter_mut().for_each(|k| *k = true);
+    }
+    ops.into_iter()
+        .zip(keep)
+        .filter_map(|(op, keep)| keep.then_some(op))
+        .collect()
 }
 
-fn span(ops: &[&Operation]) -> (usize, usize) {
-    let first = ops.iter().map(|op| op.invoke_index).min().unwrap_or(0);
-    let last = ops
-        .iter()
-        .map(|op| op.complete_index.unwrap_or(op.invoke_index) + 1)
-        .max()
-        .unwrap_or(1);
-    (first, last)
+/// The time axis: the history positions where a drawn operation starts or ends, in order.
+struct Axis(Vec<usize>);
+
+impl Axis {
+    fn new(ops: &[&Operation]) -> Self {
+        let mut moments: Vec<usize> = ops
+            .iter()
+            .flat_map(|op| [Some(op.invoke_index), op.complete_index])
+            .flatten()
+            .collect();
+        moments.sort_unstable();
+        moments.dedup();
+        Axis(moments)
+    }
+
+    /// The slot of a history position that is on the axis.
+    fn at(&self, index: usize) -> usize {
+        self.0.partition_point(|&moment| moment < index)
+    }
+
+    /// Slots in all; an operation that never ends runs to here.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 fn page(
@@ -123,22 +162,28 @@ fn page(
         if let Some(p) = &cx.partition {
             let _ = write!(details, "<p>Partition: key <code>{}</code></p>", escape(p));
         }
-        details.push_str("<h2>Longest linearizable prefix</h2><ol>");
-        for step in &cx.prefix {
-            let _ = write!(
-                details,
-                "<li>process {}: {} ({}) ⇒ {}</li>",
-                escape(&step.op.process.to_string()),
-                escape(&step.op.op),
-                escape(&step.op.lines()),
-                escape(&step.state_after)
-            );
+        if !cx.prefix.is_empty() {
+            details.push_str("<h2>Longest linearizable prefix</h2><ol>");
+            for step in &cx.prefix {
+                let _ = write!(
+                    details,
+                    "<li>process {}: {} ({}) ⇒ {}</li>",
+                    escape(&step.op.process.to_string()),
+                    escape(&step.op.op),
+                    escape(&step.op.lines()),
+                    escape(&step.state_after)
+                );
+            }
+            details.push_str("</ol>");
         }
-        let _ = write!(
-            details,
-            "</ol><h2>Could not be placed (state {})</h2><ul>",
-            escape(&cx.state)
-        );
+        // A model decided without a search (idgen) has no state: its counterexample is a set of
+        // operations that contradict each other.
+        let heading = match cx.state.as_str() {
+            "" => "Operations that contradict each other".to_string(),
+            state if cx.prefix.is_empty() => format!("Could not be placed first (state {state})"),
+            state => format!("Could not be placed next (state {state})"),
+        };
+        let _ = write!(details, "<h2>{}</h2><ul>", escape(&heading));
         for op in &cx.unplaced {
             let _ = write!(
                 details,

@@ -168,6 +168,8 @@ impl Serialize for CheckReport {
             budget_steps: u64,
             memory_bytes_peak: u64,
             memory_bytes_max: u64,
+            /// True when the history had no operation: "linearizable" then says nothing.
+            nothing_checked: bool,
             counterexample: Option<&'a Counterexample>,
             unknown: Option<&'a UnknownReason>,
         }
@@ -183,6 +185,7 @@ impl Serialize for CheckReport {
             budget_steps: self.budget_steps,
             memory_bytes_peak: self.memory_bytes_peak,
             memory_bytes_max: self.memory_bytes_max,
+            nothing_checked: self.ops == 0,
             counterexample: self.verdict.counterexample(),
             unknown: match &self.verdict {
                 Verdict::Unknown(reason) => Some(reason),

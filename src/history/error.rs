@@ -38,6 +38,9 @@ pub enum LineProblem {
     NotUtf8,
     #[error("not valid JSON: {0}")]
     NotJson(String),
+    /// An EDN history that `clojure-reader` cannot read, or a broken top level.
+    #[error("not EDN: {0}")]
+    NotEdn(String),
     #[error("not a history event: {0}")]
     InvalidEvent(String),
     #[error("`{kind}` completion on process {process}, which has no open invocation")]

@@ -1,4 +1,5 @@
-//! Client-operation histories in the JSON Lines format of DESIGN.md.
+//! Client-operation histories in the JSON Lines format of DESIGN.md, and Jepsen's EDN (`edn.rs`).
+//!
 //!
 //! One line per event, lines in real-time order:
 //! `{"process": P, "type": "invoke"|"ok"|"fail"|"info", "f": NAME, "key": K?, "value": V?, "time": NS?}`.
@@ -7,10 +8,12 @@
 //! never. Runs write this format and `faultlab check` reads it, so histories from other tools can
 //! be converted and checked. This module never imports a service or the simulator.
 
+pub mod edn;
 pub mod error;
 pub mod pair;
 pub mod read;
 
+pub use edn::read_edn_located;
 pub use error::{HistoryError, LineProblem};
 pub use pair::{Operation, Outcome, Paired, pair};
 pub use read::{Source, read_jsonl, read_jsonl_located};
@@ -19,6 +22,75 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 use std::io::{self, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+/// The file formats a history can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryFormat {
+    /// The native JSON Lines format (DESIGN.md), one event object per line.
+    Jsonl,
+    /// Jepsen's EDN: a store's `history.edn` or a Knossos data file (see [`edn`]).
+    Edn,
+}
+
+impl HistoryFormat {
+    /// The `--format` name: `jsonl` or `edn`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HistoryFormat::Jsonl => "jsonl",
+            HistoryFormat::Edn => "edn",
+        }
+    }
+
+    /// By extension (`.edn`; `.jsonl`, `.ndjson`, `.json`), else by the first character that is
+    /// not blank: `{"` is JSON Lines; `{:`, `[`, `(`, `;` and `#` are EDN.
+    pub fn detect(path: Option<&Path>, bytes: &[u8]) -> HistoryFormat {
+        let extension = path.and_then(Path::extension).and_then(|e| e.to_str());
+        match extension {
+            Some("edn") => return HistoryFormat::Edn,
+            Some("jsonl" | "ndjson" | "json") => return HistoryFormat::Jsonl,
+            _ => {}
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut text = bytes
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace() && *b != b',');
+        match (text.next(), text.next()) {
+            (Some(b'[' | b'(' | b';' | b'#'), _) | (Some(b'{'), Some(b':')) => HistoryFormat::Edn,
+            _ => HistoryFormat::Jsonl,
+        }
+    }
+
+    /// Reads a whole history in this format; errors name `source_name` and the line.
+    pub fn read(self, bytes: &[u8], source_name: &str) -> Result<(History, Source), HistoryError> {
+        match self {
+            HistoryFormat::Jsonl => read_jsonl_located(bytes, source_name),
+            HistoryFormat::Edn => read_edn_located(bytes, source_name),
+        }
+    }
+}
+
+impl fmt::Display for HistoryFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for HistoryFormat {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "jsonl" => Ok(HistoryFormat::Jsonl),
+            "edn" => Ok(HistoryFormat::Edn),
+            other => Err(format!(
+                "unknown history format `{other}` (expected jsonl, edn)"
+            )),
+        }
+    }
+}
 
 /// Who issued an operation. Jepsen uses integers; other tools use names.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

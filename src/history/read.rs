@@ -31,6 +31,14 @@ impl Source {
         }
     }
 
+    /// A history read from a file whose event `i` is on line `lines[i]`.
+    pub fn with_lines(name: &str, lines: Vec<u32>) -> Self {
+        Source {
+            name: name.to_string(),
+            line_numbers: lines,
+        }
+    }
+
     /// The 1-based line of event `index`.
     pub fn line_of(&self, index: usize) -> u32 {
         match self.line_numbers.get(index) {
