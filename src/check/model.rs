@@ -83,6 +83,15 @@ pub trait Model {
         false
     }
 
+    /// Whether operations without a fixed result ([`Model::sets`] is `None`, like `append`)
+    /// could turn `from` into `to` (a string only grows by appends). With [`Model::requires`]
+    /// on reads it prunes partitions that the `requires`/`sets` pruning cannot (it needs every
+    /// result fixed). The default `None` ("no bound") turns this off and is always safe; a
+    /// wrong `Some(false)` gives wrong verdicts.
+    fn can_reach(&self, _from: &Self::State, _to: &Self::State) -> Option<bool> {
+        None
+    }
+
     /// How an operation reads in a counterexample, e.g. `read → 3`, `cas(1, 2)`.
     fn describe_op(&self, op: &Self::Op) -> String;
 

@@ -117,6 +117,16 @@ impl Model for Register {
         }
     }
 
+    /// Appends only grow a string (from `null`, from the empty string).
+    fn can_reach(&self, from: &Val, to: &Val) -> Option<bool> {
+        Some(match (from, to) {
+            _ if from == to => true,
+            (Val::Null, Val::Str(_)) => true,
+            (Val::Str(prefix), Val::Str(whole)) => whole.starts_with(&**prefix),
+            _ => false,
+        })
+    }
+
     fn is_blind_write(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Write(_) | RegisterOp::Delete)
     }

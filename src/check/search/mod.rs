@@ -11,6 +11,7 @@
 //! interleave partitions and placements.
 
 mod bits;
+mod grow;
 mod info;
 mod list;
 pub(crate) mod memo;
@@ -20,6 +21,7 @@ mod snapshot;
 use super::model::Model;
 use super::stopwatch::Deadline;
 use bits::Bits;
+use grow::Grow;
 use info::{InfoPool, Reached, is_submultiset, order_of};
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
@@ -156,6 +158,8 @@ pub(crate) struct Search<'m, M: Model> {
     class_stamp: Vec<u32>,
     stamp: u32,
     prune: Option<Prune<M::State>>,
+    /// The pruning for partitions with appends, when `prune` cannot run (see `grow.rs`).
+    grow: Option<Grow<M::State>>,
     /// Operations a move from the current configuration would have stranded.
     stranded_here: Vec<u32>,
     /// Set when the initial configuration already strands an operation.
@@ -237,6 +241,18 @@ impl<'m, M: Model> Search<'m, M> {
             let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
             Prune::new(model, &completed, &unknown)
         };
+        let grow = match prune {
+            Some(_) => None,
+            None => {
+                let ops: Vec<_> = completed
+                    .iter()
+                    .zip(&spans)
+                    .map(|(op, &(c, r))| (op, c, r))
+                    .collect();
+                let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
+                Grow::new(model, &ops, &unknown)
+            }
+        };
         let initial = model.init();
         let stranded = prune.as_ref().and_then(|p| p.stranded_at_start(&initial));
         let overwritten = match (&prune, stranded) {
@@ -260,6 +276,7 @@ impl<'m, M: Model> Search<'m, M> {
             stranded_here,
             overwritten,
             prune,
+            grow,
             cursor: Cursor::Scan(list.first()),
             list,
             pool: InfoPool::new(unknown, relaxed),
@@ -562,6 +579,28 @@ impl<'m, M: Model> Search<'m, M> {
             prune.mark(op, true);
             if let Some(stranded) = prune.stranded(&self.state, &after) {
                 prune.mark(op, false);
+                if !self.stranded_here.contains(&stranded) {
+                    self.stranded_here.push(stranded);
+                }
+                return None;
+            }
+        }
+        if let Some(grow) = &self.grow
+            && after != self.state
+        {
+            let mut candidates = Vec::new();
+            let mut entry = self.list.first();
+            while let Some(c) = self.list.call_op(entry) {
+                if c != op {
+                    candidates.push(c);
+                }
+                entry = self.list.next(entry);
+            }
+            let done = &self.done;
+            let placed = |o: u32| done.get(o as usize);
+            if let Some(stranded) =
+                grow.stranded(self.model, &after, candidates.into_iter(), placed)
+            {
                 if !self.stranded_here.contains(&stranded) {
                     self.stranded_here.push(stranded);
                 }
