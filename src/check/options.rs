@@ -95,14 +95,20 @@ pub enum SearchStrategy {
 /// The built-in models, by their `--model` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ModelKind {
+    /// `register` (alias `cas-register`): one read/write/cas register.
     Register,
+    /// `kv`: a register per key, plus `append` and `delete`.
     Kv,
+    /// `mutex`: one lock without owners or tokens (per key).
     Mutex,
+    /// `lock`: a lease lock with fencing tokens (per key).
     Lock,
+    /// `idgen`: unique, real-time-ordered ids (decided by a sweep).
     Idgen,
 }
 
 impl ModelKind {
+    /// Every built-in model, in `--model` help order.
     pub const ALL: [ModelKind; 5] = [
         ModelKind::Register,
         ModelKind::Kv,
@@ -111,6 +117,7 @@ impl ModelKind {
         ModelKind::Idgen,
     ];
 
+    /// The `--model` name.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Register => "register",

@@ -96,7 +96,9 @@ impl FromStr for HistoryFormat {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Process {
+    /// A numbered process (Jepsen's).
     Int(u64),
+    /// A named process (`"nemesis"`, client names).
     Name(String),
 }
 
@@ -113,9 +115,13 @@ impl fmt::Display for Process {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpType {
+    /// The operation begins.
     Invoke,
+    /// It completed and took effect; the value is its output.
     Ok,
+    /// It definitely did not take effect.
     Fail,
+    /// Unknown outcome: it may take effect at any time after its invocation, or never.
     Info,
 }
 
@@ -135,11 +141,15 @@ impl fmt::Display for OpType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryEvent {
+    /// Who issued the operation.
     pub process: Process,
     #[serde(rename = "type")]
+    /// What this line records.
     pub kind: OpType,
+    /// The operation's name (`read`, `write`, `cas`, ...).
     pub f: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The key (object) the operation is on, if the model has several.
     pub key: Option<Value>,
     /// `None` = the field was absent; `Some(Value::Null)` = an explicit `null` (a legal register
     /// value), which is why this does not use `default` alone.
@@ -165,18 +175,22 @@ where
 /// A whole history, lines in real-time order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
+    /// The events, lines in real-time order.
     pub events: Vec<HistoryEvent>,
 }
 
 impl History {
+    /// Appends an event.
     pub fn push(&mut self, event: HistoryEvent) {
         self.events.push(event);
     }
 
+    /// How many events.
     pub fn len(&self) -> usize {
         self.events.len()
     }
 
+    /// True when there is no event.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
