@@ -18,7 +18,7 @@ const OPS_DRAWN_MAX: usize = 2000;
 /// The page for a checked history (`source_name` is shown in the title).
 pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> String {
     let cx = report.verdict.counterexample();
-    let ops = drawn_ops(paired, cx);
+    let (ops, gaps) = drawn_ops(paired, cx);
     let axis = Axis::new(&ops);
     let width = axis.len().max(1) as f64;
     let prefix_rank: BTreeMap<(u32, String), usize> = cx
@@ -38,10 +38,19 @@ pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> Strin
         rows.entry(&op.process).or_default().push(op);
     }
     let mut body = String::new();
+    let mut gap_marks = String::new();
+    for gap in &gaps {
+        let left = axis.at(gap.before) as f64 / width * 100.0;
+        let _ = write!(
+            gap_marks,
+            "<div class=gap style=\"left:{left:.3}%\" title=\"{} operations not drawn\"></div>",
+            gap.skipped
+        );
+    }
     for (process, row) in rows {
         let _ = write!(
             body,
-            "<div class=row><div class=label>{}</div><div class=lane>",
+            "<div class=row><div class=label>{}</div><div class=lane>{gap_marks}",
             escape(&process.to_string())
         );
         for op in row {
@@ -84,13 +93,37 @@ pub fn render(paired: &Paired, report: &CheckReport, source_name: &str) -> Strin
         }
         body.push_str("</div></div>\n");
     }
-    page(report, cx, source_name, &body, ops.len(), paired.ops.len())
+    let skipped = gaps.iter().map(|g| g.skipped).sum();
+    let drawn = Drawn {
+        ops: ops.len(),
+        total: paired.ops.len(),
+        skipped,
+    };
+    page(report, cx, source_name, &body, &drawn)
+}
+
+/// A stretch of the drawn partition's operations left out between two windows.
+struct Gap {
+    /// The history position of the first operation drawn after it (past the end: `usize::MAX`).
+    before: usize,
+    skipped: usize,
+}
+
+/// How much of the history the page shows.
+struct Drawn {
+    ops: usize,
+    total: usize,
+    /// Operations of the drawn partition left out between windows.
+    skipped: usize,
 }
 
 /// The failing partition's operations (or all). Past `OPS_DRAWN_MAX`, a window around each
 /// blamed operation (the ones that could not be placed), leading up to it; every blamed
-/// operation is in its own window, so none is ever left out.
-fn drawn_ops<'a>(paired: &'a Paired, cx: Option<&Counterexample>) -> Vec<&'a Operation> {
+/// operation is in its own window, so none is ever left out. Also the stretches left out.
+fn drawn_ops<'a>(
+    paired: &'a Paired,
+    cx: Option<&Counterexample>,
+) -> (Vec<&'a Operation>, Vec<Gap>) {
     let partition = cx.and_then(|cx| cx.partition.clone());
     let ops: Vec<&Operation> = paired
         .ops
@@ -98,29 +131,55 @@ fn drawn_ops<'a>(paired: &'a Paired, cx: Option<&Counterexample>) -> Vec<&'a Ope
         .filter(|op| partition.is_none() || op.key.as_ref().map(|k| k.to_string()) == partition)
         .collect();
     if ops.len() <= OPS_DRAWN_MAX {
-        return ops;
+        return (ops, Vec::new());
     }
     let blamed: BTreeSet<u32> = cx
         .map(|cx| cx.unplaced.iter().map(|op| op.invoke_line).collect())
         .unwrap_or_default();
-    let Some(&last_blamed) = blamed.last() else {
+    if blamed.is_empty() {
         // Nothing blamed: the start of the history.
-        return ops[..OPS_DRAWN_MAX].to_vec();
-    };
+        let skipped = ops.len() - OPS_DRAWN_MAX;
+        let gap = Gap {
+            before: usize::MAX,
+            skipped,
+        };
+        return (ops[..OPS_DRAWN_MAX].to_vec(), vec![gap]);
+    }
     let window = OPS_DRAWN_MAX / blamed.len();
     let mut keep = vec![false; ops.len()];
     for &line in &blamed {
         let at = ops.partition_point(|op| op.invoke_line < line);
-        // Mostly what led up to it, and a little of what overlapped it afterwards.
-        let after = if line == last_blamed { window / 10 } else { 0 };
-        let from = at.saturating_sub(window - after - 1);
+        // Mostly what led up to it, and some of what overlapped or followed it (all of the
+        // window when little precedes it).
+        let before = at.min(window - window / 4 - 1);
+        let after = window - before - 1;
+        let from = at - before;
         let to = (at + 1 + after).min(ops.len());
         keep[from..to].iter_mut().for_each(|k| *k = true);
     }
-    ops.into_iter()
+    let mut gaps = Vec::new();
+    let mut skipped = 0;
+    for (op, &kept) in ops.iter().zip(&keep) {
+        match kept {
+            false => skipped += 1,
+            true if skipped > 0 => {
+                let before = op.invoke_index;
+                gaps.push(Gap { before, skipped });
+                skipped = 0;
+            }
+            true => {}
+        }
+    }
+    if skipped > 0 {
+        let before = usize::MAX;
+        gaps.push(Gap { before, skipped });
+    }
+    let drawn = ops
+        .into_iter()
         .zip(keep)
         .filter_map(|(op, keep)| keep.then_some(op))
-        .collect()
+        .collect();
+    (drawn, gaps)
 }
 
 /// The time axis: the history positions where a drawn operation starts or ends, in order.
@@ -154,8 +213,7 @@ fn page(
     cx: Option<&Counterexample>,
     source_name: &str,
     rows: &str,
-    drawn: usize,
-    total: usize,
+    drawn: &Drawn,
 ) -> String {
     let mut details = String::new();
     if let Some(cx) = cx {
@@ -204,20 +262,42 @@ fn page(
 overflow:hidden;white-space:nowrap;box-sizing:border-box;border:1px solid #678;min-width:3px}}\
 .lin{{background:#8c8;border-color:#484}}.stuck{{background:#e66;border:2px solid #900}}\
 .unknown{{background:repeating-linear-gradient(45deg,#ccc,#ccc 4px,#eee 4px,#eee 8px);\
-border-style:dashed}}.bad{{color:#900}}</style></head><body>\
+border-style:dashed}}.bad{{color:#900}}\
+.gap{{position:absolute;top:0;bottom:0;border-left:2px dashed #c60}}</style></head><body>\
 <h1>{verdict}</h1><p>{source} — model {model}, {ops} ops, {partitions} partition(s), \
-{steps} steps; drawing {drawn} of {total} ops.</p>\
-<p>Legend: <span class=\"op lin\" style=\"position:static\">#n linearized</span> \
-<span class=\"op stuck\" style=\"position:static\">could not be placed</span> \
-<span class=\"op unknown\" style=\"position:static\">unknown outcome</span></p>\
-<div>{rows}</div>{details}</body></html>\n",
+{steps} steps; drawing {drawn_ops} of {total} ops{left_out}.</p>\
+<p>Legend: {legend}<span class=\"op unknown\" style=\"position:static\">unknown outcome</span>\
+</p><div>{rows}</div>{details}</body></html>\n",
         source = escape(source_name),
+        drawn_ops = drawn.ops,
+        total = drawn.total,
+        left_out = match drawn.skipped {
+            0 => String::new(),
+            n => format!(
+                " (windows around each blamed operation: the dashed lines mark {n} operations \
+                 left out)"
+            ),
+        },
+        legend = legend(cx),
         verdict = report.verdict.name(),
         model = escape(&report.model),
         ops = report.ops,
         partitions = report.partitions,
         steps = report.steps,
     )
+}
+
+/// The legend's first entries: what green and red mean for this counterexample.
+fn legend(cx: Option<&Counterexample>) -> String {
+    let chip = |class: &str, text: &str| {
+        format!("<span class=\"{class}\" style=\"position:static\">{text}</span> ")
+    };
+    match cx {
+        // idgen: no prefix, no state; the red operations contradict each other.
+        Some(cx) if cx.state.is_empty() => chip("op stuck", "in conflict"),
+        Some(cx) if cx.prefix.is_empty() => chip("op stuck", "could not be placed"),
+        _ => chip("op lin", "#n linearized") + &chip("op stuck", "could not be placed"),
+    }
 }
 
 fn json(value: Option<&serde_json::Value>) -> String {
