@@ -13,6 +13,7 @@
 mod bits;
 mod grow;
 mod info;
+mod jit;
 mod list;
 pub(crate) mod memo;
 mod prune;
@@ -22,7 +23,8 @@ use super::model::Model;
 use super::stopwatch::Deadline;
 use bits::Bits;
 use grow::Grow;
-use info::{InfoPool, Reached, is_submultiset, order_of};
+use info::{InfoPool, Reached};
+use jit::Alt;
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
 use prune::{Overwritten, Prune};
@@ -30,10 +32,6 @@ use rustc_hash::{FxHashMap, FxHasher};
 use snapshot::Snapshot;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
-
-/// Reached states cached across configurations before the cache is emptied: bounds its memory
-/// (tens of MB at worst) without a per-entry eviction policy.
-const REACH_CACHE_ENTRIES_MAX: usize = 1 << 18;
 
 /// How the search places operations of unknown outcome. Both are exact; each is fast where the
 /// other explodes, so the scheduler races them (see `schedule.rs`).
@@ -43,12 +41,12 @@ pub(crate) enum Placement {
     /// `info.rs`). `relaxed`: each may take effect any number of times (an over-approximation
     /// used to refute cheaply).
     JustInTime { relaxed: bool },
-    /// As ordinary calls whose return lies at +∞, tried in call order like every candidate
-    /// (Porcupine's way): placed where it cannot take effect (a `cas` that does not match) it
-    /// changes nothing, and the search is done when every completed operation is placed (what is
-    /// left never took effect). Placing such operations early, in call order, keeps the set of
-    /// pending ones small, where just-in-time placement enumerates every distinct chain of
-    /// unknown `cas` that reaches a state.
+    /// As ordinary calls whose return lies at +∞ (Porcupine's way): placed where it cannot take
+    /// effect (a `cas` that does not match) it changes nothing, and the search is done when
+    /// every completed operation is placed (what is left never took effect). Such operations
+    /// are tried before the completed candidates, earliest call first: placed at their first
+    /// chance they leave few pending ones behind, where just-in-time placement enumerates every
+    /// distinct chain of unknown `cas` that reaches a state.
     AtInfinity,
 }
 
@@ -112,16 +110,6 @@ struct Frame<S> {
     cursor: Option<Cursor>,
     /// Classes of unknown operations placed in front of `op`, in order.
     info: Vec<u32>,
-}
-
-/// An alternative for one candidate: the state after it and the unknown operations it needs.
-#[derive(Clone)]
-struct Alt<S> {
-    state: S,
-    /// Sorted, for the dominance test.
-    used: Vec<u32>,
-    /// The order that reaches `state`: what the frame records.
-    order: Vec<u32>,
 }
 
 type ReachSet<S> = Rc<Vec<Reached<S>>>;
@@ -440,118 +428,6 @@ impl<'m, M: Model> Search<'m, M> {
         let level = self.level(depth);
         level.cands = cands;
         level.frontier_entry = entry;
-    }
-
-    /// One just-in-time move attempt.
-    fn jit(&mut self, entry: u32, alt: u32, meter: &mut MemoryMeter) -> Option<Progress> {
-        let Some(op) = self.list.call_op(entry) else {
-            return self.backtrack();
-        };
-        let depth = self.stack.len();
-        if alt == 0 {
-            let alts = self.alternatives(op, depth);
-            self.level(depth).alts = alts;
-        }
-        let Some(choice) = self.levels[depth].alts.get(alt as usize).cloned() else {
-            self.cursor = Cursor::Jit {
-                entry: self.list.next(entry),
-                alt: 0,
-            };
-            return None;
-        };
-        self.steps += 1;
-        self.cursor = Cursor::Jit {
-            entry,
-            alt: alt + 1,
-        };
-        self.push(
-            op,
-            Some(Cursor::Jit { entry, alt }),
-            choice.order,
-            choice.state,
-            meter,
-        )
-    }
-
-    /// The minimal ways to make `op` legal with unknown operations, one per resulting state,
-    /// leaving out results the plain move already covered.
-    fn alternatives(&mut self, op: u32, depth: usize) -> Vec<Alt<M::State>> {
-        let y = &self.ops[op as usize];
-        // A blind write leaves the same state after anything: the plain move covers it.
-        if self.model.is_blind_write(y) {
-            return Vec::new();
-        }
-        let direct = self.model.step(&self.state, y);
-        let needs = self.model.requires(y);
-        let mut alts: Vec<Alt<M::State>> = Vec::new();
-        let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
-        let reach = &self.levels[depth].reach;
-        let mut compared = 0u64;
-        for (at, reached) in reach.iter().enumerate() {
-            // An op legal in one state only needs that state: comparing is cheaper than a step.
-            if let Some(needs) = &needs {
-                compared += 1;
-                if reached.state != *needs {
-                    continue;
-                }
-            }
-            self.steps += 1;
-            let Some(state) = self.model.step(&reached.state, y) else {
-                continue;
-            };
-            if direct.as_ref() == Some(&state) {
-                continue;
-            }
-            let same = by_state.entry(state.clone()).or_default();
-            self.steps += same.len() as u64 / 8;
-            if same
-                .iter()
-                .any(|&j| is_submultiset(&alts[j].used, &reached.used))
-            {
-                continue;
-            }
-            same.push(alts.len());
-            alts.push(Alt {
-                state,
-                used: reached.used.clone(),
-                order: order_of(reach, at),
-            });
-        }
-        self.steps += compared / 8;
-        alts
-    }
-
-    /// The states unknown operations can reach from here (cached).
-    fn reach(
-        &mut self,
-        open: Vec<(u32, u32)>,
-        frontier: u32,
-        steps_max: u64,
-        deadline: &Deadline,
-    ) -> Result<ReachSet<M::State>, info::ReachStop> {
-        let key = (self.state.clone(), open);
-        if let Some(hit) = self.reach_cache.get(&key) {
-            return Ok(hit.clone());
-        }
-        let mut steps = self.steps;
-        let reached = info::reach(
-            self.model,
-            &self.pool,
-            &self.state,
-            frontier,
-            &mut steps,
-            steps_max,
-            deadline,
-        );
-        self.steps = steps;
-        let reach = Rc::new(reached?);
-        if self.reach_cached_entries + reach.len() > REACH_CACHE_ENTRIES_MAX {
-            self.reach_cache.clear();
-            self.reach_cached_entries = 0;
-        }
-        self.reach_cached_entries += reach.len() + 1;
-        self.reach_cache.insert(key, reach.clone());
-        Ok(reach)
     }
 
     fn level(&mut self, depth: usize) -> &mut Level<M::State> {
