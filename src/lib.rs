@@ -11,8 +11,6 @@
 pub mod backend;
 pub mod bench;
 pub mod bugs;
-// Documented on the checker branch (issue 12); exempt from `missing_docs` until it merges.
-#[allow(missing_docs)]
 pub mod check;
 pub mod client;
 pub mod clock;
@@ -20,7 +18,6 @@ pub mod counters;
 pub mod disk;
 pub mod event;
 pub mod fault;
-#[allow(missing_docs)]
 pub mod history;
 pub mod ids;
 pub mod invariants;

@@ -4,6 +4,7 @@ mod bench_bugs;
 mod bench_check;
 mod bench_sim;
 pub mod check;
+mod check_files;
 mod common;
 mod real;
 mod replay;
@@ -32,7 +33,7 @@ pub enum Command {
     Serve(real::ServeArgs),
     /// Drive a real cluster with clients, write the history, check it.
     Load(real::LoadArgs),
-    /// Check a history (JSON Lines) for linearizability against a model.
+    /// Check histories (JSON Lines or Jepsen EDN) for linearizability against a model.
     Check(check::CheckArgs),
     /// Benchmarks: bug-hunting speed (`bugs`), simulator speed (`sim`), checker speed (`check`).
     #[command(subcommand)]
