@@ -4,4 +4,5 @@
 mod check_anomalies;
 mod check_cli;
 mod check_differential;
+mod check_files;
 mod check_generated;

@@ -5,7 +5,7 @@
 //! and its own reading of Jepsen semantics (a `fail` never happened; an `info` or never-completed
 //! operation may take effect at any point after its invocation, or never).
 
-use faultlab::check::{CheckOptions, ModelKind, Verdict, check};
+use faultlab::check::{CheckOptions, ModelKind, SearchStrategy, Verdict, check};
 use faultlab::history::{History, HistoryEvent, OpType, Process};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -257,24 +257,38 @@ fn brute_force(ops: &[Op]) -> bool {
     go(ops, &mut vec![false; ops.len()], &BTreeMap::new())
 }
 
+/// Every placement strategy on its own, and the race of both, must agree with the brute force.
 fn agree(specs: &[Spec], order: &[u8], model: ModelKind) -> Result<(), TestCaseError> {
     let h = history(specs, order);
     let expected = brute_force(&ops_of(&h));
-    let report = check(&h, model, &CheckOptions::default())
-        .map_err(|e| TestCaseError::fail(format!("check failed: {e}")))?;
     let mut text = Vec::new();
     h.write_jsonl(&mut text)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let shown = String::from_utf8_lossy(&text);
-    match report.verdict {
-        Verdict::Linearizable => {
-            prop_assert!(expected, "checker: linearizable, brute force: not\n{shown}")
+    for strategy in [
+        SearchStrategy::Race,
+        SearchStrategy::JustInTime,
+        SearchStrategy::AtInfinity,
+    ] {
+        let options = CheckOptions {
+            strategy,
+            ..CheckOptions::default()
+        };
+        let report = check(&h, model, &options)
+            .map_err(|e| TestCaseError::fail(format!("check failed: {e}")))?;
+        match report.verdict {
+            Verdict::Linearizable => prop_assert!(
+                expected,
+                "{strategy:?}: linearizable, brute force: not\n{shown}"
+            ),
+            Verdict::NotLinearizable(_) => prop_assert!(
+                !expected,
+                "{strategy:?}: not, brute force: linearizable\n{shown}"
+            ),
+            Verdict::Unknown(reason) => {
+                prop_assert!(false, "{strategy:?}: unknown on a tiny history: {reason:?}")
+            }
         }
-        Verdict::NotLinearizable(_) => prop_assert!(
-            !expected,
-            "checker: not, brute force: linearizable\n{shown}"
-        ),
-        Verdict::Unknown(reason) => prop_assert!(false, "unknown on a tiny history: {reason:?}"),
     }
     Ok(())
 }

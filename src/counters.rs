@@ -301,7 +301,7 @@ impl Counters {
                 },
                 1,
             ),
-            Event::Start { .. } | Event::Reply { .. } | Event::HealAll => {}
+            Event::Start { .. } | Event::Reply { .. } | Event::Observe { .. } | Event::HealAll => {}
         }
     }
 }

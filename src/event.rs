@@ -167,6 +167,17 @@ pub enum Event {
         /// The body.
         body: Value,
     },
+    /// A fact a service records about its internal state, for invariants.
+    Observe {
+        /// The node.
+        node: NodeId,
+        /// The node's incarnation.
+        incarnation: Incarnation,
+        /// What kind of fact.
+        label: String,
+        /// The fact.
+        value: Value,
+    },
     /// Something a service reports about itself (coverage of rare paths).
     Note {
         /// The node.

@@ -12,8 +12,6 @@ pub mod backend;
 pub mod bench;
 pub mod bugs;
 pub mod canon;
-// Documented on the checker branch (issue 12); exempt from `missing_docs` until it merges.
-#[allow(missing_docs)]
 pub mod check;
 pub mod client;
 pub mod clock;
@@ -21,7 +19,6 @@ pub mod counters;
 pub mod disk;
 pub mod event;
 pub mod fault;
-#[allow(missing_docs)]
 pub mod history;
 pub mod ids;
 pub mod invariants;

@@ -11,19 +11,25 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
+/// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenConfig {
+    /// Concurrent clients.
     pub processes: u32,
+    /// Operations in all.
     pub ops: u32,
     /// Keys for `kv` (ignored by the single-object workloads).
     pub keys: u32,
     /// Distinct values written (small = many equal values, like Jepsen's 0..4).
     pub values: u32,
+    /// Percentage of operations that time out (`info`).
     pub unknown_percent: u32,
+    /// The generator's seed.
     pub seed: u64,
 }
 
 impl GenConfig {
+    /// One key, five values, no timeouts.
     pub fn new(processes: u32, ops: u32, seed: u64) -> Self {
         GenConfig {
             processes,
@@ -39,14 +45,18 @@ impl GenConfig {
 /// One invocation a workload chose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
+    /// The operation's name.
     pub f: &'static str,
+    /// Its key, if any.
     pub key: Option<Value>,
+    /// Its input value, if any.
     pub input: Option<Value>,
 }
 
 /// How an operation ended on the reference object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
+    /// Took effect, with this output.
     Ok(Option<Value>),
     /// Did not take effect.
     Fail,
@@ -54,7 +64,9 @@ pub enum Applied {
 
 /// A sequential reference object and the operations clients ask of it.
 pub trait Workload {
+    /// The next call of client `slot`.
     fn invoke(&mut self, rng: &mut ChaCha8Rng, slot: usize) -> Call;
+    /// Applies a call to the reference object (its linearization point).
     fn apply(&mut self, slot: usize, call: &Call) -> Applied;
 }
 
@@ -150,7 +162,9 @@ pub fn generate<W: Workload>(workload: &mut W, config: &GenConfig) -> History {
 
 /// A register with read / write / cas over `values` distinct integers (the etcd workload).
 pub struct RegisterWorkload {
+    /// The register's value.
     pub value: Value,
+    /// Distinct values written.
     pub values: u32,
 }
 
@@ -198,11 +212,14 @@ fn apply_value_op(value: &mut Value, call: &Call) -> Applied {
 
 /// Many keys with get / put / append / cas (the Porcupine kv workload; keys start `null`).
 pub struct KvWorkload {
+    /// Each key's value.
     pub values: Vec<Value>,
+    /// Writes so far (makes values unique).
     pub written: u64,
 }
 
 impl KvWorkload {
+    /// `keys` keys, all `null`.
     pub fn new(keys: u32) -> Self {
         KvWorkload {
             values: vec![Value::Null; keys.max(1) as usize],
@@ -245,13 +262,18 @@ impl Workload for KvWorkload {
 
 /// One lock; `tokens` decides between `mutex` (no values) and `lock` (fencing tokens).
 pub struct LockWorkload {
+    /// The client holding the lock.
     pub holder: Option<usize>,
+    /// Grants carry fencing tokens.
     pub tokens: bool,
+    /// The last token granted.
     pub token_last: i64,
+    /// The holder's token.
     pub token_held: i64,
 }
 
 impl LockWorkload {
+    /// A free lock.
     pub fn new(tokens: bool) -> Self {
         LockWorkload {
             holder: None,
@@ -300,6 +322,7 @@ impl Workload for LockWorkload {
 /// An id generator: each `next` takes the next integer at its linearization point.
 #[derive(Default)]
 pub struct IdgenWorkload {
+    /// The last id issued.
     pub last: u64,
 }
 
@@ -318,6 +341,7 @@ impl Workload for IdgenWorkload {
     }
 }
 
+/// A register history (read / write / cas).
 pub fn register_history(config: &GenConfig) -> History {
     let mut workload = RegisterWorkload {
         value: Value::Null,
@@ -326,6 +350,7 @@ pub fn register_history(config: &GenConfig) -> History {
     generate(&mut workload, config)
 }
 
+/// A kv history (get / put / append / cas over `config.keys` keys).
 pub fn kv_history(config: &GenConfig) -> History {
     generate(&mut KvWorkload::new(config.keys), config)
 }

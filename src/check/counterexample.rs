@@ -29,6 +29,11 @@ pub(crate) fn from_search<M: Model>(
     let mut prefix = Vec::with_capacity(deepest.path.len());
     for (source, op) in &deepest.path {
         let next = model.step(&state, op);
+        // Placed at +∞ where it could not take effect, an unknown outcome did nothing: it is
+        // left out of the prefix (it simply never took effect).
+        if next.is_none() && !paired.ops[*source as usize].outcome.is_known() {
+            continue;
+        }
         debug_assert!(next.is_some(), "the search's path replays");
         state = next.unwrap_or(state);
         prefix.push(PrefixStep {

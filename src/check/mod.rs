@@ -31,12 +31,15 @@ mod value;
 
 pub use error::CheckError;
 pub use model::{Model, OpView, key_partition};
-pub use options::{BUDGET_STEPS_DEFAULT, CheckOptions, MEMORY_BYTES_MAX_DEFAULT, ModelKind};
+pub use options::{
+    BUDGET_STEPS_DEFAULT, CheckOptions, MEMORY_BYTES_MAX_DEFAULT, ModelKind, ReadNil,
+    SearchStrategy,
+};
 pub use report::{CheckReport, Counterexample, OpSummary, PrefixStep, UnknownReason, Verdict};
 pub use value::Val;
 
 use crate::history::{History, Paired, Source, pair};
-use stopwatch::Stopwatch;
+use stopwatch::{Deadline, Stopwatch};
 
 /// Checks an in-memory history (event `i` is line `i + 1`, as `History::write_jsonl` writes it).
 pub fn check(
@@ -58,9 +61,13 @@ pub fn check_paired(
     let initial = options.initial.as_ref();
     match model {
         ModelKind::Register => {
-            check_paired_model(paired, source, &models::Register::new(initial), options)
+            let register = models::Register::new(initial, options.read_nil);
+            check_paired_model(paired, source, &register, options)
         }
-        ModelKind::Kv => check_paired_model(paired, source, &models::Kv::new(initial), options),
+        ModelKind::Kv => {
+            let kv = models::kv::new(initial, options.read_nil);
+            check_paired_model(paired, source, &kv, options)
+        }
         ModelKind::Mutex => no_initial(model, options)
             .and_then(|()| check_paired_model(paired, source, &models::Mutex, options)),
         ModelKind::Lock => no_initial(model, options)
@@ -106,13 +113,13 @@ pub fn check_paired_model<M: Model>(
     let stopwatch = Stopwatch::start();
     let partitions = partition::partitions(model, paired, source)?;
     let partition_count = partitions.len();
-    let outcome = schedule::run(
-        model,
-        paired,
-        partitions,
-        options.budget_steps,
-        options.memory_bytes_max,
-    );
+    let limits = schedule::Limits {
+        budget_steps: options.budget_steps,
+        memory_bytes_max: options.memory_bytes_max,
+        deadline: Deadline::after(options.timeout_s),
+        strategy: options.strategy,
+    };
+    let outcome = schedule::run(model, paired, partitions, &limits);
     Ok(CheckReport {
         model: model.name().to_string(),
         verdict: outcome.verdict,

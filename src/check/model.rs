@@ -18,7 +18,9 @@ use std::hash::Hash;
 /// An operation as the history records it, handed to [`Model::parse`].
 #[derive(Debug, Clone, Copy)]
 pub struct OpView<'a> {
+    /// The operation's name (`read`, `acquire`, ...).
     pub f: &'a str,
+    /// The operation's key, if any (from the invocation, else the completion).
     pub key: Option<&'a Value>,
     /// The invocation's `value` (`Some(Null)` = explicit null).
     pub input: Option<&'a Value>,
@@ -33,6 +35,7 @@ pub trait Model {
     /// One parsed operation (input, and output when known). Two unknown-outcome operations that
     /// compare equal are interchangeable, which the search exploits.
     type Op: Clone + Eq + Hash + Debug;
+    /// A state of the sequential object. Hashed and compared on every memoised step: keep it small and cheap to clone.
     type State: Clone + Eq + Hash + Debug;
 
     /// The `--model` name.
@@ -47,6 +50,7 @@ pub trait Model {
         None
     }
 
+    /// The state before any operation.
     fn init(&self) -> Self::State;
 
     /// The state after `op`, or `None` (see the module docs for what `None` means).
@@ -83,9 +87,19 @@ pub trait Model {
         false
     }
 
+    /// Whether operations without a fixed result ([`Model::sets`] is `None`, like `append`)
+    /// could turn `from` into `to` (a string only grows by appends). With [`Model::requires`]
+    /// on reads it prunes partitions that the `requires`/`sets` pruning cannot (it needs every
+    /// result fixed). The default `None` ("no bound") turns this off and is always safe; a
+    /// wrong `Some(false)` gives wrong verdicts.
+    fn can_reach(&self, _from: &Self::State, _to: &Self::State) -> Option<bool> {
+        None
+    }
+
     /// How an operation reads in a counterexample, e.g. `read → 3`, `cas(1, 2)`.
     fn describe_op(&self, op: &Self::Op) -> String;
 
+    /// How a state reads in a counterexample.
     fn describe_state(&self, state: &Self::State) -> String;
 }
 

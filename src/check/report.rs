@@ -7,17 +7,22 @@ use serde::{Serialize, Serializer};
 /// One operation as a report shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OpSummary {
+    /// The process that issued it.
     pub process: Process,
+    /// The operation's name in the history.
     pub f: String,
     /// The model's description, e.g. `read → 3`.
     pub op: String,
     /// `ok`, `info` or `pending` (never completed).
     pub outcome: String,
+    /// The 1-based line of the invocation.
     pub invoke_line: u32,
+    /// The 1-based line of the completion; `None` when it never completed.
     pub complete_line: Option<u32>,
 }
 
 impl OpSummary {
+    /// Summarises `op`, described by the model as `description`.
     pub fn new(op: &Operation, description: String) -> Self {
         OpSummary {
             process: op.process.clone(),
@@ -43,7 +48,9 @@ impl OpSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PrefixStep {
     #[serde(flatten)]
+    /// The operation placed.
     pub op: OpSummary,
+    /// The model's state after it.
     pub state_after: String,
 }
 
@@ -60,23 +67,35 @@ pub struct Counterexample {
     pub state: String,
     /// The operations that could not be placed next.
     pub unplaced: Vec<OpSummary>,
+    /// Why no linearization exists, in words.
     pub explanation: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
+/// Why a verdict is `unknown` (never a pass).
 pub enum UnknownReason {
+    /// The step budget ran out.
     BudgetExhausted {
+        /// The budget that ran out.
         budget_steps: u64,
     },
+    /// The memo tables reached the memory cap.
     MemoryExhausted {
+        /// The cap that was reached, in bytes.
         memory_bytes_max: u64,
         /// The partitions that ran out of memory.
         partitions: Vec<String>,
     },
+    /// `--timeout-s` passed.
+    Timeout {
+        /// The limit that passed, in seconds.
+        timeout_s: f64,
+    },
 }
 
 impl UnknownReason {
+    /// A one-line explanation, with the option that would raise the limit.
     pub fn describe(&self) -> String {
         match self {
             UnknownReason::BudgetExhausted { budget_steps } => {
@@ -90,13 +109,19 @@ impl UnknownReason {
                 memory_bytes_max / (1024 * 1024),
                 partitions.join(", ")
             ),
+            UnknownReason::Timeout { timeout_s } => {
+                format!("time limit of {timeout_s} s reached (raise --timeout-s)")
+            }
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// The outcome of a check: one of three, and only the first is a pass.
 pub enum Verdict {
+    /// A linearization exists (for every partition).
     Linearizable,
+    /// No linearization exists; the counterexample says where it breaks.
     NotLinearizable(Box<Counterexample>),
     /// Budget or memory ran out: never a pass.
     Unknown(UnknownReason),
@@ -121,6 +146,7 @@ impl Verdict {
         }
     }
 
+    /// The counterexample, for a violation.
     pub fn counterexample(&self) -> Option<&Counterexample> {
         match self {
             Verdict::NotLinearizable(cx) => Some(cx),
@@ -130,19 +156,29 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// What one check found and what it cost; serializes to the `faultlab check --json` object.
 pub struct CheckReport {
+    /// The model's `--model` name.
     pub model: String,
+    /// Linearizable, not linearizable (with a counterexample) or unknown (with the reason).
     pub verdict: Verdict,
     /// Operations checked: completed `ok` plus unknown outcome (`fail`s are dropped).
     pub ops: usize,
+    /// Operations of unknown outcome (`info`, never completed) among `ops`.
     pub ops_unknown: usize,
+    /// Operations that completed `fail` (dropped: they did not happen).
     pub ops_failed: usize,
+    /// Partitions (keys) checked independently.
     pub partitions: usize,
     /// Wall time of the check (informational: not deterministic, keep it out of digests).
     pub elapsed_ms: f64,
+    /// Search steps taken (deterministic for a given history and budget).
     pub steps: u64,
+    /// The step budget the check had.
     pub budget_steps: u64,
+    /// The most memo-table memory held at once, in bytes.
     pub memory_bytes_peak: u64,
+    /// The memo-table memory cap, in bytes.
     pub memory_bytes_max: u64,
 }
 
@@ -161,6 +197,8 @@ impl Serialize for CheckReport {
             budget_steps: u64,
             memory_bytes_peak: u64,
             memory_bytes_max: u64,
+            /// True when the history had no operation: "linearizable" then says nothing.
+            nothing_checked: bool,
             counterexample: Option<&'a Counterexample>,
             unknown: Option<&'a UnknownReason>,
         }
@@ -176,6 +214,7 @@ impl Serialize for CheckReport {
             budget_steps: self.budget_steps,
             memory_bytes_peak: self.memory_bytes_peak,
             memory_bytes_max: self.memory_bytes_max,
+            nothing_checked: self.ops == 0,
             counterexample: self.verdict.counterexample(),
             unknown: match &self.verdict {
                 Verdict::Unknown(reason) => Some(reason),

@@ -11,16 +11,22 @@ use std::fmt;
 use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A model value (a register's content, a value read), hashable and cheap to clone.
 pub enum Val {
+    /// JSON `null`.
     Null,
+    /// A JSON boolean.
     Bool(bool),
+    /// A JSON integer that fits `i64`.
     Int(i64),
+    /// A JSON string (shared, never copied when a state is cloned).
     Str(Rc<str>),
     /// Canonical JSON text of any other value.
     Json(Rc<str>),
 }
 
 impl Val {
+    /// The value of a JSON value.
     pub fn from_json(value: &Value) -> Val {
         match value {
             Value::Null => Val::Null,
@@ -39,6 +45,7 @@ impl Val {
         value.map_or(Val::Null, Val::from_json)
     }
 
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Val::Str(s) => Some(s),

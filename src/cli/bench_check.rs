@@ -5,7 +5,7 @@ use clap::Args;
 use faultlab::bench::histories::{GenConfig, kv_history, register_history};
 use faultlab::bench::mutate;
 use faultlab::bench::timed::{TimedConfig, timed_register_history};
-use faultlab::check::{self, CheckOptions, CheckReport, ModelKind};
+use faultlab::check::{self, CheckOptions, CheckReport, ModelKind, SearchStrategy};
 use faultlab::history::History;
 use std::process::ExitCode;
 
@@ -17,9 +17,38 @@ pub struct CheckBenchArgs {
     /// Skip the slow sweep for the point where the verdict turns unknown.
     #[arg(long)]
     pub quick: bool,
+    /// Only write the etcd-class histories of the table (10 clients, 20,000 ops, 5 % of writes
+    /// and cas timed out; the table's seeds) as JSON Lines into DIR, for other checkers
+    /// (`ci/porcupine-compare.sh --etcd-class`), and exit.
+    #[arg(long, value_name = "DIR")]
+    pub write_etcd: Option<std::path::PathBuf>,
+}
+
+/// The etcd-class seeds of the table: three from `--seed`, and 8, which just-in-time
+/// placement alone cannot decide in the default budget.
+fn etcd_seeds(seed: u64) -> [u64; 4] {
+    [seed, seed + 1, seed + 2, 8]
+}
+
+fn write_etcd(dir: &std::path::Path, seed: u64) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for seed in etcd_seeds(seed) {
+        let history = timed_register_history(&TimedConfig::etcd(10, 20_000, 5, seed));
+        let path = dir.join(format!("etcd-p10-ops20000-info5-seed{seed}.jsonl"));
+        let mut bytes = Vec::new();
+        history.write_jsonl(&mut bytes)?;
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.write_etcd {
+        return write_etcd(dir, args.seed);
+    }
     println!(
         "{:<44} {:>7} {:>12} {:>10} {:>12} {:>11} {:>17}",
         "history", "ops", "elapsed_ms", "ops/s", "steps", "memo_KiB", "verdict"
@@ -65,6 +94,24 @@ pub fn run(args: &CheckBenchArgs) -> anyhow::Result<ExitCode> {
         };
         if let Some((name, bad)) = violation {
             wrong += measure(name, &bad, ModelKind::Register, "not_linearizable")?;
+        }
+    }
+    // Jepsen's etcd register workload: cas chains over five values, 5 % of writes and cas
+    // timed out (the class Porcupine decides by treating a timeout as a return at +∞).
+    // Seed 8 is one that just-in-time placement alone cannot decide in the default budget.
+    for seed in etcd_seeds(args.seed) {
+        let config = TimedConfig::etcd(10, 20_000, 5, seed);
+        let history = timed_register_history(&config);
+        let name = format!("etcd p=10 ops=20000 info=5% seed={seed}");
+        wrong += measure(&name, &history, ModelKind::Register, "linearizable")?;
+        if seed == 8 {
+            for (strategy, name) in [
+                (SearchStrategy::JustInTime, "  just-in-time placement alone"),
+                (SearchStrategy::AtInfinity, "  placement at +inf alone"),
+            ] {
+                let report = run_check_with(&history, ModelKind::Register, strategy)?;
+                print_row(name, &report);
+            }
         }
     }
     for (clients, info_percent) in [(20, 0), (12, 5)] {
@@ -150,7 +197,19 @@ fn measure(name: &str, history: &History, model: ModelKind, expected: &str) -> a
 }
 
 fn run_check(history: &History, model: ModelKind) -> anyhow::Result<CheckReport> {
-    Ok(check::check(history, model, &CheckOptions::default())?)
+    run_check_with(history, model, SearchStrategy::Race)
+}
+
+fn run_check_with(
+    history: &History,
+    model: ModelKind,
+    strategy: SearchStrategy,
+) -> anyhow::Result<CheckReport> {
+    let options = CheckOptions {
+        strategy,
+        ..CheckOptions::default()
+    };
+    Ok(check::check(history, model, &options)?)
 }
 
 fn print_row(name: &str, report: &CheckReport) {

@@ -1,8 +1,10 @@
 //! Command-line interface: one module per subcommand.
 
+mod bench_bugs;
 mod bench_check;
 mod bench_sim;
 pub mod check;
+mod check_files;
 mod common;
 mod real;
 mod replay;
@@ -31,15 +33,17 @@ pub enum Command {
     Serve(real::ServeArgs),
     /// Drive a real cluster with clients, write the history, check it.
     Load(real::LoadArgs),
-    /// Check a history (JSON Lines) for linearizability against a model.
+    /// Check histories (JSON Lines or Jepsen EDN) for linearizability against a model.
     Check(check::CheckArgs),
-    /// Benchmarks: simulator speed (`sim`), linearizability checker speed (`check`).
+    /// Benchmarks: bug-hunting speed (`bugs`), simulator speed (`sim`), checker speed (`check`).
     #[command(subcommand)]
     Bench(BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Seeds and wall time to catch every planted bug in the scenarios built to catch it.
+    Bugs(bench_bugs::BugBenchArgs),
     /// Simulated seconds per wall second and runs per minute, on one core.
     Sim(bench_sim::SimBenchArgs),
     /// Checker throughput on seeded generated histories, and where it turns unknown.
@@ -58,6 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => real::serve_cmd(args),
         Command::Load(args) => real::load_cmd(args),
         Command::Check(args) => check::run(args),
+        Command::Bench(BenchCommand::Bugs(args)) => bench_bugs::run(&args),
         Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
         Command::Bench(BenchCommand::Check(args)) => bench_check::run(&args),
     }

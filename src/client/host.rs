@@ -14,8 +14,8 @@ use std::time::Duration;
 type ServiceBody<S> = Body<<S as Service>::Msg, <S as Service>::Request, <S as Service>::Response>;
 
 /// Bound on attempts within one logical operation, so a core that keeps redirecting cannot
-/// spin; the operation is recorded `info` when it is reached.
-pub const ATTEMPTS_MAX: u32 = 64;
+/// spin; reaching it counts as reaching the deadline.
+pub const ATTEMPTS_MAX: u32 = 256;
 
 /// Runs one client until the run says stop.
 pub async fn run_client<S, L, E>(mut env: E, mut logic: L, cfg: ClientConfig, mut rng: DetRng)
@@ -111,7 +111,12 @@ impl Operation {
         E: ClientEnv,
     {
         let me = env.me();
+        let mut wait = Duration::ZERO;
         for _ in 0..ATTEMPTS_MAX {
+            if !wait.is_zero() {
+                let left = self.deadline.saturating_since(env.now());
+                env.sleep(wait.min(left)).await;
+            }
             *req_id += 1;
             send_request::<S, E>(env, to, *req_id, &req);
             let attempt_end = env
@@ -129,19 +134,33 @@ impl Operation {
                 None if env.now() >= self.deadline => logic.on_deadline(&mut cx),
                 None => logic.on_timeout(&mut cx),
             };
+            let expired = env.now() >= self.deadline;
             match next {
                 Next::Done(c) => return Some(c),
                 Next::Unknown => return None,
-                Next::Send { .. } if env.now() >= self.deadline => {
+                Next::Send { .. } | Next::SendAfter { .. } if expired => {
                     return match logic.on_deadline(&mut cx) {
                         Next::Done(c) => Some(c),
-                        Next::Send { .. } | Next::Unknown => None,
+                        Next::Send { .. } | Next::SendAfter { .. } | Next::Unknown => None,
                     };
                 }
-                Next::Send { to: t, req: r } => (to, req) = (t, r),
+                Next::Send { to: t, req: r } => (to, req, wait) = (t, r, Duration::ZERO),
+                Next::SendAfter {
+                    after,
+                    to: t,
+                    req: r,
+                } => (to, req, wait) = (t, r, after),
             }
         }
-        None
+        let mut cx = ClientCtx {
+            client: me,
+            nodes,
+            rng,
+        };
+        match logic.on_deadline(&mut cx) {
+            Next::Done(c) => Some(c),
+            Next::Send { .. } | Next::SendAfter { .. } | Next::Unknown => None,
+        }
     }
 
     /// Waits for a reply to any attempt of this operation until `until`; replies to earlier

@@ -54,6 +54,15 @@ pub enum Next<Req> {
         /// What.
         req: Req,
     },
+    /// Wait a little, then send (there is no leader to talk to yet: back off rather than spin).
+    SendAfter {
+        /// How long to wait first.
+        after: Duration,
+        /// Where to.
+        to: NodeId,
+        /// What.
+        req: Req,
+    },
     /// The operation is over with a definite answer.
     Done(Completion),
     /// The outcome cannot be known: recorded as `info`.

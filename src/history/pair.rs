@@ -24,10 +24,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// True for `ok`: the operation took effect and its output is known.
     pub fn is_known(self) -> bool {
         self == Outcome::Ok
     }
 
+    /// `ok`, `info` or `pending`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -40,7 +42,9 @@ impl Outcome {
 /// One client operation: invocation and (maybe) completion, with their positions and lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
+    /// Who issued it.
     pub process: Process,
+    /// The operation's name.
     pub f: String,
     /// The invocation's key, or the completion's when the invocation had none.
     pub key: Option<Value>,
@@ -48,18 +52,22 @@ pub struct Operation {
     pub input: Option<Value>,
     /// The `ok` completion's `value`; `None` for unknown outcomes or an absent field.
     pub output: Option<Value>,
+    /// How it ended.
     pub outcome: Outcome,
     /// Index of the invocation event in the history (its real-time position).
     pub invoke_index: usize,
     /// Index of the completion event (`ok` or `info`); `None` when never completed.
     pub complete_index: Option<usize>,
+    /// The 1-based line of the invocation.
     pub invoke_line: u32,
+    /// The 1-based line of the completion; `None` when it never completed.
     pub complete_line: Option<u32>,
 }
 
 /// A history as operations, in invocation order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Paired {
+    /// The operations, in invocation order (`fail`s removed).
     pub ops: Vec<Operation>,
     /// Operations that completed `fail` (dropped: they did not take effect).
     pub failed: usize,
@@ -68,6 +76,7 @@ pub struct Paired {
 }
 
 impl Paired {
+    /// How many operations have an unknown outcome.
     pub fn unknown_count(&self) -> usize {
         self.ops.iter().filter(|op| !op.outcome.is_known()).count()
     }

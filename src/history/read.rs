@@ -17,6 +17,7 @@ const KNOWN_FIELDS: [&str; 6] = ["process", "type", "f", "key", "value", "time"]
 /// Where a history's events came from: the name used in messages and each event's line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
+    /// The name used in messages: a path, or `<stdin>`.
     pub name: String,
     /// Line of each event; empty means event `i` is on line `i + 1` (as `write_jsonl` writes it).
     line_numbers: Vec<u32>,
@@ -28,6 +29,14 @@ impl Source {
         Source {
             name: name.to_string(),
             line_numbers: Vec::new(),
+        }
+    }
+
+    /// A history read from a file whose event `i` is on line `lines[i]`.
+    pub fn with_lines(name: &str, lines: Vec<u32>) -> Self {
+        Source {
+            name: name.to_string(),
+            line_numbers: lines,
         }
     }
 

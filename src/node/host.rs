@@ -182,6 +182,14 @@ impl<S: Service> Host<S> {
                 Ok(()) => env.record(Event::Sync { node, incarnation }),
                 Err(e) => warn!(%node, error = %e, "sync failed"),
             },
+            Output::Observe { label, value } => {
+                env.record(Event::Observe {
+                    node,
+                    incarnation,
+                    label: label.to_string(),
+                    value,
+                });
+            }
             Output::Note { label, value } => {
                 debug!(%node, label, %value, "note");
                 env.record(Event::Note {

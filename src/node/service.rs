@@ -81,6 +81,14 @@ pub enum Output<S: Service> {
     },
     /// Make every write so far durable before any later output.
     Sync,
+    /// Record a fact about the node's internal state for invariants to check (a leader
+    /// elected, an entry applied); unlike a note, not a rare path.
+    Observe {
+        /// What kind of fact.
+        label: &'static str,
+        /// The fact.
+        value: Value,
+    },
     /// Report a rare path.
     Note {
         /// A short static name for the message or note.
@@ -171,6 +179,12 @@ impl<'a, S: Service> Ctx<'a, S> {
     /// Makes all writes so far durable before any later output takes effect.
     pub fn sync(&mut self) {
         self.out.push(Output::Sync);
+    }
+
+    /// Records a fact about internal state for the invariants (the event log keeps it; real
+    /// runs log it at debug level).
+    pub fn observe(&mut self, label: &'static str, value: Value) {
+        self.out.push(Output::Observe { label, value });
     }
 
     /// Reports a rare path for coverage (`sometimes` properties) and debugging.

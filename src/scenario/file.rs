@@ -31,6 +31,10 @@ pub struct ScenarioFile {
     /// Planted bugs switched on, by name. Default none.
     #[serde(default)]
     pub bugs: Vec<String>,
+    /// Planted bugs this scenario is built to catch: with one of them switched on, some seed
+    /// must fail (the negative tests and `faultlab bench bugs` run these). Default none.
+    #[serde(default)]
+    pub catches: Vec<String>,
     /// `[network]`.
     #[serde(default)]
     pub network: NetworkConfig,

@@ -39,6 +39,8 @@ pub struct Scenario {
     pub liveness_ms: u64,
     /// Planted bugs the scenario switches on.
     pub bugs: BugSet,
+    /// Planted bugs the scenario is built to catch (its negative tests).
+    pub catches: BugSet,
     /// `[network]`.
     pub network: NetworkConfig,
     /// `[disk]`.

@@ -166,7 +166,8 @@ pub(super) fn validate(
     let c = Checker { text, source };
     check_sizes(&c, &raw)?;
     let service = service_options(&c, &raw, service_table)?;
-    let bugs = check_bugs(&c, &raw, service.kind())?;
+    let bugs = check_bugs(&c, &raw.bugs, "bugs", service.kind())?;
+    let catches = check_bugs(&c, &raw.catches, "catches", service.kind())?;
     let (expect, expect_notes) = check_expect(&c, &raw)?;
     let schedule = raw
         .faults
@@ -193,6 +194,7 @@ pub(super) fn validate(
         duration_ms: raw.duration_ms,
         liveness_ms: raw.liveness_ms,
         bugs,
+        catches,
         network: raw.network,
         disk: raw.disk,
         workload: raw.workload,
@@ -282,12 +284,13 @@ fn service_options<'i>(
 
 fn check_bugs(
     c: &Checker,
-    raw: &ScenarioFile,
+    names: &[String],
+    field: &str,
     service: ServiceKind,
 ) -> Result<BugSet, ScenarioError> {
     let mut bugs = BugSet::new();
-    for (i, name) in raw.bugs.iter().enumerate() {
-        let path = [key("bugs"), Segment::Index(i)];
+    for (i, name) in names.iter().enumerate() {
+        let path = [key(field), Segment::Index(i)];
         let (owner, bug) = ServiceKind::find_bug(name).map_err(|e| c.fail(&path, e.to_string()))?;
         c.ensure(owner == service, &path, || {
             format!("bug `{bug}` belongs to service `{owner}`, not `{service}`")

@@ -11,6 +11,7 @@
 pub mod idgen;
 pub mod kv;
 pub mod raft;
+pub mod replicated;
 pub mod ring;
 
 use crate::bugs::{Bug, UnknownBug};
@@ -165,6 +166,7 @@ macro_rules! registry {
 
 registry! {
     Idgen => idgen::IdgenService,
+    Kv => kv::KvService,
 }
 
 struct Meta;

@@ -18,32 +18,40 @@ use super::as_integer;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A lock operation as the `lock` model reads it.
 pub enum LockOp {
     /// A grant with its token (`None` = granted without a token).
     Acquire(Option<i64>),
     /// An acquire of unknown outcome: if it took effect, its token is unknown.
     AcquireUnknown,
+    /// A release, by the token in its value if any.
     Release(Option<i64>),
+    /// A renewal, by the token in its value if any.
     Renew(Option<i64>),
 }
 
 /// What is known of the holder's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Token {
+    /// Granted by an acquire that returned no token.
     Untokened,
+    /// Granted with exactly this token.
     Exact(i64),
     /// Granted by an acquire of unknown outcome: at least this.
     AtLeast(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The lock: who holds it (by what token) and the smallest token a grant may carry next.
 pub struct LockState {
+    /// `None` = free.
     pub holder: Option<Token>,
     /// The smallest token the next grant may carry.
     pub token_min_next: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
+/// The `lock` model (see the module docs).
 pub struct Lock;
 
 impl Model for Lock {

@@ -5,7 +5,6 @@ pub mod lock;
 pub mod mutex;
 pub mod register;
 
-pub use kv::Kv;
 pub use lock::Lock;
 pub use mutex::Mutex;
 pub use register::Register;

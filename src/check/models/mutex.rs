@@ -7,12 +7,16 @@
 use super::super::model::{Model, OpView, key_partition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A mutex operation.
 pub enum MutexOp {
+    /// `acquire` / `lock`: legal iff free.
     Acquire,
+    /// `release` / `unlock`: legal iff held.
     Release,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
+/// The `mutex` model (see the module docs).
 pub struct Mutex;
 
 impl Model for Mutex {

@@ -1,10 +1,12 @@
 //! `register`: a single read/write/compare-and-set register (Jepsen's and Knossos's
-//! `cas-register`, etcd's register test).
+//! `cas-register`, etcd's register test) — and, keyed, the `kv` model (see [`super::kv`]): one
+//! register semantics for both, so the two can never drift apart.
 //!
 //! History conventions (the `key` field is ignored; use `kv` for many registers):
 //! - `read` (alias `get`): the `ok` value is the value read. `null` is a legal value: it is what an
 //!   unwritten register holds unless `--initial` says otherwise. An `ok` without `value` reads as
-//!   `null`. The invocation's value is ignored.
+//!   `null`. With [`ReadNil::Any`] (Knossos's convention, the default for EDN histories) an `ok`
+//!   read of `null` says nothing and matches any state. The invocation's value is ignored.
 //! - `write` (alias `put`): the invocation's value is written (if the invocation has no `value`
 //!   field, the completion's is used).
 //! - `cas`: value `[expected, new]`. `ok` = it swapped (legal only when the register held
@@ -12,7 +14,8 @@
 //!
 //! The initial value comes from `--initial` (JSON, default `null`).
 
-use super::super::model::{Model, OpView};
+use super::super::model::{Model, OpView, key_partition};
+use super::super::options::ReadNil;
 use super::super::value::Val;
 use serde_json::Value;
 use std::rc::Rc;
@@ -20,9 +23,12 @@ use std::rc::Rc;
 /// Operations on one register value; `kv` adds `append` and `delete` per key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
-    /// The value read; `None` when the outcome is unknown.
+    /// The value read; `None` when it constrains nothing (unknown outcome, or a `null` read
+    /// under [`ReadNil::Any`]).
     Read(Option<Val>),
+    /// Sets the value.
     Write(Val),
+    /// `cas(expected, new)`: legal only in `expected`, leaves `new`.
     Cas(Val, Val),
     /// String concatenation; appending to `null` appends to the empty string.
     Append(Rc<str>),
@@ -30,15 +36,32 @@ pub enum RegisterOp {
     Delete,
 }
 
+/// The `register` model, or (built with [`Register::keyed`]) the `kv` model.
 #[derive(Debug, Clone)]
 pub struct Register {
+    /// The value before any write (of every key, for `kv`).
     pub initial: Val,
+    /// What an `ok` read of `null` means.
+    pub read_nil: ReadNil,
+    /// `kv`: one register per `key`, with `append` and `delete`.
+    keyed: bool,
 }
 
 impl Register {
-    pub fn new(initial: Option<&Value>) -> Self {
+    /// One register; `initial` = `None` means `null`.
+    pub fn new(initial: Option<&Value>, read_nil: ReadNil) -> Self {
         Register {
             initial: Val::from_opt(initial),
+            read_nil,
+            keyed: false,
+        }
+    }
+
+    /// One register per `key`, plus `append` and `delete`: the `kv` model.
+    pub fn keyed(initial: Option<&Value>, read_nil: ReadNil) -> Self {
+        Register {
+            keyed: true,
+            ..Register::new(initial, read_nil)
         }
     }
 }
@@ -48,14 +71,21 @@ impl Model for Register {
     type State = Val;
 
     fn name(&self) -> &'static str {
-        "register"
+        if self.keyed { "kv" } else { "register" }
     }
 
     fn parse(&self, op: &OpView<'_>) -> Result<RegisterOp, String> {
         match op.f {
-            "append" | "delete" => Err(format!("`{}` is a kv operation; use --model kv", op.f)),
-            _ => parse_value_op(op),
+            "append" | "delete" if !self.keyed => {
+                Err(format!("`{}` is a kv operation; use --model kv", op.f))
+            }
+            _ if self.keyed && op.key.is_none() => Err("a kv operation needs a `key`".to_string()),
+            _ => parse_value_op(op, self.read_nil),
         }
+    }
+
+    fn partition(&self, op: &OpView<'_>) -> Option<String> {
+        if self.keyed { key_partition(op) } else { None }
     }
 
     fn init(&self) -> Val {
@@ -71,11 +101,30 @@ impl Model for Register {
     }
 
     fn requires(&self, op: &RegisterOp) -> Option<Val> {
-        requires_value(op)
+        match op {
+            RegisterOp::Read(seen) => seen.clone(),
+            RegisterOp::Cas(expected, _) => Some(expected.clone()),
+            RegisterOp::Write(_) | RegisterOp::Append(_) | RegisterOp::Delete => None,
+        }
     }
 
+    /// An append's result depends on what it appends to, so it has none.
     fn sets(&self, op: &RegisterOp) -> Option<Val> {
-        sets_value(op)
+        match op {
+            RegisterOp::Write(value) | RegisterOp::Cas(_, value) => Some(value.clone()),
+            RegisterOp::Delete => Some(Val::Null),
+            RegisterOp::Read(_) | RegisterOp::Append(_) => None,
+        }
+    }
+
+    /// Appends only grow a string (from `null`, from the empty string).
+    fn can_reach(&self, from: &Val, to: &Val) -> Option<bool> {
+        Some(match (from, to) {
+            _ if from == to => true,
+            (Val::Null, Val::Str(_)) => true,
+            (Val::Str(prefix), Val::Str(whole)) => whole.starts_with(&**prefix),
+            _ => false,
+        })
     }
 
     fn is_blind_write(&self, op: &RegisterOp) -> bool {
@@ -83,7 +132,14 @@ impl Model for Register {
     }
 
     fn describe_op(&self, op: &RegisterOp) -> String {
-        describe_value_op(op)
+        match op {
+            RegisterOp::Read(Some(value)) => format!("read → {value}"),
+            RegisterOp::Read(None) => "read → any".to_string(),
+            RegisterOp::Write(value) => format!("write({value})"),
+            RegisterOp::Cas(expected, new) => format!("cas({expected}, {new})"),
+            RegisterOp::Append(suffix) => format!("append({})", Val::Str(suffix.clone())),
+            RegisterOp::Delete => "delete".to_string(),
+        }
     }
 
     fn describe_state(&self, state: &Val) -> String {
@@ -91,11 +147,15 @@ impl Model for Register {
     }
 }
 
-/// Parses the operations shared by `register` and `kv`.
-pub(crate) fn parse_value_op(op: &OpView<'_>) -> Result<RegisterOp, String> {
+/// Parses an operation (`append` and `delete` are refused by the caller for `register`).
+fn parse_value_op(op: &OpView<'_>, read_nil: ReadNil) -> Result<RegisterOp, String> {
     let argument = op.input.or(op.output);
     match op.f {
-        "read" | "get" => Ok(RegisterOp::Read(op.known.then(|| Val::from_opt(op.output)))),
+        "read" | "get" => {
+            let nil = op.output.is_none_or(Value::is_null);
+            let told = op.known && !(nil && read_nil == ReadNil::Any);
+            Ok(RegisterOp::Read(told.then(|| Val::from_opt(op.output))))
+        }
         "write" | "put" => match argument {
             Some(value) => Ok(RegisterOp::Write(Val::from_json(value))),
             None => Err("a write needs a `value`".to_string()),
@@ -124,7 +184,8 @@ pub(crate) fn parse_value_op(op: &OpView<'_>) -> Result<RegisterOp, String> {
     }
 }
 
-pub(crate) fn step_value(state: &Val, op: &RegisterOp) -> Option<Val> {
+/// The register semantics: the state after `op`, or `None` if `op` is impossible in `state`.
+fn step_value(state: &Val, op: &RegisterOp) -> Option<Val> {
     match op {
         RegisterOp::Read(None) => Some(state.clone()),
         RegisterOp::Read(Some(seen)) => (seen == state).then(|| state.clone()),
@@ -136,34 +197,6 @@ pub(crate) fn step_value(state: &Val, op: &RegisterOp) -> Option<Val> {
             _ => None,
         },
         RegisterOp::Delete => Some(Val::Null),
-    }
-}
-
-pub(crate) fn requires_value(op: &RegisterOp) -> Option<Val> {
-    match op {
-        RegisterOp::Read(seen) => seen.clone(),
-        RegisterOp::Cas(expected, _) => Some(expected.clone()),
-        RegisterOp::Write(_) | RegisterOp::Append(_) | RegisterOp::Delete => None,
-    }
-}
-
-/// An append's result depends on what it appends to, so it has none.
-pub(crate) fn sets_value(op: &RegisterOp) -> Option<Val> {
-    match op {
-        RegisterOp::Write(value) | RegisterOp::Cas(_, value) => Some(value.clone()),
-        RegisterOp::Delete => Some(Val::Null),
-        RegisterOp::Read(_) | RegisterOp::Append(_) => None,
-    }
-}
-
-pub(crate) fn describe_value_op(op: &RegisterOp) -> String {
-    match op {
-        RegisterOp::Read(Some(value)) => format!("read → {value}"),
-        RegisterOp::Read(None) => "read → ?".to_string(),
-        RegisterOp::Write(value) => format!("write({value})"),
-        RegisterOp::Cas(expected, new) => format!("cas({expected}, {new})"),
-        RegisterOp::Append(suffix) => format!("append({})", Val::Str(suffix.clone())),
-        RegisterOp::Delete => "delete".to_string(),
     }
 }
 
@@ -184,7 +217,7 @@ mod tests {
 
     #[test]
     fn semantics() {
-        let r = Register::new(None);
+        let r = Register::new(None, ReadNil::Value);
         let one = json!(1);
         let cas = json!([1, 2]);
         let null = json!(null);
@@ -201,6 +234,37 @@ mod tests {
         assert!(r.parse(&view("cas", Some(&one), None)).is_err());
         assert!(r.parse(&view("append", Some(&one), None)).is_err());
         assert!(r.parse(&view("incr", None, None)).is_err());
+    }
+
+    #[test]
+    fn under_knossos_rules_a_nil_read_matches_any_state() {
+        let null = json!(null);
+        let knossos = Register::new(Some(&json!(0)), ReadNil::Any);
+        let read_nil = knossos.parse(&view("read", None, Some(&null))).expect("op");
+        assert_eq!(read_nil, RegisterOp::Read(None));
+        assert_eq!(knossos.step(&Val::Int(3), &read_nil), Some(Val::Int(3)));
+        let exact = Register::new(Some(&json!(0)), ReadNil::Value);
+        let read_nil = exact.parse(&view("read", None, Some(&null))).expect("op");
+        assert_eq!(exact.step(&Val::Int(3), &read_nil), None);
+        // Only `null` is special: a read of 1 still needs 1.
+        let one = json!(1);
+        let read_one = knossos.parse(&view("read", None, Some(&one))).expect("op");
+        assert_eq!(knossos.step(&Val::Int(3), &read_one), None);
+    }
+
+    #[test]
+    fn kv_is_the_keyed_register_with_append_and_delete() {
+        let kv = Register::keyed(None, ReadNil::Value);
+        let x = json!("x");
+        let mut keyed = view("append", Some(&x), None);
+        assert!(kv.parse(&keyed).is_err(), "a kv operation needs a key");
+        keyed.key = Some(&x);
+        assert_eq!(kv.parse(&keyed), Ok(RegisterOp::Append(Rc::from("x"))));
+        assert_eq!(kv.partition(&keyed), Some("\"x\"".to_string()));
+        assert_eq!(kv.name(), "kv");
+        let register = Register::new(None, ReadNil::Value);
+        assert!(register.parse(&keyed).is_err(), "append is a kv operation");
+        assert_eq!(register.partition(&keyed), None, "the key is ignored");
     }
 
     #[test]

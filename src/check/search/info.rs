@@ -13,6 +13,7 @@
 //!   Unknown operations with no completed operation after them are simply never placed.
 
 use super::super::model::Model;
+use super::super::stopwatch::Deadline;
 use rustc_hash::FxHashMap;
 
 pub(crate) struct InfoClass<O> {
@@ -162,9 +163,12 @@ impl<O: Clone + Eq + std::hash::Hash> InfoPool<O> {
 /// unboundedly many strings) the relaxed pass is abandoned for the exact one.
 const RELAXED_STATES_MAX: usize = 4096;
 
+/// Steps between two looks at the clock inside one (possibly long) reachability computation.
+const DEADLINE_CHECK_STEPS: u64 = 1 << 14;
+
 /// Why `reach` stopped early.
 pub(crate) enum ReachStop {
-    /// More than `steps_max` steps.
+    /// More than `steps_max` steps, or the deadline passed.
     Budget,
     /// A relaxed pool reaches too many states.
     Unbounded,
@@ -179,6 +183,7 @@ pub(crate) fn reach<M: Model>(
     frontier: u32,
     steps: &mut u64,
     steps_max: u64,
+    deadline: &Deadline,
 ) -> Result<Vec<Reached<M::State>>, ReachStop> {
     let open = pool.open_classes(frontier);
     // A blind write after other unknown operations reaches what it reaches alone, with more used:
@@ -211,7 +216,7 @@ pub(crate) fn reach<M: Model>(
                 continue;
             }
             *steps += 1;
-            if *steps > steps_max {
+            if *steps > steps_max || (*steps % DEADLINE_CHECK_STEPS == 0 && deadline.expired()) {
                 return Err(ReachStop::Budget);
             }
             let Some(next) = model.step(&from.state, &pool.classes[k as usize].op) else {

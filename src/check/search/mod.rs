@@ -6,19 +6,25 @@
 //! the search backtracks. Visited configurations (linearized set, state) go into the memo table:
 //! reaching one again means it already failed. Operations of unknown outcome are placed "just in
 //! time" in front of completed ones (see `info.rs`) in a second phase, after the plain moves of a
-//! configuration have failed. The search is iterative, so the scheduler can pause it after any
-//! step and interleave partitions.
+//! configuration have failed — or, in the other [`Placement`], as calls whose return lies at +∞
+//! (Porcupine's way). The search is iterative, so the scheduler can pause it after any step and
+//! interleave partitions and placements.
 
 mod bits;
+mod grow;
 mod info;
+mod jit;
 mod list;
 pub(crate) mod memo;
 mod prune;
 mod snapshot;
 
 use super::model::Model;
+use super::stopwatch::Deadline;
 use bits::Bits;
-use info::{InfoPool, Reached, is_submultiset, order_of};
+use grow::Grow;
+use info::{InfoPool, Reached};
+use jit::Alt;
 use list::EntryList;
 use memo::{Insert, Memo, MemoryMeter};
 use prune::{Overwritten, Prune};
@@ -27,9 +33,22 @@ use snapshot::Snapshot;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
-/// Reached states cached across configurations before the cache is emptied: bounds its memory
-/// (tens of MB at worst) without a per-entry eviction policy.
-const REACH_CACHE_ENTRIES_MAX: usize = 1 << 18;
+/// How the search places operations of unknown outcome. Both are exact; each is fast where the
+/// other explodes, so the scheduler races them (see `schedule.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Only as the minimal sets that make a completed operation legal, right before it (see
+    /// `info.rs`). `relaxed`: each may take effect any number of times (an over-approximation
+    /// used to refute cheaply).
+    JustInTime { relaxed: bool },
+    /// As ordinary calls whose return lies at +∞ (Porcupine's way): placed where it cannot take
+    /// effect (a `cas` that does not match) it changes nothing, and the search is done when
+    /// every completed operation is placed (what is left never took effect). Such operations
+    /// are tried before the completed candidates, earliest call first: placed at their first
+    /// chance they leave few pending ones behind, where just-in-time placement enumerates every
+    /// distinct chain of unknown `cas` that reaches a state.
+    AtInfinity,
+}
 
 /// One operation of a partition, ready for the search.
 #[derive(Clone)]
@@ -93,16 +112,6 @@ struct Frame<S> {
     info: Vec<u32>,
 }
 
-/// An alternative for one candidate: the state after it and the unknown operations it needs.
-#[derive(Clone)]
-struct Alt<S> {
-    state: S,
-    /// Sorted, for the dominance test.
-    used: Vec<u32>,
-    /// The order that reaches `state`: what the frame records.
-    order: Vec<u32>,
-}
-
 type ReachSet<S> = Rc<Vec<Reached<S>>>;
 /// Keyed by (state, free count per open class).
 type ReachCache<S> = FxHashMap<(S, Vec<(u32, u32)>), ReachSet<S>>;
@@ -120,7 +129,14 @@ struct Level<S> {
 
 pub(crate) struct Search<'m, M: Model> {
     model: &'m M,
+    /// The operations in the entry list: completed ones, and (placed at +∞) unknown-outcome ones.
     ops: Vec<M::Op>,
+    /// Per operation: true for an unknown outcome placed at +∞ (it need not be placed at all).
+    optional: Vec<bool>,
+    /// Operations that must be placed (the completed ones).
+    required: usize,
+    /// Required operations on the stack.
+    placed: usize,
     sources: Vec<u32>,
     /// Return position per completed operation.
     returns: Vec<u32>,
@@ -130,6 +146,8 @@ pub(crate) struct Search<'m, M: Model> {
     class_stamp: Vec<u32>,
     stamp: u32,
     prune: Option<Prune<M::State>>,
+    /// The pruning for partitions with appends, when `prune` cannot run (see `grow.rs`).
+    grow: Option<Grow<M::State>>,
     /// Operations a move from the current configuration would have stranded.
     stranded_here: Vec<u32>,
     /// Set when the initial configuration already strands an operation.
@@ -157,38 +175,71 @@ pub(crate) struct Search<'m, M: Model> {
 
 impl<'m, M: Model> Search<'m, M> {
     /// `ops` in invocation order; unknown-outcome read-only operations must already be dropped.
-    /// `relaxed`: unknown-outcome operations may take effect any number of times (see `info.rs`).
-    pub(crate) fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>, relaxed: bool) -> Self {
+    pub(crate) fn new(model: &'m M, ops: Vec<SearchOp<M::Op>>, placement: Placement) -> Self {
+        let relaxed = placement == Placement::JustInTime { relaxed: true };
+        let at_infinity = placement == Placement::AtInfinity;
+        // Positions past every event stand for +∞ (distinct, in call order).
+        let mut infinity = ops
+            .iter()
+            .map(|op| op.return_pos.unwrap_or(op.call_pos))
+            .max()
+            .map_or(0, |last| last + 1);
         let mut completed = Vec::new();
+        let mut optional = Vec::new();
         let mut spans = Vec::new();
         let mut sources = Vec::new();
         let mut unknown = Vec::new();
         for op in ops {
-            match op.return_pos {
-                Some(ret) => {
-                    spans.push((op.call_pos, ret));
-                    sources.push(op.source);
-                    completed.push(op.op);
+            let ret = match op.return_pos {
+                Some(ret) => ret,
+                None if at_infinity => {
+                    infinity += 1;
+                    infinity - 1
                 }
-                None => unknown.push((op.op, op.call_pos, op.source)),
-            }
+                None => {
+                    unknown.push((op.op, op.call_pos, op.source));
+                    continue;
+                }
+            };
+            spans.push((op.call_pos, ret));
+            sources.push(op.source);
+            optional.push(op.return_pos.is_none());
+            completed.push(op.op);
         }
         let list = EntryList::new(&spans);
         let returns = spans.iter().map(|&(_, ret)| ret).collect();
         let class: Vec<u32> = {
-            let mut first: FxHashMap<&M::Op, u32> = FxHashMap::default();
+            // An optional operation may do nothing where its completed twin is impossible: they
+            // are not interchangeable.
+            let mut first: FxHashMap<(&M::Op, bool), u32> = FxHashMap::default();
             (0..completed.len() as u32)
-                .map(|i| *first.entry(&completed[i as usize]).or_insert(i))
+                .map(|i| {
+                    let key = (&completed[i as usize], optional[i as usize]);
+                    *first.entry(key).or_insert(i)
+                })
                 .collect()
         };
         let prune = {
             let completed: Vec<_> = completed
                 .iter()
                 .zip(&spans)
-                .map(|(op, &(c, r))| (op, c, r))
+                .zip(&optional)
+                .map(|((op, &(c, r)), &optional)| (op, c, r, optional))
                 .collect();
             let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
             Prune::new(model, &completed, &unknown)
+        };
+        let grow = match prune {
+            Some(_) => None,
+            None => {
+                let ops: Vec<_> = completed
+                    .iter()
+                    .zip(&spans)
+                    .map(|(op, &(c, r))| (op, c, r))
+                    .collect();
+                let unknown: Vec<_> = unknown.iter().map(|(op, c, _)| (op, *c)).collect();
+                Grow::new(model, &ops, &unknown)
+            }
         };
         let initial = model.init();
         let stranded = prune.as_ref().and_then(|p| p.stranded_at_start(&initial));
@@ -199,6 +250,9 @@ impl<'m, M: Model> Search<'m, M> {
         let stranded_here: Vec<u32> = stranded.or(overwritten.map(|o| o.op)).into_iter().collect();
         Search {
             model,
+            required: optional.iter().filter(|&&o| !o).count(),
+            placed: 0,
+            optional,
             done: Bits::new(completed.len()),
             ops: completed,
             sources,
@@ -210,6 +264,7 @@ impl<'m, M: Model> Search<'m, M> {
             stranded_here,
             overwritten,
             prune,
+            grow,
             cursor: Cursor::Scan(list.first()),
             list,
             pool: InfoPool::new(unknown, relaxed),
@@ -231,6 +286,15 @@ impl<'m, M: Model> Search<'m, M> {
         self.pool.relaxed
     }
 
+    /// The state after `op`: an optional operation that cannot take effect changes nothing.
+    fn step(&self, op: u32) -> Option<M::State> {
+        let after = self.model.step(&self.state, &self.ops[op as usize]);
+        match after {
+            None if self.optional[op as usize] => Some(self.state.clone()),
+            after => after,
+        }
+    }
+
     pub(crate) fn steps(&self) -> u64 {
         self.steps
     }
@@ -246,6 +310,7 @@ impl<'m, M: Model> Search<'m, M> {
         slice_steps: u64,
         steps_max: u64,
         meter: &mut MemoryMeter,
+        deadline: &Deadline,
     ) -> Progress {
         let stop_at = self.steps.saturating_add(slice_steps).min(steps_max);
         if self.dead_at_start {
@@ -255,7 +320,7 @@ impl<'m, M: Model> Search<'m, M> {
             return Progress::NotLinearizable;
         }
         loop {
-            if self.stack.len() == self.ops.len() {
+            if self.placed == self.required {
                 return Progress::Linearizable;
             }
             if self.steps >= stop_at {
@@ -263,7 +328,7 @@ impl<'m, M: Model> Search<'m, M> {
             }
             let outcome = match self.cursor {
                 Cursor::Scan(entry) => self.scan(entry, meter),
-                Cursor::Direct(entry) => self.direct(entry, steps_max, meter),
+                Cursor::Direct(entry) => self.direct(entry, steps_max, meter, deadline),
                 Cursor::Jit { entry, alt } => self.jit(entry, alt, meter),
             };
             if let Some(progress) = outcome {
@@ -286,12 +351,18 @@ impl<'m, M: Model> Search<'m, M> {
             return None;
         }
         self.steps += 1;
-        let after = self.model.step(&self.state, &self.ops[op as usize])?;
+        let after = self.step(op)?;
         self.push(op, None, Vec::new(), after, meter)
     }
 
     /// One plain move attempt; `Some` when the search is over (or must pause).
-    fn direct(&mut self, nth: u32, steps_max: u64, meter: &mut MemoryMeter) -> Option<Progress> {
+    fn direct(
+        &mut self,
+        nth: u32,
+        steps_max: u64,
+        meter: &mut MemoryMeter,
+        deadline: &Deadline,
+    ) -> Option<Progress> {
         let depth = self.stack.len();
         if nth == 0 {
             self.collect_candidates(depth);
@@ -307,7 +378,7 @@ impl<'m, M: Model> Search<'m, M> {
             if open.is_empty() {
                 return self.backtrack();
             }
-            let reach = match self.reach(open, frontier, steps_max) {
+            let reach = match self.reach(open, frontier, steps_max, deadline) {
                 Ok(reach) => reach,
                 Err(info::ReachStop::Budget) => return Some(Progress::Paused),
                 Err(info::ReachStop::Unbounded) => return Some(Progress::RelaxationUnbounded),
@@ -321,7 +392,7 @@ impl<'m, M: Model> Search<'m, M> {
         };
         self.steps += 1;
         self.cursor = Cursor::Direct(nth + 1);
-        let after = self.model.step(&self.state, &self.ops[op as usize])?;
+        let after = self.step(op)?;
         self.push(op, Some(Cursor::Direct(nth)), Vec::new(), after, meter)
     }
 
@@ -334,8 +405,13 @@ impl<'m, M: Model> Search<'m, M> {
             cands.push(op);
             entry = self.list.next(entry);
         }
-        let returns = &self.returns;
-        cands.sort_unstable_by_key(|&op| returns[op as usize]);
+        // Unknown outcomes placed at +∞ go first, earliest call first (their returns at +∞ are
+        // in call order): placed at the first chance, where most of them took effect or can do
+        // nothing, they leave few pending ones behind, so configurations recur in the memo.
+        // Measured on etcd-shaped histories with 5 % timed-out cas: ~40 k steps where trying
+        // them last took ~1 M and Porcupine's pure call order ran out of memory.
+        let (returns, optional) = (&self.returns, &self.optional);
+        cands.sort_unstable_by_key(|&op| (!optional[op as usize], returns[op as usize]));
         // Of identical operations only the first to return need be tried: if a linearization
         // continues with a later-returning twin, swapping the two gives one that continues with
         // the earlier (same effect; the earlier return only tightens where it may go).
@@ -352,116 +428,6 @@ impl<'m, M: Model> Search<'m, M> {
         let level = self.level(depth);
         level.cands = cands;
         level.frontier_entry = entry;
-    }
-
-    /// One just-in-time move attempt.
-    fn jit(&mut self, entry: u32, alt: u32, meter: &mut MemoryMeter) -> Option<Progress> {
-        let Some(op) = self.list.call_op(entry) else {
-            return self.backtrack();
-        };
-        let depth = self.stack.len();
-        if alt == 0 {
-            let alts = self.alternatives(op, depth);
-            self.level(depth).alts = alts;
-        }
-        let Some(choice) = self.levels[depth].alts.get(alt as usize).cloned() else {
-            self.cursor = Cursor::Jit {
-                entry: self.list.next(entry),
-                alt: 0,
-            };
-            return None;
-        };
-        self.steps += 1;
-        self.cursor = Cursor::Jit {
-            entry,
-            alt: alt + 1,
-        };
-        self.push(
-            op,
-            Some(Cursor::Jit { entry, alt }),
-            choice.order,
-            choice.state,
-            meter,
-        )
-    }
-
-    /// The minimal ways to make `op` legal with unknown operations, one per resulting state,
-    /// leaving out results the plain move already covered.
-    fn alternatives(&mut self, op: u32, depth: usize) -> Vec<Alt<M::State>> {
-        let y = &self.ops[op as usize];
-        // A blind write leaves the same state after anything: the plain move covers it.
-        if self.model.is_blind_write(y) {
-            return Vec::new();
-        }
-        let direct = self.model.step(&self.state, y);
-        let needs = self.model.requires(y);
-        let mut alts: Vec<Alt<M::State>> = Vec::new();
-        let mut by_state: FxHashMap<M::State, Vec<usize>> = FxHashMap::default();
-        let reach = &self.levels[depth].reach;
-        let mut compared = 0u64;
-        for (at, reached) in reach.iter().enumerate() {
-            // An op legal in one state only needs that state: comparing is cheaper than a step.
-            if let Some(needs) = &needs {
-                compared += 1;
-                if reached.state != *needs {
-                    continue;
-                }
-            }
-            self.steps += 1;
-            let Some(state) = self.model.step(&reached.state, y) else {
-                continue;
-            };
-            if direct.as_ref() == Some(&state) {
-                continue;
-            }
-            let same = by_state.entry(state.clone()).or_default();
-            self.steps += same.len() as u64 / 8;
-            if same
-                .iter()
-                .any(|&j| is_submultiset(&alts[j].used, &reached.used))
-            {
-                continue;
-            }
-            same.push(alts.len());
-            alts.push(Alt {
-                state,
-                used: reached.used.clone(),
-                order: order_of(reach, at),
-            });
-        }
-        self.steps += compared / 8;
-        alts
-    }
-
-    /// The states unknown operations can reach from here (cached).
-    fn reach(
-        &mut self,
-        open: Vec<(u32, u32)>,
-        frontier: u32,
-        steps_max: u64,
-    ) -> Result<ReachSet<M::State>, info::ReachStop> {
-        let key = (self.state.clone(), open);
-        if let Some(hit) = self.reach_cache.get(&key) {
-            return Ok(hit.clone());
-        }
-        let mut steps = self.steps;
-        let reached = info::reach(
-            self.model,
-            &self.pool,
-            &self.state,
-            frontier,
-            &mut steps,
-            steps_max,
-        );
-        self.steps = steps;
-        let reach = Rc::new(reached?);
-        if self.reach_cached_entries + reach.len() > REACH_CACHE_ENTRIES_MAX {
-            self.reach_cache.clear();
-            self.reach_cached_entries = 0;
-        }
-        self.reach_cached_entries += reach.len() + 1;
-        self.reach_cache.insert(key, reach.clone());
-        Ok(reach)
     }
 
     fn level(&mut self, depth: usize) -> &mut Level<M::State> {
@@ -495,6 +461,28 @@ impl<'m, M: Model> Search<'m, M> {
                 return None;
             }
         }
+        if let Some(grow) = &self.grow
+            && after != self.state
+        {
+            let mut candidates = Vec::new();
+            let mut entry = self.list.first();
+            while let Some(c) = self.list.call_op(entry) {
+                if c != op {
+                    candidates.push(c);
+                }
+                entry = self.list.next(entry);
+            }
+            let done = &self.done;
+            let placed = |o: u32| done.get(o as usize);
+            if let Some(stranded) =
+                grow.stranded(self.model, &after, candidates.into_iter(), placed)
+            {
+                if !self.stranded_here.contains(&stranded) {
+                    self.stranded_here.push(stranded);
+                }
+                return None;
+            }
+        }
         self.done.set(op as usize);
         for &k in &info {
             self.pool.take(k);
@@ -517,6 +505,9 @@ impl<'m, M: Model> Search<'m, M> {
             return matches!(inserted, Insert::OutOfMemory).then_some(Progress::OutOfMemory);
         }
         self.list.lift(op);
+        if !self.optional[op as usize] {
+            self.placed += 1;
+        }
         let prev_state = std::mem::replace(&mut self.state, after);
         self.stack.push(Frame {
             op,
@@ -550,6 +541,9 @@ impl<'m, M: Model> Search<'m, M> {
                 prune.mark(frame.op, false);
             }
             self.done.clear(frame.op as usize);
+            if !self.optional[frame.op as usize] {
+                self.placed -= 1;
+            }
             for &k in frame.info.iter().rev() {
                 self.pool.give_back(k);
             }

@@ -35,11 +35,13 @@ pub(super) struct Prune<S> {
 }
 
 impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
-    /// `completed`: (operation, call, return); `unknown`: (operation, call). `None` when the
-    /// partition cannot be pruned (or nothing in it needs a particular state).
+    /// `completed`: (operation, call, return, optional) — an optional operation is one of unknown
+    /// outcome placed at +∞: it needs nothing (it may do nothing), but is used up once placed;
+    /// `unknown`: (operation, call), never used up. `None` when the partition cannot be pruned
+    /// (or nothing in it needs a particular state).
     pub(super) fn new<M: Model<State = S>>(
         model: &M,
-        completed: &[(&M::Op, u32, u32)],
+        completed: &[(&M::Op, u32, u32, bool)],
         unknown: &[(&M::Op, u32)],
     ) -> Option<Self> {
         let mut group_of: FxHashMap<S, u32> = FxHashMap::default();
@@ -52,13 +54,16 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
         };
         let mut requires = Vec::with_capacity(completed.len());
         let mut sets = Vec::with_capacity(completed.len());
-        for &(op, _, _) in completed {
+        for &(op, _, _, optional) in completed {
             sets.push(if model.is_read_only(op) {
                 None
             } else {
                 Some(group(model.sets(op)?))
             });
-            requires.push(model.requires(op).map(&mut group));
+            requires.push(match optional {
+                true => None,
+                false => model.requires(op).map(&mut group),
+            });
         }
         let mut unknown_setters = Vec::new();
         for &(op, call) in unknown {
@@ -77,8 +82,8 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
             states,
             requires,
             sets,
-            calls: completed.iter().map(|&(_, call, _)| call).collect(),
-            returns: completed.iter().map(|&(_, _, ret)| ret).collect(),
+            calls: completed.iter().map(|&(_, call, _, _)| call).collect(),
+            returns: completed.iter().map(|&(_, _, ret, _)| ret).collect(),
         };
         for op in 0..completed.len() as u32 {
             prune.mark(op, false);
@@ -222,6 +227,7 @@ impl<S: Clone + Eq + std::hash::Hash> Prune<S> {
 #[cfg(test)]
 mod tests {
     use super::super::super::models::register::{Register, RegisterOp};
+    use super::super::super::options::ReadNil;
     use super::super::super::value::Val;
     use super::*;
 
@@ -231,14 +237,14 @@ mod tests {
 
     #[test]
     fn leaving_a_state_a_pending_read_needs_strands_it_unless_a_writer_remains() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, w2, r1) = (
             RegisterOp::Write(int(1)),
             RegisterOp::Write(int(2)),
             RegisterOp::Read(Some(int(1))),
         );
         // write(1) [0, 1], write(2) [2, 3], read → 1 [4, 5]: a stale read.
-        let completed = [(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 5)];
+        let completed = [(&w1, 0, 1, false), (&w2, 2, 3, false), (&r1, 4, 5, false)];
         let mut prune = Prune::new(&model, &completed, &[]).expect("prunable");
         assert_eq!(prune.stranded_at_start(&Val::Null), None);
         prune.mark(0, true);
@@ -256,18 +262,19 @@ mod tests {
 
     #[test]
     fn a_read_of_a_value_nothing_writes_is_stranded_from_the_start() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, r9) = (RegisterOp::Write(int(1)), RegisterOp::Read(Some(int(9))));
-        let prune = Prune::new(&model, &[(&w1, 0, 1), (&r9, 2, 3)], &[]).expect("prunable");
+        let prune =
+            Prune::new(&model, &[(&w1, 0, 1, false), (&r9, 2, 3, false)], &[]).expect("prunable");
         assert_eq!(prune.stranded_at_start(&Val::Null), Some(1));
         // A partition with an append is never pruned: its results are not fixed states.
         let append = RegisterOp::Append("x".into());
-        assert!(Prune::new(&model, &[(&append, 0, 1), (&r9, 2, 3)], &[]).is_none());
+        assert!(Prune::new(&model, &[(&append, 0, 1, false), (&r9, 2, 3, false)], &[]).is_none());
     }
 
     #[test]
     fn real_time_order_alone_can_rule_a_read_out() {
-        let model = Register::new(None);
+        let model = Register::new(None, ReadNil::Value);
         let (w1, w2, r1, r0) = (
             RegisterOp::Write(int(1)),
             RegisterOp::Write(int(2)),
@@ -275,7 +282,12 @@ mod tests {
             RegisterOp::Read(Some(Val::Null)),
         );
         // write(1) [0, 1] < write(2) [2, 3] < read → 1 [4, 5]: stale.
-        let stale = Prune::new(&model, &[(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 5)], &[]).expect("p");
+        let stale = Prune::new(
+            &model,
+            &[(&w1, 0, 1, false), (&w2, 2, 3, false), (&r1, 4, 5, false)],
+            &[],
+        )
+        .expect("p");
         let found = Some(Overwritten {
             op: 2,
             by: 1,
@@ -283,19 +295,25 @@ mod tests {
         });
         assert_eq!(stale.overwritten_at_start(&Val::Null), found);
         // The writes overlap: write(2) may come first, so only the search can tell.
-        let overlap = Prune::new(&model, &[(&w1, 0, 3), (&w2, 1, 2), (&r1, 4, 5)], &[]).expect("p");
+        let overlap = Prune::new(
+            &model,
+            &[(&w1, 0, 3, false), (&w2, 1, 2, false), (&r1, 4, 5, false)],
+            &[],
+        )
+        .expect("p");
         assert_eq!(overlap.overwritten_at_start(&Val::Null), None);
         // A timed-out write of 1 invoked before the read returns may land right before it.
         let late = RegisterOp::Write(int(1));
         let rescued = Prune::new(
             &model,
-            &[(&w1, 0, 1), (&w2, 2, 3), (&r1, 4, 6)],
+            &[(&w1, 0, 1, false), (&w2, 2, 3, false), (&r1, 4, 6, false)],
             &[(&late, 5)],
         )
         .expect("p");
         assert_eq!(rescued.overwritten_at_start(&Val::Null), None);
         // Reading the initial value after a completed write of something else.
-        let initial = Prune::new(&model, &[(&w2, 0, 1), (&r0, 2, 3)], &[]).expect("p");
+        let initial =
+            Prune::new(&model, &[(&w2, 0, 1, false), (&r0, 2, 3, false)], &[]).expect("p");
         let found = Some(Overwritten {
             op: 1,
             by: 0,

@@ -75,7 +75,10 @@ impl<M: Model> Search<'_, M> {
         snapshot.stuck.clear();
         let mut entry = self.list.first();
         while let Some(op) = self.list.call_op(entry) {
-            snapshot.stuck.push(op);
+            // An unknown outcome placed at +∞ is never what could not be placed.
+            if !self.optional[op as usize] {
+                snapshot.stuck.push(op);
+            }
             entry = self.list.next(entry);
         }
     }

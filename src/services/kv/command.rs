@@ -1,4 +1,5 @@
-//! What clients ask of the KV store and what it answers; these travel in the replicated log.
+//! What clients ask of the KV store and what it answers; operations travel in the replicated
+//! log (with their client session, `replicated::Logged`).
 
 use serde::{Deserialize, Serialize};
 
@@ -59,18 +60,6 @@ impl KvOp {
     }
 }
 
-/// An operation with the client session it belongs to: `(client_id, seq)` identifies it, so a
-/// retry carries the same pair and is applied at most once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KvCommand {
-    /// The client's id, unique among clients.
-    pub client_id: u64,
-    /// The client's request number: 1 for its first request, increasing afterwards.
-    pub seq: u64,
-    /// What to do.
-    pub op: KvOp,
-}
-
 /// The outcome of a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
@@ -91,15 +80,5 @@ pub enum KvResult {
     Appended {
         /// Length of the new value, in bytes.
         len_bytes: u64,
-    },
-    /// The client's session is unknown and `seq` is not 1: it was evicted (see
-    /// [`KvOptions::sessions_max`](super::KvOptions)), so a retry cannot be told from a new
-    /// request. Nothing was applied; the client must start over with a fresh `client_id`.
-    SessionExpired,
-    /// `seq` is older than the last request the session applied: a stale duplicate whose result
-    /// is no longer kept. Nothing was applied.
-    Stale {
-        /// The last sequence number the session applied.
-        last_seq: u64,
     },
 }

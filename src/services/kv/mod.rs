@@ -1,15 +1,73 @@
-//! The KV store's replicated state machine: string keys and values, plus client sessions for
-//! exactly-once application of retried commands.
+//! The replicated KV store: string keys and values on the Raft core, with client sessions for
+//! exactly-once retries, linearizable reads (ReadIndex, or leases with a drift bound) and
+//! keys sharded over replication groups by consistent hashing.
 //!
-//! Pure: commands come in already ordered by the replication log (`apply(index, cmd)`), results
-//! go out as values; the whole state snapshots to deterministic bytes and restores from them.
-//! This module never does I/O and never knows how the log is replicated.
+//! The application is [`KvMachine`]; replication, sessions, the node, the client core and the
+//! Raft invariants are the shared `replicated` layer's.
 
+pub mod bugs;
 mod command;
+pub mod invariants;
+mod options;
 mod state;
+mod workload;
 
-pub use command::{KvCommand, KvOp, KvResult};
-pub use state::{KvError, KvOptions, KvState};
+pub use command::{KvOp, KvResult};
+pub use options::KvOptions;
+pub use state::KvMachine;
+pub use workload::KvWorkload;
+
+use super::replicated::{self, NodeConfig, ReplicatedClient, ReplicatedNode};
+use super::{OptionError, ServiceSpec, Shape};
+use crate::bugs::Bug;
+use crate::history::History;
+use crate::ids::ClientId;
+use crate::invariants::{Invariant, Tag, Verdict};
+
+/// The KV store's plug-in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KvService;
+
+impl ServiceSpec for KvService {
+    const NAME: &'static str = "kv";
+    const ABOUT: &'static str =
+        "replicated key-value store on Raft (sessions, ReadIndex/lease reads, sharding)";
+    const BUGS: &'static [Bug] = bugs::ALL;
+    type Options = KvOptions;
+    type Server = ReplicatedNode<KvMachine>;
+    type Client = ReplicatedClient<KvWorkload>;
+
+    fn validate(opts: &KvOptions, shape: &Shape) -> Result<(), OptionError> {
+        opts.validate(shape)
+    }
+
+    fn server_config(opts: &KvOptions, _shape: &Shape) -> NodeConfig {
+        NodeConfig {
+            raft: opts.raft(),
+            routing: opts.routing(),
+            sessions: opts.sessions(),
+            bugs: bugs::host_bugs,
+        }
+    }
+
+    fn client(opts: &KvOptions, _shape: &Shape, client: ClientId) -> Self::Client {
+        ReplicatedClient::new(KvWorkload::new(opts, client), opts.client(), client)
+    }
+
+    fn invariants(_opts: &KvOptions) -> Vec<Box<dyn Invariant>> {
+        let mut all = replicated::invariants::all();
+        all.push(Box::new(invariants::Linearizable));
+        all
+    }
+
+    fn history_checks(_opts: &KvOptions, history: &History) -> Vec<Verdict> {
+        vec![Verdict {
+            invariant: "linearizable",
+            tag: Tag::Always,
+            outcome: invariants::history_verdict(history),
+        }]
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,23 @@
-//! KV state machine: semantics against a plain-map model, exactly-once sessions, snapshots.
+//! KV state machine in its replicated state: semantics against a plain-map model, exactly-once
+//! sessions, snapshots.
 
 use super::*;
+use crate::services::replicated::{Applied, Logged, Replicated, RestoreError, SessionOptions};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-fn cmd(client_id: u64, seq: u64, op: KvOp) -> KvCommand {
-    KvCommand { client_id, seq, op }
+type KvState = Replicated<KvMachine>;
+
+fn cmd(client_id: u64, seq: u64, op: KvOp) -> Logged<KvOp> {
+    Logged { client_id, seq, op }
+}
+
+fn done(r: KvResult) -> Applied<KvResult> {
+    Applied::Output(r)
+}
+
+fn read(kv: &KvState, key: &str) -> Option<String> {
+    kv.machine().get(key).map(str::to_string)
 }
 
 fn put(key: &str, value: &str) -> KvOp {
@@ -24,13 +36,13 @@ fn append(key: &str, suffix: &str) -> KvOp {
 
 #[test]
 fn operations_have_register_semantics() {
-    let mut kv = KvState::new(KvOptions::default());
+    let mut kv = KvState::new(SessionOptions::default());
     let get = |k: &str| KvOp::Get { key: k.into() };
     assert_eq!(
         kv.apply(1, &cmd(1, 1, get("a"))),
-        KvResult::Value { value: None }
+        done(KvResult::Value { value: None })
     );
-    assert_eq!(kv.apply(2, &cmd(1, 2, put("a", "x"))), KvResult::Done);
+    assert_eq!(kv.apply(2, &cmd(1, 2, put("a", "x"))), done(KvResult::Done));
     let cas = |e: Option<&str>, n: &str| KvOp::Cas {
         key: "a".into(),
         expected: e.map(str::to_string),
@@ -38,65 +50,70 @@ fn operations_have_register_semantics() {
     };
     assert_eq!(
         kv.apply(3, &cmd(1, 3, cas(Some("y"), "z"))),
-        KvResult::Cas { swapped: false }
+        done(KvResult::Cas { swapped: false })
     );
     assert_eq!(
         kv.apply(4, &cmd(1, 4, cas(Some("x"), "z"))),
-        KvResult::Cas { swapped: true }
+        done(KvResult::Cas { swapped: true })
     );
     assert_eq!(
         kv.apply(5, &cmd(1, 5, append("a", "yz"))),
-        KvResult::Appended { len_bytes: 3 }
+        done(KvResult::Appended { len_bytes: 3 })
     );
-    assert_eq!(kv.read("a"), Some("zyz"));
+    assert_eq!(read(&kv, "a").as_deref(), Some("zyz"));
+    assert_eq!(
+        kv.read(&KvOp::Get { key: "a".into() }),
+        KvResult::Value {
+            value: Some("zyz".into())
+        }
+    );
     assert_eq!(
         kv.apply(6, &cmd(1, 6, KvOp::Delete { key: "a".into() })),
-        KvResult::Done
+        done(KvResult::Done)
     );
     assert_eq!(
         kv.apply(7, &cmd(1, 7, cas(None, "n"))),
-        KvResult::Cas { swapped: true }
+        done(KvResult::Cas { swapped: true })
     );
-    assert_eq!(kv.read("a"), Some("n"));
+    assert_eq!(read(&kv, "a").as_deref(), Some("n"));
     assert_eq!(kv.applied_index(), 7);
 }
 
 #[test]
 fn a_retry_is_applied_once_and_gets_the_first_result() {
-    let mut kv = KvState::new(KvOptions::default());
-    assert_eq!(
-        kv.apply(1, &cmd(9, 1, append("k", "a"))),
-        KvResult::Appended { len_bytes: 1 }
-    );
-    assert_eq!(
-        kv.apply(2, &cmd(9, 1, append("k", "a"))),
-        KvResult::Appended { len_bytes: 1 }
-    );
-    assert_eq!(kv.read("k"), Some("a"));
+    let mut kv = KvState::new(SessionOptions::default());
+    let first = done(KvResult::Appended { len_bytes: 1 });
+    assert_eq!(kv.apply(1, &cmd(9, 1, append("k", "a"))), first);
+    assert_eq!(kv.apply(2, &cmd(9, 1, append("k", "a"))), first);
+    assert_eq!(read(&kv, "k").as_deref(), Some("a"));
     kv.apply(3, &cmd(9, 2, append("k", "b")));
     assert_eq!(
         kv.apply(4, &cmd(9, 1, append("k", "a"))),
-        KvResult::Stale { last_seq: 2 }
+        Applied::Stale { last_seq: 2 }
     );
-    assert_eq!(kv.read("k"), Some("ab"));
+    assert_eq!(read(&kv, "k").as_deref(), Some("ab"));
 }
 
 #[test]
 fn planted_no_dedup_applies_a_retry_twice() {
     for (no_dedup, expected) in [(false, "a"), (true, "aa")] {
-        let mut kv = KvState::new(KvOptions {
+        let mut kv = KvState::new(SessionOptions {
             no_dedup,
-            ..KvOptions::default()
+            ..SessionOptions::default()
         });
         kv.apply(1, &cmd(9, 1, append("k", "a")));
         kv.apply(2, &cmd(9, 1, append("k", "a")));
-        assert_eq!(kv.read("k"), Some(expected), "no_dedup = {no_dedup}");
+        assert_eq!(
+            read(&kv, "k").as_deref(),
+            Some(expected),
+            "no_dedup = {no_dedup}"
+        );
     }
 }
 
 #[test]
 fn the_least_recently_applied_session_is_evicted() {
-    let mut kv = KvState::new(KvOptions {
+    let mut kv = KvState::new(SessionOptions {
         sessions_max: 2,
         no_dedup: false,
     });
@@ -107,28 +124,28 @@ fn the_least_recently_applied_session_is_evicted() {
     assert_eq!(kv.sessions(), 2);
     assert_eq!(
         kv.apply(5, &cmd(2, 2, put("b", "2"))),
-        KvResult::SessionExpired
+        Applied::SessionExpired
     );
-    assert_eq!(kv.read("b"), Some("1"));
-    assert_eq!(kv.apply(6, &cmd(1, 3, put("a", "3"))), KvResult::Done);
+    assert_eq!(read(&kv, "b").as_deref(), Some("1"));
+    assert_eq!(kv.apply(6, &cmd(1, 3, put("a", "3"))), done(KvResult::Done));
 }
 
 #[test]
 fn corrupt_snapshots_are_errors() {
     assert!(matches!(
-        KvState::restore(KvOptions::default(), b"{not json"),
-        Err(KvError::Undecodable(_))
+        KvState::restore(SessionOptions::default(), b"{not json"),
+        Err(RestoreError::Undecodable(_))
     ));
-    let mut kv = KvState::new(KvOptions::default());
+    let mut kv = KvState::new(SessionOptions::default());
     kv.apply(1, &cmd(1, 1, put("a", "1")));
     kv.apply(2, &cmd(2, 1, put("b", "1")));
-    let small = KvOptions {
+    let small = SessionOptions {
         sessions_max: 1,
         no_dedup: false,
     };
     assert_eq!(
         KvState::restore(small, &kv.snapshot()),
-        Err(KvError::TooManySessions {
+        Err(RestoreError::TooManySessions {
             sessions: 2,
             max: 1
         })
@@ -190,7 +207,7 @@ proptest! {
         ops in prop::collection::vec((0u64..3, op_strategy(), 0usize..3), 1..60),
         cut in 0usize..60,
     ) {
-        let mut kv = KvState::new(KvOptions::default());
+        let mut kv = KvState::new(SessionOptions::default());
         let mut model = BTreeMap::new();
         let mut seqs = [0u64; 3];
         let mut index = 0;
@@ -201,17 +218,17 @@ proptest! {
             let expected = model_step(&mut model, op);
             for _ in 0..=*retries {
                 index += 1;
-                prop_assert_eq!(kv.apply(index, &command), expected.clone());
+                prop_assert_eq!(kv.apply(index, &command), done(expected.clone()));
             }
             if i == cut {
-                let copy = KvState::restore(KvOptions::default(), &kv.snapshot());
+                let copy = KvState::restore(SessionOptions::default(), &kv.snapshot());
                 prop_assert_eq!(copy.as_ref(), Ok(&kv));
                 prop_assert_eq!(copy.map(|c| c.digest()), Ok(kv.digest()));
             }
         }
         for (k, v) in &model {
-            prop_assert_eq!(kv.read(k), Some(v.as_str()));
+            prop_assert_eq!(read(&kv, k), Some(v.clone()));
         }
-        prop_assert_eq!(kv.len(), model.len());
+        prop_assert_eq!(kv.machine().len(), model.len());
     }
 }

@@ -4,8 +4,8 @@
 
 use super::super::store::{self, Store};
 use super::super::*;
-use crate::ids::NodeId;
 use crate::disk::SimDisk;
+use crate::ids::NodeId;
 use crate::rng::{DetRng, Fnv64, component_rng};
 use crate::time::LocalInstant;
 use rand::Rng;

@@ -2,8 +2,8 @@
 
 use super::super::store::{self, HARD_STATE_FILE, LOG_FILE, SNAPSHOT_FILE, Store, StoreError};
 use super::super::*;
-use crate::ids::NodeId;
 use crate::disk::{SimDisk, Storage, StorageError};
+use crate::ids::NodeId;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 

@@ -1,0 +1,73 @@
+//! `faultlab bench bugs`: seeds and wall time to catch every planted bug in the scenarios built
+//! to catch it.
+
+use super::common::load_scenarios;
+use clap::Args;
+use faultlab::backend::BackendKind;
+use faultlab::bench::bugs::{BugReport, hunt};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct BugBenchArgs {
+    /// Scenario files or directories; every bug in their `catches` is hunted.
+    #[arg(long = "scenario", default_value = "fault-scenarios", num_args = 1..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Only this bug (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Disjoint blocks of seeds per bug (block k starts at seed k * 10000).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub blocks: u64,
+    /// Give up on a block after this many seeds.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds_max: u64,
+    /// The simulator.
+    #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
+    pub backend: BackendKind,
+    /// One JSON array of reports instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
+    let scenarios = load_scenarios(&args.scenarios)?;
+    let mut reports: Vec<BugReport> = Vec::new();
+    if !args.json {
+        println!(
+            "{:<30} {:<24} {:>7} {:>7} {:>10}  caught by",
+            "bug", "scenario", "median", "worst", "wall p50"
+        );
+    }
+    for sc in &scenarios {
+        for &bug in &sc.catches {
+            if !args.bugs.is_empty() && !args.bugs.iter().any(|b| b == bug.name) {
+                continue;
+            }
+            let r = hunt(sc, bug, args.blocks, args.seeds_max, 10_000, args.backend)?;
+            if !args.json {
+                let show =
+                    |s: Option<u64>| s.map_or(format!(">{}", args.seeds_max), |n| n.to_string());
+                let by: Vec<&str> = r.hunts.iter().filter_map(|h| h.caught_by).collect();
+                let mut by_unique = by.clone();
+                by_unique.sort_unstable();
+                by_unique.dedup();
+                println!(
+                    "{:<30} {:<24} {:>7} {:>7} {:>8.1} s  {}",
+                    r.bug,
+                    r.scenario,
+                    show(r.median()),
+                    show(r.worst()),
+                    r.median_wall_ms() / 1000.0,
+                    by_unique.join(", ")
+                );
+            }
+            reports.push(r);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    let all_caught = reports.iter().all(|r| r.worst().is_some());
+    Ok(ExitCode::from(if all_caught { 0 } else { 1 }))
+}

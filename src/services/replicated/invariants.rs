@@ -1,0 +1,210 @@
+//! Raft's invariants, from what the replicas recorded (`raft/leader`, `raft/applied`):
+//!
+//! - `one-leader-per-term` (always): no two nodes of a group lead the same term (election
+//!   safety);
+//! - `same-entry-per-index` (always): every replica that applied index `i` of a group applied
+//!   the entry of the same term there and reached the same state digest — state machine safety.
+//!   An acknowledged write is acknowledged once applied, so a write lost by a later leader shows
+//!   up here as another entry at its index;
+//! - `replicas-converge` (eventually): after everything healed, every replica caught up with
+//!   what its group had applied halfway through the liveness phase.
+
+use crate::event::{Event, EventRecord};
+use crate::ids::NodeId;
+use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
+use crate::time::SimTime;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The replicated layer's invariants.
+pub fn all() -> Vec<Box<dyn Invariant>> {
+    vec![
+        Box::new(OneLeaderPerTerm),
+        Box::new(SameEntryPerIndex),
+        Box::new(ReplicasConverge),
+    ]
+}
+
+/// One `raft/applied` observation.
+struct Applied {
+    at: SimTime,
+    node: NodeId,
+    group: u64,
+    index: u64,
+    term: u64,
+    digest: String,
+}
+
+fn observations<'a>(
+    events: &'a [EventRecord],
+    label: &'a str,
+) -> impl Iterator<Item = (SimTime, NodeId, &'a Value)> + 'a {
+    events.iter().filter_map(move |r| match &r.event {
+        Event::Observe {
+            node,
+            label: l,
+            value,
+            ..
+        } if l == label => Some((r.time_ns, *node, value)),
+        _ => None,
+    })
+}
+
+fn field(v: &Value, name: &str) -> Option<u64> {
+    v.get(name).and_then(Value::as_u64)
+}
+
+fn applied(events: &[EventRecord]) -> Result<Vec<Applied>, String> {
+    observations(events, "raft/applied")
+        .map(|(at, node, v)| {
+            let parse = || {
+                Some(Applied {
+                    at,
+                    node,
+                    group: field(v, "group")?,
+                    index: field(v, "index")?,
+                    term: field(v, "term")?,
+                    digest: v.get("digest")?.as_str()?.to_string(),
+                })
+            };
+            parse().ok_or_else(|| format!("malformed raft/applied record at {at}: {v}"))
+        })
+        .collect()
+}
+
+struct OneLeaderPerTerm;
+
+impl Invariant for OneLeaderPerTerm {
+    fn name(&self) -> &'static str {
+        "one-leader-per-term"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let mut leaders: BTreeMap<(u64, u64), (NodeId, SimTime)> = BTreeMap::new();
+        for (at, node, v) in observations(r.events, "raft/leader") {
+            let (Some(group), Some(term)) = (field(v, "group"), field(v, "term")) else {
+                return Outcome::Unknown(format!("malformed raft/leader record at {at}: {v}"));
+            };
+            match leaders.get(&(group, term)) {
+                Some(&(first, first_at)) if first != node => {
+                    return Outcome::Fail(format!(
+                        "group {group}, term {term}: {first} became leader at {first_at} and {node} at {at}"
+                    ));
+                }
+                _ => {
+                    leaders.insert((group, term), (node, at));
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}
+
+struct SameEntryPerIndex;
+
+impl Invariant for SameEntryPerIndex {
+    fn name(&self) -> &'static str {
+        "same-entry-per-index"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let all = match applied(r.events) {
+            Ok(all) => all,
+            Err(e) => return Outcome::Unknown(e),
+        };
+        let mut first: BTreeMap<(u64, u64), &Applied> = BTreeMap::new();
+        for a in &all {
+            match first.get(&(a.group, a.index)) {
+                Some(f) if (f.term, &f.digest) != (a.term, &a.digest) => {
+                    return Outcome::Fail(format!(
+                        "group {}, index {}: {} applied the entry of term {} (state {}) at {}, \
+                         {} the entry of term {} (state {}) at {}",
+                        a.group,
+                        a.index,
+                        f.node,
+                        f.term,
+                        f.digest,
+                        f.at,
+                        a.node,
+                        a.term,
+                        a.digest,
+                        a.at
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    first.insert((a.group, a.index), a);
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}
+
+struct ReplicasConverge;
+
+impl Invariant for ReplicasConverge {
+    fn name(&self) -> &'static str {
+        "replicas-converge"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Eventually
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        if r.liveness_ms == 0 {
+            return Outcome::Unknown("the scenario has no liveness phase (liveness_ms = 0)".into());
+        }
+        let all = match applied(r.events) {
+            Ok(all) => all,
+            Err(e) => return Outcome::Unknown(e),
+        };
+        let midpoint = r
+            .heal_at
+            .saturating_add(std::time::Duration::from_millis(r.liveness_ms / 2));
+        // Per group: what had been applied by the midpoint, and how far each node got.
+        let mut target: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut reached: BTreeMap<(u64, NodeId), u64> = BTreeMap::new();
+        // Every replica that ever started counts, also one that never applied anything.
+        for (_, node, v) in observations(r.events, "raft/started") {
+            if let Some(group) = field(v, "group") {
+                reached.entry((group, node)).or_default();
+            }
+        }
+        for a in &all {
+            if a.at <= midpoint {
+                let t = target.entry(a.group).or_default();
+                *t = (*t).max(a.index);
+            }
+            let n = reached.entry((a.group, a.node)).or_default();
+            *n = (*n).max(a.index);
+        }
+        let behind: Vec<String> = reached
+            .iter()
+            .filter(|&(&(group, _), &index)| index < target.get(&group).copied().unwrap_or(0))
+            .map(|(&(group, node), &index)| {
+                format!(
+                    "{node} (group {group}) applied up to {index} < {}",
+                    target.get(&group).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        if behind.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail(format!(
+                "replicas still behind at the end of the run, after healing: {}",
+                behind.join("; ")
+            ))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! A replicated service on the Raft core: the node (a [`Service`](crate::node::service::Service)
+//! that drives [`RaftCore`](super::raft::RaftCore) exactly as its `Ready` contract says), the
+//! replicated state (the application's [`StateMachine`] plus client sessions for exactly-once
+//! retries), the client core (leader discovery, redirects, retries with the same session
+//! sequence number) and the Raft invariants checked from the event log.
+//!
+//! The KV store and the lock service are each a [`StateMachine`] plus a workload; everything
+//! else is here, once.
+
+mod client;
+pub mod invariants;
+mod node;
+mod routing;
+mod sessions;
+mod state;
+
+pub use client::{ClientOp, ClientOptions, ReplicatedClient, Workload};
+pub use node::{HostBugs, NodeConfig, ReplicatedNode};
+pub use routing::Routing;
+pub use sessions::{Applied, SessionOptions, Sessions};
+pub use state::{Replicated, RestoreError};
+
+use crate::ids::NodeId;
+use crate::node::service::Message;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+/// The application a replicated service runs: deterministic, pure, snapshot-able.
+pub trait StateMachine: Clone + Debug + PartialEq + Serialize + DeserializeOwned + 'static {
+    /// A client's operation (a write goes through the log; a read does not).
+    type Op: Clone + Debug + PartialEq + Serialize + DeserializeOwned + 'static;
+    /// What an operation returns.
+    type Output: Clone + Debug + PartialEq + Serialize + DeserializeOwned + 'static;
+    /// Prefix of event-log labels (`kv`, `lock`).
+    const LABEL: &'static str;
+
+    /// An empty application.
+    fn empty() -> Self;
+    /// True for operations that only read: served through ReadIndex (or a lease), never logged.
+    fn is_read(op: &Self::Op) -> bool;
+    /// Serves a read.
+    fn read(&self, op: &Self::Op) -> Self::Output;
+    /// Applies a write, at a log index (the same on every replica).
+    fn apply(&mut self, index: u64, op: &Self::Op) -> Self::Output;
+    /// The key that decides which replication group owns the operation (`None`: any group).
+    fn route_key(_op: &Self::Op) -> Option<&str> {
+        None
+    }
+}
+
+/// What goes into the replicated log: an operation with the client session that sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logged<Op> {
+    /// The client's session id.
+    pub client_id: u64,
+    /// The session's request number (writes only; 1 for the first, increasing).
+    pub seq: u64,
+    /// What to do.
+    pub op: Op,
+}
+
+/// A client request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request<Op> {
+    /// The client's session id.
+    pub client_id: u64,
+    /// The session's request number for a write (a retry carries the same); 0 for a read.
+    pub seq: u64,
+    /// What to do.
+    pub op: Op,
+}
+
+/// Why an attempt was definitely not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rejection {
+    /// This node does not lead; `hint` is who it thinks does.
+    NotLeader {
+        /// The leader as this node knows it.
+        hint: Option<NodeId>,
+    },
+    /// Too many requests in flight, or the request is too large for the log.
+    Overloaded,
+    /// The node found its durable state damaged and serves nothing.
+    Unavailable,
+}
+
+/// A node's answer to one attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response<O> {
+    /// Applied (or read): the output.
+    Done(O),
+    /// This attempt was not applied.
+    Rejected(Rejection),
+    /// The node lost track of the attempt (it stopped leading, or the session was evicted or
+    /// superseded): it may or may not have been applied. Retry with the same session.
+    Unknown,
+}
+
+impl<Op: Clone + Debug + Serialize + DeserializeOwned + 'static> Message for Request<Op> {
+    fn label(&self) -> &'static str {
+        "replicated/request"
+    }
+}
+
+impl<O: Clone + Debug + Serialize + DeserializeOwned + 'static> Message for Response<O> {
+    fn label(&self) -> &'static str {
+        match self {
+            Response::Done(_) => "replicated/done",
+            Response::Rejected(_) => "replicated/rejected",
+            Response::Unknown => "replicated/unknown",
+        }
+    }
+}
+
+impl<C: crate::services::raft::Command> Message for crate::services::raft::RaftMsg<C> {
+    fn label(&self) -> &'static str {
+        crate::services::raft::RaftMsg::label(self)
+    }
+}

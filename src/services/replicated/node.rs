@@ -1,0 +1,393 @@
+//! One replica of a replicated service: a [`Service`] that drives a [`RaftCore`] through its
+//! `Ready` contract — persist, sync, send, restore, apply, serve reads, compact — and answers
+//! clients: writes once applied (after the sync that made them durable here), reads once
+//! ReadIndex (or the lease) confirmed leadership.
+//!
+//! Facts the invariants check are recorded with `ctx.observe`: `raft/leader` (a node became
+//! leader of a term), `raft/applied` (an entry applied, with the state digest after it).
+
+use super::state::Replicated;
+use super::{Logged, Rejection, Request, Response, Routing, SessionOptions, StateMachine};
+use crate::bugs::BugSet;
+use crate::ids::NodeId;
+use crate::node::service::{Ctx, ReplyTo, Service, TimerId};
+use crate::services::raft::store::{self, Store, StoreError};
+use crate::services::raft::{
+    Entry, Payload, RaftBugs, RaftConfig, RaftCore, RaftMsg, Ready, RequestError, Role,
+};
+use crate::services::ring::{GroupId, Ring};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+const RAFT_TIMER: TimerId = TimerId(1);
+
+/// Planted bugs of the host and the layers below it, decided from the run's bug set by the
+/// service (which names its own bugs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostBugs {
+    /// Flags of the Raft core.
+    pub raft: RaftBugs,
+    /// Send messages and replies before syncing what they promise is durable.
+    pub ack_before_fsync: bool,
+    /// A leader answers reads from its local state without confirming it still leads.
+    pub stale_read: bool,
+    /// Retried writes are applied again (sessions ignored).
+    pub no_dedup: bool,
+}
+
+/// How every replica of a replicated service is configured.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The Raft core's options.
+    pub raft: RaftConfig,
+    /// How nodes form replication groups and keys map to them.
+    pub routing: Routing,
+    /// Client sessions (the `no_dedup` bug comes from [`HostBugs`]).
+    pub sessions: SessionOptions,
+    /// Which of the run's planted bugs this service's host and core take on.
+    pub bugs: fn(&BugSet) -> HostBugs,
+}
+
+/// A write waiting to be applied, by session.
+type PendingWrites = BTreeMap<(u64, u64), Vec<ReplyTo>>;
+
+/// One replica.
+#[derive(Debug)]
+pub struct ReplicatedNode<M: StateMachine> {
+    /// `None` when the durable state was found damaged or the disk failed: the node then
+    /// serves nothing and takes no part in the protocol (fail-stop, never start afresh).
+    live: Option<Live<M>>,
+    _machine: PhantomData<M>,
+}
+
+#[derive(Debug)]
+struct Live<M: StateMachine> {
+    core: RaftCore<Logged<M::Op>>,
+    store: Store,
+    app: Replicated<M>,
+    bugs: HostBugs,
+    sessions: SessionOptions,
+    group: GroupId,
+    ring: Option<Ring>,
+    writes: PendingWrites,
+    reads: BTreeMap<u64, (ReplyTo, M::Op)>,
+    next_read: u64,
+    leading: bool,
+}
+
+impl<M: StateMachine> Service for ReplicatedNode<M> {
+    type Msg = RaftMsg<Logged<M::Op>>;
+    type Request = Request<M::Op>;
+    type Response = Response<M::Output>;
+    type Config = NodeConfig;
+
+    fn start(cfg: &NodeConfig, ctx: &mut Ctx<'_, Self>) -> Self {
+        let live = match recover::<M>(cfg, ctx) {
+            Ok(live) => {
+                ctx.observe("raft/started", json!({"group": live.group}));
+                if live.app.applied_index() > 0 {
+                    live.observe_state(ctx, live.core.snapshot_meta().term);
+                }
+                Some(live)
+            }
+            Err(reason) => {
+                ctx.note("raft/refusing-to-serve", json!(reason));
+                None
+            }
+        };
+        let mut node = ReplicatedNode {
+            live,
+            _machine: PhantomData,
+        };
+        node.drive(ctx);
+        node
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
+        let now = ctx.now().mono;
+        if let Some(live) = &mut self.live {
+            live.core.step(from, msg, now, ctx.rng());
+        }
+        self.drive(ctx);
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request) {
+        let Some(live) = &mut self.live else {
+            ctx.reply(from, Response::Rejected(Rejection::Unavailable));
+            return;
+        };
+        if let Some(reply) = live.accept(ctx, from, req) {
+            ctx.reply(from, reply);
+        }
+        self.drive(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId) {
+        debug_assert_eq!(timer, RAFT_TIMER);
+        let now = ctx.now().mono;
+        if let Some(live) = &mut self.live {
+            live.core.on_time(now, ctx.rng());
+        }
+        self.drive(ctx);
+    }
+}
+
+/// Loads the durable state; `Err` (with why) when it cannot be trusted.
+fn recover<M: StateMachine>(
+    cfg: &NodeConfig,
+    ctx: &mut Ctx<'_, ReplicatedNode<M>>,
+) -> Result<Live<M>, String> {
+    let bugs = (cfg.bugs)(&ctx.info().bugs);
+    let sessions = SessionOptions {
+        no_dedup: bugs.no_dedup,
+        ..cfg.sessions
+    };
+    // A damaged log or snapshot is refused, never read as empty: that would forget
+    // acknowledged writes.
+    let loaded =
+        store::load::<Logged<M::Op>>(ctx.storage()).map_err(|e: StoreError| e.to_string())?;
+    if let Some(torn) = loaded.torn_tail {
+        // Only a record that was never fully written can be torn: it was never synced, so never
+        // acknowledged. Dropping it is safe; it is reported, not hidden.
+        ctx.note(
+            "raft/torn-tail-truncated",
+            json!({"offset_bytes": torn.offset_bytes, "dropped_bytes": torn.dropped_bytes}),
+        );
+    }
+    let snapshot = &loaded.recovered.snapshot;
+    let app = if snapshot.meta.index == 0 {
+        Replicated::new(sessions)
+    } else {
+        Replicated::restore(sessions, &snapshot.data).map_err(|e| e.to_string())?
+    };
+    let group = cfg.routing.group_of_node(ctx.node(), &ctx.info().cluster);
+    let members = cfg.routing.members(group, &ctx.info().cluster);
+    let now = ctx.now().mono;
+    let raft_bugs = RaftBugs {
+        host_acks_before_fsync: bugs.ack_before_fsync || bugs.raft.host_acks_before_fsync,
+        ..bugs.raft
+    };
+    let core = RaftCore::new(
+        ctx.node(),
+        &members,
+        cfg.raft.clone(),
+        raft_bugs,
+        loaded.recovered,
+        now,
+        ctx.rng(),
+    );
+    Ok(Live {
+        core,
+        store: loaded.store,
+        app,
+        bugs,
+        sessions,
+        group,
+        ring: cfg.routing.ring(),
+        writes: BTreeMap::new(),
+        reads: BTreeMap::new(),
+        next_read: 0,
+        leading: false,
+    })
+}
+
+impl<M: StateMachine> ReplicatedNode<M> {
+    /// Hands every `Ready` the core has to [`Live::handle`], then sets the one timer.
+    fn drive(&mut self, ctx: &mut Ctx<'_, Self>) {
+        loop {
+            let Some(live) = &mut self.live else {
+                ctx.cancel_timer(RAFT_TIMER);
+                return;
+            };
+            let ready = live.core.ready();
+            if ready.is_empty() {
+                break;
+            }
+            if let Err(reason) = live.handle(ctx, ready) {
+                ctx.note("raft/refusing-to-serve", json!(reason));
+                // Nothing may be promised any more: fail-stop.
+                self.live = None;
+            }
+        }
+        if let Some(live) = &self.live {
+            let now = ctx.now().mono;
+            let after = live.core.next_deadline().saturating_since(now);
+            ctx.set_timer(RAFT_TIMER, after);
+        }
+    }
+}
+
+impl<M: StateMachine> Live<M> {
+    /// Admits a client request; returns the immediate answer, if there is one.
+    fn accept(
+        &mut self,
+        ctx: &mut Ctx<'_, ReplicatedNode<M>>,
+        from: ReplyTo,
+        req: Request<M::Op>,
+    ) -> Option<Response<M::Output>> {
+        let now = ctx.now().mono;
+        let rejected = |e: RequestError| {
+            Some(Response::Rejected(match e {
+                RequestError::NotLeader { hint } => Rejection::NotLeader { hint },
+                RequestError::TooLarge { .. } | RequestError::Overloaded { .. } => {
+                    Rejection::Overloaded
+                }
+            }))
+        };
+        if !self.owns(&req.op) {
+            return Some(Response::Rejected(Rejection::NotLeader { hint: None }));
+        }
+        if M::is_read(&req.op) {
+            if self.bugs.stale_read && self.core.role() == Role::Leader {
+                // The planted bug: trust that we still lead.
+                return Some(Response::Done(self.app.read(&req.op)));
+            }
+            let id = self.next_read;
+            return match self.core.read_index(id, now) {
+                Ok(()) => {
+                    self.next_read += 1;
+                    self.reads.insert(id, (from, req.op));
+                    None
+                }
+                Err(e) => rejected(e),
+            };
+        }
+        let key = (req.client_id, req.seq);
+        if let Some(waiting) = self.writes.get_mut(&key) {
+            // A retry of a write already in the log: wait for the same entry.
+            waiting.push(from);
+            return None;
+        }
+        let logged = Logged {
+            client_id: req.client_id,
+            seq: req.seq,
+            op: req.op,
+        };
+        match self.core.propose(logged, now) {
+            Ok(_) => {
+                self.writes.insert(key, vec![from]);
+                None
+            }
+            Err(e) => rejected(e),
+        }
+    }
+
+    /// True when the operation's key lives in this node's group (always, unsharded).
+    fn owns(&self, op: &M::Op) -> bool {
+        match (&self.ring, M::route_key(op)) {
+            (Some(ring), Some(key)) => ring.group_of(key) == Some(self.group),
+            _ => true,
+        }
+    }
+
+    /// Carries out one `Ready` in the order its contract gives.
+    fn handle(
+        &mut self,
+        ctx: &mut Ctx<'_, ReplicatedNode<M>>,
+        ready: Ready<Logged<M::Op>>,
+    ) -> Result<(), String> {
+        // 1. persist, 2. sync — unless the planted bug acknowledges first.
+        self.store
+            .persist(ctx.storage(), &ready)
+            .map_err(|e| format!("cannot persist: {e}"))?;
+        let sync = ready.needs_sync();
+        if sync && !self.bugs.ack_before_fsync {
+            ctx.sync();
+        }
+        // 3. send
+        for (to, msg) in ready.messages {
+            ctx.send(to, msg);
+        }
+        // 4. restore
+        if let Some(snap) = &ready.snapshot {
+            if snap.restore {
+                self.app = Replicated::restore(self.sessions, &snap.snapshot.data)
+                    .map_err(|e| format!("snapshot from the leader does not restore: {e}"))?;
+                self.observe_state(ctx, snap.snapshot.meta.term);
+                self.fail_pending(ctx, None);
+            }
+        }
+        // 5. apply, 6. serve reads
+        for entry in &ready.committed {
+            self.apply(ctx, entry);
+        }
+        for read in &ready.reads {
+            if let Some((to, op)) = self.reads.remove(&read.request_ctx) {
+                debug_assert!(self.app.applied_index() >= read.index);
+                ctx.reply(to, Response::Done(self.app.read(&op)));
+            }
+        }
+        for change in &ready.leader_changes {
+            let leads = change.role == Role::Leader && change.leader == Some(self.core.id());
+            if leads && !self.leading {
+                ctx.observe(
+                    "raft/leader",
+                    json!({"group": self.group, "term": change.term}),
+                );
+            }
+            if self.leading && !leads {
+                // Reads registered here were dropped; proposals have an unknown outcome.
+                self.fail_pending(ctx, change.leader);
+            }
+            self.leading = leads;
+        }
+        // 7. compact
+        if ready.snapshot_wanted {
+            let applied = self.app.applied_index();
+            if let Err(e) = self.core.compact(applied, self.app.snapshot()) {
+                ctx.note("raft/compact-refused", json!(e.to_string()));
+            }
+        }
+        if sync && self.bugs.ack_before_fsync {
+            ctx.sync();
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>, entry: &Entry<Logged<M::Op>>) {
+        use super::Applied;
+        match &entry.payload {
+            Payload::Noop => self.app.apply_noop(entry.index),
+            Payload::Command(cmd) => {
+                let applied = self.app.apply(entry.index, cmd);
+                if let Some(waiting) = self.writes.remove(&(cmd.client_id, cmd.seq)) {
+                    let resp = match applied {
+                        Applied::Output(o) => Response::Done(o),
+                        // Not applied now, but an earlier copy may have been: unknown.
+                        Applied::SessionExpired | Applied::Stale { .. } => Response::Unknown,
+                    };
+                    for to in waiting {
+                        ctx.reply(to, resp.clone());
+                    }
+                }
+            }
+        }
+        self.observe_state(ctx, entry.term);
+    }
+
+    /// Records the applied index, the term of its entry and the state's digest.
+    fn observe_state(&self, ctx: &mut Ctx<'_, ReplicatedNode<M>>, term: u64) {
+        ctx.observe(
+            "raft/applied",
+            json!({
+                "group": self.group,
+                "index": self.app.applied_index(),
+                "term": term,
+                "digest": format!("{:016x}", self.app.digest()),
+            }),
+        );
+    }
+
+    /// Answers everything in flight after losing leadership (or replacing the state).
+    fn fail_pending(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>, hint: Option<NodeId>) {
+        for (_, (to, _)) in std::mem::take(&mut self.reads) {
+            ctx.reply(to, Response::Rejected(Rejection::NotLeader { hint }));
+        }
+        for (_, waiting) in std::mem::take(&mut self.writes) {
+            for to in waiting {
+                ctx.reply(to, Response::Unknown);
+            }
+        }
+    }
+}
