@@ -18,5 +18,6 @@ compile_error!(
 #[allow(dead_code)] // shared with the turmoil binary, which uses all of it
 mod common;
 mod madsim_backend;
-#[allow(unused_imports)] // its own tests, and their imports, are the turmoil binary's
+#[allow(unused_imports, dead_code)]
+// its own tests, and what only they use, are the turmoil binary's
 mod planted_bugs;
