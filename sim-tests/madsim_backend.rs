@@ -111,8 +111,8 @@ fn the_backends_agree_in_kind() {
 #[test]
 fn every_planted_bug_is_caught_on_madsim() {
     let mut caught = Vec::new();
-    for case in planted_bugs::CASES {
-        match planted_bugs::check(case, BackendKind::Madsim, BUG_SEEDS_MAX) {
+    for case in planted_bugs::cases() {
+        match planted_bugs::check(&case, BackendKind::Madsim, BUG_SEEDS_MAX) {
             Ok(seed) => caught.push(format!("{} at seed {seed}", case.bug)),
             Err(e) => panic!("{e}"),
         }

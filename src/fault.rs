@@ -139,8 +139,13 @@ pub enum Fault<S: Stage = Resolved> {
         /// Open: the pivot node, if fixed. Resolved: the directed links cut.
         cut: S::Cut,
     },
-    /// Restore every link cut by partitions.
-    Heal,
+    /// Restore links cut by partitions: every one, or only those of the partition it ends.
+    Heal {
+        /// The partition this heal undoes (it lasted its `duration_ms`); `None`: heal every
+        /// partition. Overlapping partitions each end on their own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends: Option<Box<Fault<S>>>,
+    },
     /// Drop messages on the selected links with a probability.
     NetLoss {
         /// Chance that one message is dropped.
@@ -167,8 +172,13 @@ pub enum Fault<S: Stage = Resolved> {
         #[serde(flatten)]
         links: LinkSelector,
     },
-    /// Remove every loss/duplicate/delay rule.
-    NetCalm,
+    /// Remove loss/duplicate/delay rules: every one, or only the rule it ends.
+    NetCalm {
+        /// The rule this undoes (it lasted its `duration_ms`); `None`: remove every rule. A
+        /// rule ending never takes other rules with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends: Option<Box<Fault<S>>>,
+    },
     /// Power off: the process dies and unsynced writes are lost.
     Crash {
         /// The node.
@@ -274,15 +284,16 @@ impl<S: Stage> Fault<S> {
     /// node restarts, a paused one resumes, network rules calm down); `None` for instantaneous
     /// faults. The one rule for reverting, used by the planner and by the nemesis alike.
     pub fn undo(&self) -> Option<Fault<S>> {
+        let ends = Some(Box::new(self.clone()));
         match self {
-            Fault::Partition { .. } => Some(Fault::Heal),
+            Fault::Partition { .. } => Some(Fault::Heal { ends }),
             Fault::NetLoss { .. } | Fault::NetDuplicate { .. } | Fault::NetDelay { .. } => {
-                Some(Fault::NetCalm)
+                Some(Fault::NetCalm { ends })
             }
             Fault::Crash { node } => Some(Fault::Restart { node: *node }),
             Fault::Pause { node } => Some(Fault::Resume { node: *node }),
-            Fault::Heal
-            | Fault::NetCalm
+            Fault::Heal { .. }
+            | Fault::NetCalm { .. }
             | Fault::Restart { .. }
             | Fault::Resume { .. }
             | Fault::ClockOffset { .. }
@@ -330,7 +341,10 @@ impl fmt::Display for Fault<Resolved> {
             Fault::ClockJump { node, delta_ms } => {
                 write!(f, "clock-jump {node} {delta_ms:+}ms")
             }
-            Fault::Heal | Fault::NetCalm => f.write_str(self.name()),
+            Fault::Heal { ends: None } | Fault::NetCalm { ends: None } => f.write_str(self.name()),
+            Fault::Heal { ends: Some(what) } | Fault::NetCalm { ends: Some(what) } => {
+                write!(f, "{} (ends {what})", self.name())
+            }
         }
     }
 }
@@ -399,7 +413,7 @@ mod tests {
                     kind: PartitionKind::Halves,
                     cut: None,
                 },
-                FaultKind::Heal => Fault::Heal,
+                FaultKind::Heal => Fault::Heal { ends: None },
                 FaultKind::NetLoss => Fault::NetLoss { probability, links },
                 FaultKind::NetDuplicate => Fault::NetDuplicate { probability, links },
                 FaultKind::NetDelay => Fault::NetDelay {
@@ -407,7 +421,7 @@ mod tests {
                     delay_ms_max: 1,
                     links,
                 },
-                FaultKind::NetCalm => Fault::NetCalm,
+                FaultKind::NetCalm => Fault::NetCalm { ends: None },
                 FaultKind::Crash => Fault::Crash { node },
                 FaultKind::Restart => Fault::Restart { node },
                 FaultKind::Pause => Fault::Pause { node },

@@ -52,7 +52,8 @@ pub(super) fn resolve(
             kind: *kind,
             cut: cut_links(*kind, nodes, *cut, rng).map_err(|e| e.to_string())?,
         },
-        Fault::Heal => Fault::Heal,
+        // A planned heal or calm ends everything; only a resolved fault's undo ends one thing.
+        Fault::Heal { .. } => Fault::Heal { ends: None },
         Fault::NetLoss { probability, links } => Fault::NetLoss {
             probability: *probability,
             links: *links,
@@ -70,7 +71,7 @@ pub(super) fn resolve(
             delay_ms_max: *delay_ms_max,
             links: *links,
         },
-        Fault::NetCalm => Fault::NetCalm,
+        Fault::NetCalm { .. } => Fault::NetCalm { ends: None },
         Fault::Crash { node } => {
             check_limit()?;
             Fault::Crash {
@@ -148,7 +149,12 @@ pub(super) fn apply(
     );
     match action {
         Fault::Partition { cut, .. } => w.net.faults.cut_links(cut),
-        Fault::Heal => w.net.faults.heal(),
+        Fault::Heal { ends: None } => w.net.faults.heal(),
+        Fault::Heal { ends: Some(p) } => {
+            if let Fault::Partition { cut, .. } = p.as_ref() {
+                w.net.faults.uncut_links(cut);
+            }
+        }
         Fault::NetLoss { probability, links } => w.net.faults.add_loss(*links, *probability),
         Fault::NetDuplicate { probability, links } => {
             w.net.faults.add_duplicate(*links, *probability)
@@ -158,7 +164,8 @@ pub(super) fn apply(
             delay_ms_max,
             links,
         } => w.net.faults.add_delay(*links, *probability, *delay_ms_max),
-        Fault::NetCalm => w.net.faults.calm(),
+        Fault::NetCalm { ends: None } => w.net.faults.calm(),
+        Fault::NetCalm { ends: Some(rule) } => w.net.faults.end_rule(rule),
         Fault::Crash { node } => {
             driver.kill(*node);
             w.crash(now, *node);

@@ -112,10 +112,10 @@ impl Nemesis {
         w.log(now, Event::HealAll);
         let mut actions = Vec::new();
         if w.net.faults.cut_count() > 0 {
-            actions.push(Fault::Heal);
+            actions.push(Fault::Heal { ends: None });
         }
         if w.net.faults.has_rules() {
-            actions.push(Fault::NetCalm);
+            actions.push(Fault::NetCalm { ends: None });
         }
         for n in self.nodes.iter().copied() {
             let slot = w.node(n);

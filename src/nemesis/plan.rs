@@ -125,7 +125,7 @@ fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) 
             // one-node cluster falls back to a no-op heal.
             match feasible.get(rng.random_range(0..feasible.len().max(1))) {
                 Some(&kind) => Fault::Partition { kind, cut: None },
-                None => Fault::Heal,
+                None => Fault::Heal { ends: None },
             }
         }
         FaultKind::NetLoss => Fault::NetLoss {
@@ -157,7 +157,7 @@ fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) 
         },
         FaultKind::Heal | FaultKind::NetCalm | FaultKind::Restart | FaultKind::Resume => {
             debug_assert!(!kind.drawable());
-            Fault::Heal
+            Fault::Heal { ends: None }
         }
     }
 }

@@ -7,11 +7,11 @@
 //! clients' traffic.
 
 use crate::event::DropCause;
-use crate::fault::LinkSelector;
+use crate::fault::{Fault, LinkSelector};
 use crate::ids::{Addr, NodeId};
 use crate::rng::{DetRng, Probability};
 use rand::Rng;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,8 @@ pub struct SendDecision {
 /// The network's fault rules.
 #[derive(Debug, Clone, Default)]
 pub struct NetFaults {
-    cut: BTreeSet<(NodeId, NodeId)>,
+    /// Cut links, with how many partitions in force cut each (they may overlap).
+    cut: BTreeMap<(NodeId, NodeId), u32>,
     loss: Vec<(LinkSelector, Probability)>,
     duplicate: Vec<(LinkSelector, Probability)>,
     delay: Vec<DelayRule>,
@@ -63,14 +64,59 @@ impl NetFaults {
     /// True when a partition cuts `from → to`.
     pub fn is_cut(&self, from: Addr, to: Addr) -> bool {
         match (self.position(from), self.position(to)) {
-            (Some(a), Some(b)) => a != b && self.cut.contains(&(a, b)),
+            (Some(a), Some(b)) => a != b && self.cut.contains_key(&(a, b)),
             _ => false,
         }
     }
 
     /// Cuts directed links.
     pub fn cut_links(&mut self, links: &[(NodeId, NodeId)]) {
-        self.cut.extend(links.iter().copied());
+        for &link in links {
+            *self.cut.entry(link).or_default() += 1;
+        }
+    }
+
+    /// Ends one partition: its links are restored unless another partition in force cuts them.
+    pub fn uncut_links(&mut self, links: &[(NodeId, NodeId)]) {
+        for link in links {
+            if let Some(n) = self.cut.get_mut(link) {
+                *n -= 1;
+                if *n == 0 {
+                    self.cut.remove(link);
+                }
+            }
+        }
+    }
+
+    /// Ends one loss, duplication or delay rule (the first in force equal to `rule`); other
+    /// rules stay.
+    pub fn end_rule(&mut self, rule: &Fault) {
+        fn remove_first<T>(v: &mut Vec<T>, hit: impl Fn(&T) -> bool) {
+            if let Some(i) = v.iter().position(hit) {
+                v.remove(i);
+            }
+        }
+        match rule {
+            Fault::NetLoss { probability, links } => {
+                remove_first(&mut self.loss, |r| *r == (*links, *probability));
+            }
+            Fault::NetDuplicate { probability, links } => {
+                remove_first(&mut self.duplicate, |r| *r == (*links, *probability));
+            }
+            Fault::NetDelay {
+                probability,
+                delay_ms_max,
+                links,
+            } => {
+                let rule = DelayRule {
+                    links: *links,
+                    probability: *probability,
+                    delay_ms_max: *delay_ms_max,
+                };
+                remove_first(&mut self.delay, |r| *r == rule);
+            }
+            _ => {}
+        }
     }
 
     /// Links cut.
@@ -202,6 +248,41 @@ mod tests {
                 .is_some_and(|e| e >= Duration::from_millis(1) && e <= Duration::from_millis(5))
         );
         net.calm();
+        assert!(!net.has_rules());
+    }
+
+    #[test]
+    fn one_fault_ending_never_ends_another() {
+        let mut net = NetFaults::new(vec![]);
+        let (a, b) = (NodeId(0), NodeId(1));
+        net.cut_links(&[(a, b)]);
+        net.cut_links(&[(a, b), (b, a)]);
+        net.uncut_links(&[(a, b)]);
+        assert!(
+            net.is_cut(n(0), n(1)),
+            "the second partition still cuts 0->1"
+        );
+        net.uncut_links(&[(a, b), (b, a)]);
+        assert!(!net.is_cut(n(0), n(1)) && !net.is_cut(n(1), n(0)));
+        let all = LinkSelector::default();
+        let dup = Fault::NetDuplicate {
+            probability: Probability::ALWAYS,
+            links: all,
+        };
+        net.add_loss(all, Probability::ALWAYS);
+        net.add_duplicate(all, Probability::ALWAYS);
+        net.end_rule(&Fault::NetLoss {
+            probability: Probability::ALWAYS,
+            links: all,
+        });
+        let mut rng = component_rng(1, "net", 0);
+        let d = net.decide(n(0), n(1), &mut rng);
+        assert_eq!(
+            (d.drop, d.duplicate),
+            (None, true),
+            "duplication outlives the loss rule"
+        );
+        net.end_rule(&dup);
         assert!(!net.has_rules());
     }
 }

@@ -375,7 +375,7 @@ fn schedule_entry(
             check_partition_kind(c, &at(&base, "kind"), kind, raw.nodes)?;
             Fault::Partition { kind, cut: node }
         }
-        FaultKind::Heal => Fault::Heal,
+        FaultKind::Heal => Fault::Heal { ends: None },
         FaultKind::NetLoss => Fault::NetLoss {
             probability: e.probability.ok_or_else(|| required("probability"))?,
             links,
@@ -389,7 +389,7 @@ fn schedule_entry(
             delay_ms_max: e.delay_ms_max.ok_or_else(|| required("delay_ms_max"))?,
             links,
         },
-        FaultKind::NetCalm => Fault::NetCalm,
+        FaultKind::NetCalm => Fault::NetCalm { ends: None },
         FaultKind::Crash => Fault::Crash { node },
         FaultKind::Restart => Fault::Restart { node },
         FaultKind::Pause => Fault::Pause { node },

@@ -22,6 +22,10 @@ pub struct KvOptions {
     pub append_weight: u32,
     /// See `get_weight`.
     pub delete_weight: u32,
+    /// Clients `c0 .. c<N-1>` only read (Jepsen's dedicated readers): a reader next to a node
+    /// cut off from the rest keeps asking it, where a mixed client would soon wait on a write
+    /// that cannot commit. Default 0.
+    pub read_only_clients: u32,
     /// Replication groups (the node count must be a multiple): keys are spread over them by a
     /// consistent-hash ring. Default 1.
     pub groups: u32,
@@ -40,6 +44,8 @@ pub struct KvOptions {
     pub check_quorum: bool,
     /// Applied log entries that trigger a snapshot and log compaction. Default 500.
     pub compact_after_entries: u64,
+    /// Entries per AppendEntries message. Default 64.
+    pub append_entries_max: usize,
     /// Serve reads from a leader lease instead of a ReadIndex round. Default false.
     pub lease_reads: bool,
     /// The clock drift the lease tolerates (ppm); the scenario's clocks must stay within it for
@@ -62,6 +68,7 @@ impl Default for KvOptions {
             cas_weight: 20,
             append_weight: 20,
             delete_weight: 5,
+            read_only_clients: 0,
             groups: 1,
             vnodes_per_group: 64,
             election_timeout_ms_min: 150,
@@ -69,6 +76,7 @@ impl Default for KvOptions {
             heartbeat_ms: 50,
             check_quorum: true,
             compact_after_entries: 500,
+            append_entries_max: 64,
             lease_reads: false,
             lease_drift_bound_ppm: 10_000,
             attempt_timeout_ms: 100,
@@ -87,6 +95,7 @@ impl KvOptions {
             heartbeat_ms: self.heartbeat_ms,
             check_quorum: self.check_quorum,
             compact_after_entries: self.compact_after_entries,
+            append_entries_max: self.append_entries_max,
             lease_read: self.lease_reads.then_some(LeaseConfig {
                 drift_bound_ppm: self.lease_drift_bound_ppm,
             }),

@@ -23,6 +23,8 @@ pub struct KvWorkload {
     keys: u32,
     /// Cumulative weights of get, put, cas, append, delete.
     cumulative: [u32; 5],
+    /// This client only reads.
+    read_only: bool,
     /// Writes drawn so far (makes values unique).
     writes: u64,
     /// The value this client last saw for each key.
@@ -49,6 +51,7 @@ impl KvWorkload {
             client,
             keys: opts.keys,
             cumulative,
+            read_only: client.0 < opts.read_only_clients,
             writes: 0,
             seen: BTreeMap::new(),
         }
@@ -75,7 +78,11 @@ impl Workload for KvWorkload {
         let key = format!("k{}", cx.rng.random_range(0..self.keys));
         let total = self.cumulative[4];
         let pick = cx.rng.random_range(0..total);
-        let kind = self.cumulative.iter().position(|&c| pick < c).unwrap_or(0);
+        let kind = if self.read_only {
+            0
+        } else {
+            self.cumulative.iter().position(|&c| pick < c).unwrap_or(0)
+        };
         let (op, describe) = match kind {
             0 => (KvOp::Get { key: key.clone() }, describe("read", &key, None)),
             1 => {

@@ -54,6 +54,17 @@ impl Progress {
             active: false,
         }
     }
+
+    /// Whether the follower should get a batch now: a probe that is not waiting, or a stream
+    /// with room in flight — and something to send up to `last_index`.
+    pub fn wants_append(&self, last_index: u64) -> bool {
+        let room = match self.mode {
+            Mode::Probe { paused } => !paused,
+            Mode::Replicate => self.inflight.len() < INFLIGHT_MAX,
+            Mode::Snapshot { .. } => false,
+        };
+        room && self.next_index <= last_index
+    }
 }
 
 impl<C: Command> RaftCore<C> {
@@ -64,14 +75,7 @@ impl<C: Command> RaftCore<C> {
             let Some(pr) = self.progress.get(&peer) else {
                 continue;
             };
-            let wants = match pr.mode {
-                Mode::Probe { paused } => !paused && pr.next_index <= self.log.last_index(),
-                Mode::Replicate => {
-                    pr.inflight.len() < INFLIGHT_MAX && pr.next_index <= self.log.last_index()
-                }
-                Mode::Snapshot { .. } => false,
-            };
-            if wants {
+            if pr.wants_append(self.log.last_index()) {
                 self.send_append(peer);
             }
         }
@@ -258,6 +262,12 @@ impl<C: Command> RaftCore<C> {
                 if index < pr.match_index || matches!(pr.mode, Mode::Snapshot { .. }) {
                     return; // stale: we already know more
                 }
+                if matches!(pr.mode, Mode::Probe { .. }) && index + 1 != pr.next_index {
+                    // The answer to an older probe (a retransmission, a duplicate): only the
+                    // probe in flight moves us, or every old answer would start a chain of its
+                    // own and the traffic would grow with every heartbeat.
+                    return;
+                }
                 let next = match hint.conflict_term {
                     Some(t) => self
                         .log
@@ -265,15 +275,24 @@ impl<C: Command> RaftCore<C> {
                         .map_or(hint.first_index, |i| i + 1),
                     None => hint.first_index,
                 };
+                let before = pr.next_index;
                 pr.next_index = next.min(index).min(last + 1).max(pr.match_index + 1);
-                pr.mode = Mode::Probe { paused: false };
+                // Probe again at once only from a new point: the same probe would only be
+                // refused again, and answering every refusal keeps ping-pong chains alive (one
+                // more with every heartbeat) when a follower has lost what it acknowledged.
+                pr.mode = Mode::Probe {
+                    paused: pr.next_index == before,
+                };
                 pr.inflight.clear();
             }
         }
-        let wants = self.progress.get(&from).is_some_and(|p| {
-            p.next_index <= last && !matches!(p.mode, Mode::Probe { paused: true })
-        });
-        if wants {
+        // Only as much as the follower may have in flight: answering every response with a
+        // batch would let duplicated responses multiply the traffic.
+        if self
+            .progress
+            .get(&from)
+            .is_some_and(|p| p.wants_append(last))
+        {
             self.send_append(from);
         }
     }
