@@ -37,6 +37,10 @@ pub struct KvOptions {
     pub election_timeout_ms_max: u64,
     /// Leader heartbeat interval. Default 50.
     pub heartbeat_ms: u64,
+    /// A node first asks whether it could win (PreVote) before raising its term, so a node
+    /// that was cut off cannot depose a healthy leader when it returns. Default true (etcd
+    /// shipped it off until 3.4).
+    pub pre_vote: bool,
     /// A leader that has not heard from a majority for an election timeout steps down. etcd
     /// ships with it off; then a leader cut off in a minority keeps believing it leads until
     /// it hears a higher term — correct reads must still confirm leadership (ReadIndex).
@@ -74,6 +78,7 @@ impl Default for KvOptions {
             election_timeout_ms_min: 150,
             election_timeout_ms_max: 300,
             heartbeat_ms: 50,
+            pre_vote: true,
             check_quorum: true,
             compact_after_entries: 500,
             append_entries_max: 64,
@@ -93,6 +98,7 @@ impl KvOptions {
             election_timeout_ms_min: self.election_timeout_ms_min,
             election_timeout_ms_max: self.election_timeout_ms_max,
             heartbeat_ms: self.heartbeat_ms,
+            pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             compact_after_entries: self.compact_after_entries,
             append_entries_max: self.append_entries_max,

@@ -122,12 +122,31 @@ fn the_least_recently_applied_session_is_evicted() {
     kv.apply(3, &cmd(1, 2, put("a", "2"))); // client 1 is now the most recent
     kv.apply(4, &cmd(3, 1, put("c", "1"))); // evicts client 2
     assert_eq!(kv.sessions(), 2);
+    // Client 2's session is gone: a retry of its last write is applied again (the documented
+    // cost of the bound), and its next write starts a new session.
     assert_eq!(
-        kv.apply(5, &cmd(2, 2, put("b", "2"))),
-        Applied::SessionExpired
+        kv.apply(5, &cmd(2, 1, append("b", "x"))),
+        done(KvResult::Appended { len_bytes: 2 })
     );
-    assert_eq!(read(&kv, "b").as_deref(), Some("1"));
+    assert_eq!(read(&kv, "b").as_deref(), Some("1x"));
     assert_eq!(kv.apply(6, &cmd(1, 3, put("a", "3"))), done(KvResult::Done));
+}
+
+#[test]
+fn a_session_starts_at_its_first_applied_write_whatever_its_number() {
+    // The client's writes 1 and 2 timed out before reaching the log; write 3 must still apply.
+    let mut kv = KvState::new(SessionOptions::default());
+    assert_eq!(kv.apply(1, &cmd(7, 3, put("a", "x"))), done(KvResult::Done));
+    assert_eq!(kv.apply(2, &cmd(7, 3, put("a", "y"))), done(KvResult::Done));
+    assert_eq!(
+        read(&kv, "a").as_deref(),
+        Some("x"),
+        "the retry of write 3 is not applied"
+    );
+    assert_eq!(
+        kv.apply(3, &cmd(7, 2, put("a", "z"))),
+        Applied::Stale { last_seq: 3 }
+    );
 }
 
 #[test]

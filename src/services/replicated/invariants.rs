@@ -7,7 +7,11 @@
 //!   An acknowledged write is acknowledged once applied, so a write lost by a later leader shows
 //!   up here as another entry at its index;
 //! - `replicas-converge` (eventually): after everything healed, every replica caught up with
-//!   what its group had applied halfway through the liveness phase.
+//!   what its group had applied halfway through the liveness phase;
+//! - `one-vote-per-term` (always): no node votes for two candidates in one term, across its
+//!   restarts (election safety rests on it);
+//! - `commit-own-term` (always): what a leader commits by counting replicas is an entry of its
+//!   own term (Raft §5.4.2; earlier entries commit only along with one).
 
 use crate::event::{Event, EventRecord};
 use crate::ids::NodeId;
@@ -22,7 +26,75 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(OneLeaderPerTerm),
         Box::new(SameEntryPerIndex),
         Box::new(ReplicasConverge),
+        Box::new(OneVotePerTerm),
+        Box::new(CommitOwnTerm),
     ]
+}
+
+struct OneVotePerTerm;
+
+impl Invariant for OneVotePerTerm {
+    fn name(&self) -> &'static str {
+        "one-vote-per-term"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let mut votes: BTreeMap<(u64, NodeId, u64), (u64, SimTime)> = BTreeMap::new();
+        for (at, node, v) in observations(r.events, "raft/vote") {
+            let (Some(group), Some(term), Some(candidate)) =
+                (field(v, "group"), field(v, "term"), field(v, "candidate"))
+            else {
+                return Outcome::Unknown(format!("malformed raft/vote record at {at}: {v}"));
+            };
+            match votes.get(&(group, node, term)) {
+                Some(&(first, first_at)) if first != candidate => {
+                    return Outcome::Fail(format!(
+                        "group {group}: {node} voted for n{first} at {first_at} and for n{candidate} at {at}, both in term {term}"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    votes.insert((group, node, term), (candidate, at));
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}
+
+struct CommitOwnTerm;
+
+impl Invariant for CommitOwnTerm {
+    fn name(&self) -> &'static str {
+        "commit-own-term"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        for (at, node, v) in observations(r.events, "raft/commit") {
+            let (Some(group), Some(term), Some(index), Some(entry_term)) = (
+                field(v, "group"),
+                field(v, "term"),
+                field(v, "index"),
+                field(v, "entry_term"),
+            ) else {
+                return Outcome::Unknown(format!("malformed raft/commit record at {at}: {v}"));
+            };
+            if entry_term != term {
+                return Outcome::Fail(format!(
+                    "group {group}: leader {node} of term {term} committed index {index}, an entry of term {entry_term}, by counting replicas (at {at})"
+                ));
+            }
+        }
+        Outcome::Pass
+    }
 }
 
 /// One `raft/applied` observation.

@@ -74,6 +74,10 @@ struct Live<M: StateMachine> {
     reads: BTreeMap<u64, (ReplyTo, M::Op)>,
     next_read: u64,
     leading: bool,
+    /// The last (term, vote) recorded, so each vote is observed once.
+    observed_vote: Option<(u64, NodeId)>,
+    /// The commit index when last looked at, so a leader's own advances are observed.
+    observed_commit: u64,
 }
 
 impl<M: StateMachine> Service for ReplicatedNode<M> {
@@ -189,6 +193,8 @@ fn recover<M: StateMachine>(
         reads: BTreeMap::new(),
         next_read: 0,
         leading: false,
+        observed_vote: None,
+        observed_commit: 0,
     })
 }
 
@@ -309,6 +315,7 @@ impl<M: StateMachine> Live<M> {
             }
         }
         // 5. apply, 6. serve reads
+        self.observe_commit(ctx);
         for entry in &ready.committed {
             self.apply(ctx, entry);
         }
@@ -332,6 +339,7 @@ impl<M: StateMachine> Live<M> {
             }
             self.leading = leads;
         }
+        self.observe_vote(ctx);
         // 7. compact
         if ready.snapshot_wanted {
             let applied = self.app.applied_index();
@@ -355,7 +363,7 @@ impl<M: StateMachine> Live<M> {
                     let resp = match applied {
                         Applied::Output(o) => Response::Done(o),
                         // Not applied now, but an earlier copy may have been: unknown.
-                        Applied::SessionExpired | Applied::Stale { .. } => Response::Unknown,
+                        Applied::Stale { .. } => Response::Unknown,
                     };
                     for to in waiting {
                         ctx.reply(to, resp.clone());
@@ -364,6 +372,37 @@ impl<M: StateMachine> Live<M> {
             }
         }
         self.observe_state(ctx, entry.term);
+    }
+
+    /// Records what a leader commits by counting replicas: Raft's rule (§5.4.2) is that it is
+    /// an entry of its own term (earlier entries commit along with it). A commit index learned
+    /// as a follower is not the leader's doing and is not recorded.
+    fn observe_commit(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>) {
+        let commit = self.core.commit_index();
+        if commit > self.observed_commit && self.core.role() == Role::Leader {
+            if let Some(entry_term) = self.core.term_at(commit) {
+                ctx.observe(
+                    "raft/commit",
+                    json!({"group": self.group, "term": self.core.term(),
+                           "index": commit, "entry_term": entry_term}),
+                );
+            }
+        }
+        self.observed_commit = commit;
+    }
+
+    /// Records a vote the node holds for the first time (in memory: what it would answer).
+    fn observe_vote(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>) {
+        if let Some(candidate) = self.core.vote() {
+            let vote = (self.core.term(), candidate);
+            if self.observed_vote != Some(vote) {
+                self.observed_vote = Some(vote);
+                ctx.observe(
+                    "raft/vote",
+                    json!({"group": self.group, "term": vote.0, "candidate": candidate}),
+                );
+            }
+        }
     }
 
     /// Records the applied index, the term of its entry and the state's digest.

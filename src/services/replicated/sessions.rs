@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionOptions {
     /// Bound on the session table. When a new client arrives and the table is full, the session
-    /// applied least recently (smallest log index) is evicted; a later request of that client
-    /// with `seq > 1` is not applied and answered as of unknown outcome. A retry of an evicted
-    /// client's *first* request (`seq == 1`) cannot be recognised and is applied again: keep
-    /// this bound well above the number of concurrently active clients. Default 4096.
+    /// applied least recently (smallest log index) is evicted; a retry of that client's last
+    /// write can then no longer be recognised and would be applied again: keep this bound well
+    /// above the number of concurrently active clients (validation asks for twice). Default 4096.
     pub sessions_max: usize,
     /// Planted bug (e.g. `kv-no-dedup`): ignore sessions, so a retried write is applied twice.
     pub no_dedup: bool,
@@ -43,8 +42,6 @@ struct Session<O> {
 pub enum Applied<O> {
     /// Applied now, or earlier with this output (a retry).
     Output(O),
-    /// Not applied: the session is unknown and `seq` is not 1 (it was evicted).
-    SessionExpired,
     /// Not applied: the session already moved past `seq` (a stale duplicate).
     Stale {
         /// The last request number the session applied.
@@ -97,9 +94,9 @@ impl<O: Clone> Sessions<O> {
                 Applied::Output(s.output.clone())
             }
             Some(s) if seq < s.seq => Applied::Stale { last_seq: s.seq },
-            Some(_) => self.fresh(opts, index, client_id, seq, execute),
-            None if seq != 1 => Applied::SessionExpired,
-            None => self.fresh(opts, index, client_id, seq, execute),
+            // A session starts with whatever number its first applied write carries: earlier
+            // writes of the client may have timed out without ever reaching the log.
+            Some(_) | None => self.fresh(opts, index, client_id, seq, execute),
         }
     }
 
