@@ -1,7 +1,8 @@
-//! The same ID-generator code on real UDP sockets and a real disk: three `faultlab serve`
-//! processes on loopback, one killed with SIGKILL mid-load and restarted from its data
-//! directory, while `faultlab load` drives clients and checks that no id was handed out twice.
-//! (Real time, so this test asserts safety only, never timing.)
+//! The same service code on real UDP sockets and a real disk: for each service, three
+//! `faultlab serve` processes on loopback, one killed with SIGKILL mid-load and restarted from
+//! its data directory, while `faultlab load` drives clients and checks what they saw with the
+//! service's history checks (unique ids; linearizability for the KV store). Real time, so this
+//! test asserts safety only, never timing.
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 struct Cluster {
+    service: &'static str,
     nodes: Vec<Option<Child>>,
     addrs: String,
     dir: PathBuf,
@@ -37,14 +39,16 @@ fn free_udp_ports(n: usize) -> Vec<u16> {
 }
 
 impl Cluster {
-    fn start(n: usize) -> Cluster {
+    fn start(service: &'static str, n: usize) -> Cluster {
         let addrs: Vec<String> = free_udp_ports(n)
             .into_iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        let dir = std::env::temp_dir().join(format!("faultlab-real-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("faultlab-real-{service}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut c = Cluster {
+            service,
             nodes: Vec::new(),
             addrs: addrs.join(","),
             dir,
@@ -61,7 +65,7 @@ impl Cluster {
             .args([
                 "serve",
                 "--service",
-                "idgen",
+                self.service,
                 "--node",
                 &i.to_string(),
                 "--cluster",
@@ -88,16 +92,25 @@ impl Cluster {
     }
 }
 
+/// Each service and the history check that must pass on what its clients saw.
+const SERVICES: &[(&str, &str)] = &[("idgen", "unique-ids"), ("kv", "linearizable")];
+
 #[test]
-fn real_cluster_survives_a_kill_and_restart_without_repeating_ids() {
-    let mut cluster = Cluster::start(3);
+fn real_clusters_survive_a_kill_and_restart() {
+    for &(service, check) in SERVICES {
+        one_cluster(service, check);
+    }
+}
+
+fn one_cluster(service: &'static str, check: &str) {
+    let mut cluster = Cluster::start(service, 3);
     sleep(Duration::from_millis(300));
     let history = cluster.dir.join("history.jsonl");
     let load = Command::new(env!("CARGO_BIN_EXE_faultlab"))
         .args([
             "load",
             "--service",
-            "idgen",
+            service,
             "--cluster",
             &cluster.addrs,
             "--clients",
@@ -116,8 +129,11 @@ fn real_cluster_survives_a_kill_and_restart_without_repeating_ids() {
     cluster.restart(1);
     let out = load.wait_with_output().expect("load finishes");
     let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{report}");
-    assert!(report.contains("pass    unique-ids"), "{report}");
+    assert_eq!(out.status.code(), Some(0), "{service}: {report}");
+    assert!(
+        report.contains(&format!("pass    {check}")),
+        "{service}: {report}"
+    );
     let text = std::fs::read_to_string(&history).expect("history written");
     let oks = text
         .lines()
@@ -125,13 +141,13 @@ fn real_cluster_survives_a_kill_and_restart_without_repeating_ids() {
         .count();
     assert!(
         oks > 50,
-        "the cluster served only {oks} operations:\n{report}"
+        "{service}: the cluster served only {oks} operations:\n{report}"
     );
     let incarnation = std::fs::read_to_string(cluster.dir.join("n1").join("faultlab.incarnation"))
         .unwrap_or_default();
     assert_eq!(
         incarnation.trim(),
         "2",
-        "node 1 restarted from its data directory"
+        "{service}: node 1 restarted from its data directory"
     );
 }

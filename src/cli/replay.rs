@@ -27,6 +27,10 @@ pub struct ReplayArgs {
     /// (default: faultlab-out/<scenario>-seed<N>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Bound on the event log (records beyond it are dropped and `records-complete` turns
+    /// unknown); for long runs whose memory is being measured.
+    #[arg(long, default_value_t = faultlab::runner::EVENTS_MAX_DEFAULT)]
+    pub events_max: usize,
     /// Also write tracing output (filtered by RUST_LOG, default info) to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
@@ -38,6 +42,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let opts = RunOptions {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
         backend: args.backend,
+        events_max: args.events_max,
         ..RunOptions::default()
     };
     let outcome = run_seed(&sc, args.seed, &opts)?;

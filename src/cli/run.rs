@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// The simulator.
     #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
     pub backend: BackendKind,
+    /// Bound on the event log (records beyond it are dropped and `records-complete` turns
+    /// unknown); for long runs whose memory is being measured.
+    #[arg(long, default_value_t = faultlab::runner::EVENTS_MAX_DEFAULT)]
+    pub events_max: usize,
     /// Print one JSON object per scenario (an array when there are several) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -57,6 +61,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let opts = RunOptions {
             extra_bugs: resolve_bugs(sc, &args.bugs)?,
             backend: args.backend,
+            events_max: args.events_max,
             ..RunOptions::default()
         };
         let started = Elapsed::start();

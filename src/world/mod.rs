@@ -185,8 +185,13 @@ impl WorldState {
         slot.resume.notify_waiters();
     }
 
-    /// Records one history line (and mirrors it into the event log).
+    /// Records one history line (and mirrors it into the event log). Once the event log is
+    /// full the history stops too (a prefix of a history is still a history, and the run is
+    /// `unknown` by then anyway), so a bounded log bounds the run's memory.
     pub fn record_op(&mut self, now: SimTime, op: OpRecord) {
+        if self.log.overflowed() {
+            return;
+        }
         self.log(
             now,
             Event::ClientOp {
