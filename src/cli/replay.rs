@@ -43,7 +43,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
         backend: args.backend,
         events_max: args.events_max,
-        ..RunOptions::default()
     };
     let outcome = run_seed(&sc, args.seed, &opts)?;
     let dir = args.out.unwrap_or_else(|| {

@@ -62,7 +62,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             extra_bugs: resolve_bugs(sc, &args.bugs)?,
             backend: args.backend,
             events_max: args.events_max,
-            ..RunOptions::default()
         };
         let started = Elapsed::start();
         let (results, written) = run_one(sc, &args, &opts, jobs)?;

@@ -40,9 +40,21 @@ where
         }
         let mut cx = ClientCtx {
             client: me,
+            local: env.local_now(),
             nodes: &cfg.nodes,
             rng: &mut rng,
         };
+        if let Some(until) = logic.hold_until(&mut cx) {
+            while env.local_now().mono < until {
+                env.local_sleep_until(until).await;
+            }
+            cx = ClientCtx {
+                client: me,
+                local: env.local_now(),
+                nodes: &cfg.nodes,
+                rng: &mut rng,
+            };
+        }
         let (d, req, to) = logic.begin(&mut cx);
         let record = |op_type, value| OpRecord {
             client: me,
@@ -126,6 +138,7 @@ impl Operation {
             let reply = self.await_reply::<S, E>(env, *req_id, attempt_end).await;
             let mut cx = ClientCtx {
                 client: me,
+                local: env.local_now(),
                 nodes,
                 rng,
             };
@@ -154,6 +167,7 @@ impl Operation {
         }
         let mut cx = ClientCtx {
             client: me,
+            local: env.local_now(),
             nodes,
             rng,
         };

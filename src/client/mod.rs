@@ -17,7 +17,7 @@ use crate::ids::{Addr, ClientId, NodeId};
 use crate::node::env::Inbound;
 use crate::node::service::Service;
 use crate::rng::DetRng;
-use crate::time::SimTime;
+use crate::time::{LocalInstant, LocalNow, SimTime};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -73,6 +73,9 @@ pub enum Next<Req> {
 pub struct ClientCtx<'a> {
     /// This client.
     pub client: ClientId,
+    /// The client machine's clocks, read once for this decision (under simulation: the clocks
+    /// of the node it sits next to, skew and all).
+    pub local: LocalNow,
     /// The cluster's nodes.
     pub nodes: &'a [NodeId],
     /// The client's own seeded stream.
@@ -99,6 +102,12 @@ pub trait ClientLogic<S: Service>: 'static {
     fn on_deadline(&mut self, _cx: &mut ClientCtx<'_>) -> Next<S::Request> {
         Next::Unknown
     }
+    /// Asked before each operation, after the think time: wait until the client's own
+    /// monotonic clock reads this first (a lock holder using its lease to the end). `None`:
+    /// begin at once.
+    fn hold_until(&mut self, _cx: &mut ClientCtx<'_>) -> Option<LocalInstant> {
+        None
+    }
 }
 
 /// What a backend gives a client.
@@ -108,6 +117,10 @@ pub trait ClientEnv {
     fn me(&self) -> ClientId;
     /// Time as the history records it (true simulated time under simulation).
     fn now(&self) -> SimTime;
+    /// The client machine's own clocks (skewed under simulation).
+    fn local_now(&self) -> LocalNow;
+    /// Sleeps until the client's monotonic clock reads `deadline`, or less (callers re-check).
+    fn local_sleep_until(&self, deadline: LocalInstant) -> impl Future<Output = ()> + 'static;
     /// Sleeps for `d` of client time.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static;
     /// The next message addressed to this client.

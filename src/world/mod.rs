@@ -112,6 +112,14 @@ impl WorldState {
         (0..self.nodes.len() as u32).map(NodeId)
     }
 
+    /// The node client `c` sits next to: it shares that node's network position and clocks.
+    pub fn client_home(&self, c: crate::ids::ClientId) -> NodeId {
+        self.net
+            .faults
+            .position(Addr::Client(c))
+            .unwrap_or(NodeId(0))
+    }
+
     /// True unless `addr` is a crashed node (clients never crash).
     pub fn is_up(&self, addr: Addr) -> bool {
         match addr {

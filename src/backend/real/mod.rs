@@ -221,6 +221,14 @@ impl ClientEnv for RealClientEnv {
         tokio::time::sleep(d)
     }
 
+    fn local_now(&self) -> LocalNow {
+        self.clock.now()
+    }
+
+    fn local_sleep_until(&self, deadline: LocalInstant) -> impl Future<Output = ()> + 'static {
+        tokio::time::sleep(deadline.saturating_since(self.clock.now().mono))
+    }
+
     async fn recv(&mut self) -> Inbound {
         self.transport.recv().await
     }

@@ -6,7 +6,7 @@ use crate::client::ClientEnv;
 use crate::history::OpRecord;
 use crate::ids::{Addr, ClientId};
 use crate::node::env::Inbound;
-use crate::time::SimTime;
+use crate::time::{LocalInstant, LocalNow, SimTime};
 use serde_json::value::RawValue;
 use std::future::Future;
 use std::time::Duration;
@@ -28,6 +28,22 @@ impl<R: SimRuntime> ClientEnv for SimClientEnv<R> {
 
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
         R::sleep(d)
+    }
+
+    fn local_now(&self) -> LocalNow {
+        let w = self.transport.world().borrow();
+        w.node(w.client_home(self.me)).clock.read(R::now())
+    }
+
+    fn local_sleep_until(&self, deadline: LocalInstant) -> impl Future<Output = ()> + 'static {
+        let wait = {
+            let w = self.transport.world().borrow();
+            w.node(w.client_home(self.me))
+                .clock
+                .true_until(R::now(), deadline)
+        };
+        // In pieces, so a drift change while waiting is followed (the caller re-checks).
+        R::sleep(wait.min(Duration::from_millis(50)))
     }
 
     async fn recv(&mut self) -> Inbound {
