@@ -162,7 +162,8 @@ impl ServiceVisitor for Load {
             clients: self.cfg.clients,
         };
         let local = tokio::task::LocalSet::new();
-        let make = |c| T::client(&opts, &shape, c);
+        let no_bugs = faultlab::bugs::BugSet::new();
+        let make = |c| T::client(&opts, &shape, c, &no_bugs);
         let history =
             runtime()?.block_on(local.run_until(load::<T::Server, T::Client>(self.cfg, make)))?;
         let verdicts = T::history_checks(&opts, &history);

@@ -35,7 +35,7 @@ where
     loop {
         let think = rng.random_range(cfg.think_ms_min..=cfg.think_ms_max);
         env.sleep(Duration::from_millis(think)).await;
-        if env.should_stop() {
+        if env.should_stop() && !logic.must_go_on() {
             return;
         }
         let mut cx = ClientCtx {

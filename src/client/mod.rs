@@ -108,6 +108,11 @@ pub trait ClientLogic<S: Service>: 'static {
     fn hold_until(&mut self, _cx: &mut ClientCtx<'_>) -> Option<LocalInstant> {
         None
     }
+    /// True while the client owes the service another operation before it may stop (a lock
+    /// holder must release, or its history would show a lock held to the end).
+    fn must_go_on(&self) -> bool {
+        false
+    }
 }
 
 /// What a backend gives a client.

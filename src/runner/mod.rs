@@ -246,6 +246,7 @@ impl OptionsVisitor for Simulate<'_> {
         let sc = self.scenario;
         let shape = sc.shape();
         let client_opts = opts.clone();
+        let client_bugs = self.bugs.clone();
         let setup = Rc::new(HostSetup::<T::Server, T::Client> {
             seeds: self.seeds,
             nodes: sc.nodes,
@@ -259,7 +260,7 @@ impl OptionsVisitor for Simulate<'_> {
                 think_ms_max: sc.workload.think_ms_max,
                 timeout_ms: sc.workload.timeout_ms,
             },
-            make_client: Box::new(move |c| T::client(&client_opts, &shape, c)),
+            make_client: Box::new(move |c| T::client(&client_opts, &shape, c, &client_bugs)),
             inbox_capacity: sc.network.inbox_capacity,
             fsync: Duration::from_millis(sc.disk.fsync_ms),
         });

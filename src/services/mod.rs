@@ -10,11 +10,12 @@
 
 pub mod idgen;
 pub mod kv;
+pub mod lock;
 pub mod raft;
 pub mod replicated;
 pub mod ring;
 
-use crate::bugs::{Bug, UnknownBug};
+use crate::bugs::{Bug, BugSet, UnknownBug};
 use crate::client::ClientLogic;
 use crate::history::History;
 use crate::ids::ClientId;
@@ -71,8 +72,10 @@ pub trait ServiceSpec: 'static {
     fn validate(opts: &Self::Options, shape: &Shape) -> Result<(), OptionError>;
     /// The configuration every node's core starts with.
     fn server_config(opts: &Self::Options, shape: &Shape) -> <Self::Server as Service>::Config;
-    /// The client core of one client.
-    fn client(opts: &Self::Options, shape: &Shape, client: ClientId) -> Self::Client;
+    /// The client core of one client (a design flaw switched on like a planted bug, such as
+    /// the lock service's Redlock variant, changes what clients do too).
+    fn client(opts: &Self::Options, shape: &Shape, client: ClientId, bugs: &BugSet)
+    -> Self::Client;
     /// The service's own invariants over a simulated run (the common ones are added by the
     /// runner).
     fn invariants(opts: &Self::Options) -> Vec<Box<dyn Invariant>>;
@@ -167,6 +170,7 @@ macro_rules! registry {
 registry! {
     Idgen => idgen::IdgenService,
     Kv => kv::KvService,
+    Lock => lock::LockService,
 }
 
 struct Meta;

@@ -7,6 +7,8 @@
 //! - `release`: legal only while the lock is held. If the invocation's `value` is a token, it must
 //!   be the holder's token.
 //! - `renew`: legal only while the lock is held (by the token in its `value`, if any); no change.
+//!   A renew whose `ok` value is `false` reports the lease *lost* (the service no longer had it,
+//!   or the client gave it up): like a `release`, the lock is free from some point within it.
 //!
 //! A lease that simply expires is invisible in a history, so the client (or the runner) must record
 //! the loss of a lease as a `release` for this model; otherwise a legitimate grant after expiry
@@ -28,6 +30,8 @@ pub enum LockOp {
     Release(Option<i64>),
     /// A renewal, by the token in its value if any.
     Renew(Option<i64>),
+    /// A renewal that found the lease lost: frees the lock, like a release.
+    Lost(Option<i64>),
 }
 
 /// What is known of the holder's token.
@@ -67,6 +71,9 @@ impl Model for Lock {
             "acquire" | "lock" if !op.known => Ok(LockOp::AcquireUnknown),
             "acquire" | "lock" => token(op.output, "acquire's ok value").map(LockOp::Acquire),
             "release" | "unlock" => token(op.input, "release's value").map(LockOp::Release),
+            "renew" if op.known && op.output == Some(&Value::Bool(false)) => {
+                token(op.input, "renew's value").map(LockOp::Lost)
+            }
             "renew" => token(op.input, "renew's value").map(LockOp::Renew),
             other => Err(format!(
                 "unknown operation `{other}` (expected acquire, release, renew)"
@@ -100,7 +107,7 @@ impl Model for Lock {
                 holder: Some(Token::AtLeast(min)),
                 token_min_next: min.saturating_add(1),
             }),
-            (LockOp::Release(claimed), Some(held)) => {
+            (LockOp::Release(claimed) | LockOp::Lost(claimed), Some(held)) => {
                 let (_, token_min_next) = confirm(held, claimed, min)?;
                 Some(LockState {
                     holder: None,
@@ -127,6 +134,8 @@ impl Model for Lock {
             LockOp::Release(None) => "release".to_string(),
             LockOp::Renew(Some(t)) => format!("renew(token {t})"),
             LockOp::Renew(None) => "renew".to_string(),
+            LockOp::Lost(Some(t)) => format!("renew(token {t}) → lost"),
+            LockOp::Lost(None) => "renew → lost".to_string(),
         }
     }
 
@@ -184,6 +193,9 @@ mod tests {
         assert!(run(&[Release(None)]).is_none());
         assert!(run(&[Acquire(Some(1)), Release(Some(3))]).is_none());
         assert!(run(&[Acquire(Some(1)), Renew(Some(1)), Renew(Some(2))]).is_none());
+        assert!(run(&[Acquire(Some(1)), Lost(Some(1)), Acquire(Some(2))]).is_some());
+        assert!(run(&[Acquire(Some(1)), Lost(Some(2))]).is_none());
+        assert!(run(&[Lost(None)]).is_none());
     }
 
     #[test]

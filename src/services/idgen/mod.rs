@@ -46,7 +46,12 @@ impl ServiceSpec for IdgenService {
         opts.clone()
     }
 
-    fn client(_opts: &IdgenConfig, _shape: &Shape, _client: ClientId) -> IdgenClient {
+    fn client(
+        _opts: &IdgenConfig,
+        _shape: &Shape,
+        _client: ClientId,
+        _bugs: &crate::bugs::BugSet,
+    ) -> IdgenClient {
         IdgenClient
     }
 

@@ -23,7 +23,12 @@ impl Invariant for Linearizable {
 
 /// The `kv` model's verdict on a history, as an invariant outcome.
 pub fn history_verdict(history: &crate::history::History) -> Outcome {
-    match check::check(history, ModelKind::Kv, &CheckOptions::default()) {
+    model_verdict(history, ModelKind::Kv)
+}
+
+/// A model's verdict on a history, as an invariant outcome (the counterexample in the message).
+pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Outcome {
+    match check::check(history, model, &CheckOptions::default()) {
         Ok(report) => match &report.verdict {
             check::Verdict::Linearizable => Outcome::Pass,
             check::Verdict::NotLinearizable(cx) => {

@@ -19,7 +19,7 @@ pub use workload::KvWorkload;
 
 use super::replicated::{self, NodeConfig, ReplicatedClient, ReplicatedNode};
 use super::{OptionError, ServiceSpec, Shape};
-use crate::bugs::Bug;
+use crate::bugs::{Bug, BugSet};
 use crate::history::History;
 use crate::ids::ClientId;
 use crate::invariants::{Invariant, Tag, Verdict};
@@ -41,16 +41,17 @@ impl ServiceSpec for KvService {
         opts.validate(shape)
     }
 
-    fn server_config(opts: &KvOptions, _shape: &Shape) -> NodeConfig {
+    fn server_config(opts: &KvOptions, _shape: &Shape) -> NodeConfig<KvMachine> {
         NodeConfig {
             raft: opts.raft(),
             routing: opts.routing(),
             sessions: opts.sessions(),
             bugs: bugs::host_bugs,
+            duties: (),
         }
     }
 
-    fn client(opts: &KvOptions, _shape: &Shape, client: ClientId) -> Self::Client {
+    fn client(opts: &KvOptions, _shape: &Shape, client: ClientId, _bugs: &BugSet) -> Self::Client {
         ReplicatedClient::new(KvWorkload::new(opts, client), opts.client(), client)
     }
 

@@ -2,7 +2,8 @@
 //! applied index are the replicated layer's (`replicated::Replicated<KvMachine>`).
 
 use super::command::{KvOp, KvResult};
-use crate::services::replicated::StateMachine;
+use crate::services::replicated::{DutyPlan, StateMachine};
+use crate::time::LocalInstant;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,6 +34,14 @@ impl StateMachine for KvMachine {
     type Op = KvOp;
     type Output = KvResult;
     const LABEL: &'static str = "kv";
+    type Duties = ();
+    type DutyConfig = ();
+
+    fn duties(_cfg: &()) {}
+
+    fn leader_duties(&self, _duties: &mut (), _now: LocalInstant) -> DutyPlan<KvOp> {
+        DutyPlan::default()
+    }
 
     fn empty() -> Self {
         KvMachine::default()

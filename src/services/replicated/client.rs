@@ -35,6 +35,16 @@ pub trait Workload: 'static {
         op: &<Self::Machine as StateMachine>::Op,
         output: &<Self::Machine as StateMachine>::Output,
     ) -> Completion;
+    /// Asked first when an operation got its output: `Some(op)` to go on within the same
+    /// logical operation with another request, under a new sequence number, after the
+    /// back-off (a lock waiter asking again whether its turn has come).
+    fn again(
+        &mut self,
+        _op: &<Self::Machine as StateMachine>::Op,
+        _output: &<Self::Machine as StateMachine>::Output,
+    ) -> Option<<Self::Machine as StateMachine>::Op> {
+        None
+    }
 }
 
 /// How patient a client is.
@@ -85,6 +95,16 @@ impl<W: Workload> ReplicatedClient<W> {
             leaders: BTreeMap::new(),
             current: None,
         }
+    }
+
+    /// The request in flight (its session sequence number tells a new request from a retry).
+    pub fn in_flight(&self) -> Option<&Request<<W::Machine as StateMachine>::Op>> {
+        self.current.as_ref().map(|c| &c.req)
+    }
+
+    /// The workload.
+    pub fn workload_mut(&mut self) -> &mut W {
+        &mut self.workload
     }
 
     /// A node of `group` other than `not` (round robin from it), or any when there is one.
@@ -176,6 +196,18 @@ impl<W: Workload> ClientLogic<ReplicatedNode<W::Machine>> for ReplicatedClient<W
         match resp {
             Response::Done(output) => {
                 self.leaders.insert(group, target);
+                if let Some(op) = self.workload.again(&cur.req.op, &output) {
+                    let seq = self.seq.entry(group).or_default();
+                    *seq += 1;
+                    cur.req = Request {
+                        client_id: self.session,
+                        seq: *seq,
+                        op,
+                    };
+                    // The earlier request had an answer: nothing of it is in doubt.
+                    cur.maybe_applied = false;
+                    return self.resend(target, true);
+                }
                 let done = self.workload.complete(&cur.req.op, &output);
                 self.current = None;
                 Next::Done(done)

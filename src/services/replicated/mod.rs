@@ -22,6 +22,7 @@ pub use state::{Replicated, RestoreError};
 
 use crate::ids::NodeId;
 use crate::node::service::Message;
+use crate::time::LocalInstant;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -47,7 +48,40 @@ pub trait StateMachine: Clone + Debug + PartialEq + Serialize + DeserializeOwned
     fn route_key(_op: &Self::Op) -> Option<&str> {
         None
     }
+
+    /// What only the leader keeps for its duties (which lease it has timed since when); `()`
+    /// for a machine without duties. Never replicated: a new leader starts afresh.
+    type Duties: Debug + 'static;
+    /// What duties are configured with (a drift bound, say).
+    type DutyConfig: Clone + Debug + 'static;
+    /// Fresh duties for a node that just became leader: it times everything from now, which is
+    /// never earlier than the old leader did.
+    fn duties(cfg: &Self::DutyConfig) -> Self::Duties;
+    /// The operations the leader proposes now (under the system session, bypassing client
+    /// sessions), and when to ask again.
+    fn leader_duties(&self, duties: &mut Self::Duties, now: LocalInstant) -> DutyPlan<Self::Op>;
 }
+
+/// What a leader's duties ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DutyPlan<Op> {
+    /// Propose these now.
+    pub propose: Vec<Op>,
+    /// Ask again when the leader's monotonic clock reads this (`None`: only on the next input).
+    pub next_at: Option<LocalInstant>,
+}
+
+impl<Op> Default for DutyPlan<Op> {
+    fn default() -> Self {
+        DutyPlan {
+            propose: Vec::new(),
+            next_at: None,
+        }
+    }
+}
+
+/// The session id of operations the leader proposes itself; client sessions start at 1.
+pub const SYSTEM_SESSION: u64 = 0;
 
 /// What goes into the replicated log: an operation with the client session that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ use crate::services::raft::{
     Entry, Payload, RaftBugs, RaftConfig, RaftCore, RaftMsg, Ready, RequestError, Role,
 };
 use crate::services::ring::{GroupId, Ring};
+use crate::time::LocalInstant;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -38,7 +39,7 @@ pub struct HostBugs {
 
 /// How every replica of a replicated service is configured.
 #[derive(Debug, Clone)]
-pub struct NodeConfig {
+pub struct NodeConfig<M: StateMachine> {
     /// The Raft core's options.
     pub raft: RaftConfig,
     /// How nodes form replication groups and keys map to them.
@@ -47,6 +48,8 @@ pub struct NodeConfig {
     pub sessions: SessionOptions,
     /// Which of the run's planted bugs this service's host and core take on.
     pub bugs: fn(&BugSet) -> HostBugs,
+    /// What the application's leader duties are configured with.
+    pub duties: M::DutyConfig,
 }
 
 /// A write waiting to be applied, by session.
@@ -78,15 +81,20 @@ struct Live<M: StateMachine> {
     observed_vote: Option<(u64, NodeId)>,
     /// The commit index when last looked at, so a leader's own advances are observed.
     observed_commit: u64,
+    duty_cfg: M::DutyConfig,
+    /// The application's leader duties: `Some` while this node leads.
+    duties: Option<M::Duties>,
+    /// When the duties want to be asked again.
+    duty_at: Option<LocalInstant>,
 }
 
 impl<M: StateMachine> Service for ReplicatedNode<M> {
     type Msg = RaftMsg<Logged<M::Op>>;
     type Request = Request<M::Op>;
     type Response = Response<M::Output>;
-    type Config = NodeConfig;
+    type Config = NodeConfig<M>;
 
-    fn start(cfg: &NodeConfig, ctx: &mut Ctx<'_, Self>) -> Self {
+    fn start(cfg: &NodeConfig<M>, ctx: &mut Ctx<'_, Self>) -> Self {
         let live = match recover::<M>(cfg, ctx) {
             Ok(live) => {
                 ctx.observe("raft/started", json!({"group": live.group}));
@@ -139,7 +147,7 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
 
 /// Loads the durable state; `Err` (with why) when it cannot be trusted.
 fn recover<M: StateMachine>(
-    cfg: &NodeConfig,
+    cfg: &NodeConfig<M>,
     ctx: &mut Ctx<'_, ReplicatedNode<M>>,
 ) -> Result<Live<M>, String> {
     let bugs = (cfg.bugs)(&ctx.info().bugs);
@@ -195,6 +203,9 @@ fn recover<M: StateMachine>(
         leading: false,
         observed_vote: None,
         observed_commit: 0,
+        duty_cfg: cfg.duties.clone(),
+        duties: None,
+        duty_at: None,
     })
 }
 
@@ -208,6 +219,10 @@ impl<M: StateMachine> ReplicatedNode<M> {
             };
             let ready = live.core.ready();
             if ready.is_empty() {
+                // What the leader's duties propose makes more to do.
+                if live.run_duties(ctx) {
+                    continue;
+                }
                 break;
             }
             if let Err(reason) = live.handle(ctx, ready) {
@@ -218,8 +233,11 @@ impl<M: StateMachine> ReplicatedNode<M> {
         }
         if let Some(live) = &self.live {
             let now = ctx.now().mono;
-            let after = live.core.next_deadline().saturating_since(now);
-            ctx.set_timer(RAFT_TIMER, after);
+            let mut deadline = live.core.next_deadline();
+            if let Some(at) = live.duty_at {
+                deadline = deadline.min(at);
+            }
+            ctx.set_timer(RAFT_TIMER, deadline.saturating_since(now));
         }
     }
 }
@@ -279,6 +297,31 @@ impl<M: StateMachine> Live<M> {
         }
     }
 
+    /// Asks the leader's duties what to propose; true when something was proposed.
+    fn run_duties(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>) -> bool {
+        let Some(duties) = &mut self.duties else {
+            self.duty_at = None;
+            return false;
+        };
+        let now = ctx.now().mono;
+        let plan = self.app.machine().leader_duties(duties, now);
+        self.duty_at = plan.next_at;
+        let mut proposed = false;
+        for op in plan.propose {
+            let logged = Logged {
+                client_id: super::SYSTEM_SESSION,
+                seq: 0,
+                op,
+            };
+            match self.core.propose(logged, now) {
+                Ok(_) => proposed = true,
+                // The duties ask again later (they re-time what they proposed).
+                Err(e) => ctx.note("replicated/duty-not-proposed", json!(format!("{e:?}"))),
+            }
+        }
+        proposed
+    }
+
     /// True when the operation's key lives in this node's group (always, unsharded).
     fn owns(&self, op: &M::Op) -> bool {
         match (&self.ring, M::route_key(op)) {
@@ -327,6 +370,12 @@ impl<M: StateMachine> Live<M> {
         }
         for change in &ready.leader_changes {
             let leads = change.role == Role::Leader && change.leader == Some(self.core.id());
+            if leads && !self.leading {
+                self.duties = Some(M::duties(&self.duty_cfg));
+            }
+            if !leads {
+                self.duties = None;
+            }
             if leads && !self.leading {
                 ctx.observe(
                     "raft/leader",

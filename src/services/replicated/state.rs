@@ -92,6 +92,10 @@ impl<M: StateMachine> Replicated<M> {
         let Image {
             machine, sessions, ..
         } = &mut self.image;
+        if cmd.client_id == super::SYSTEM_SESSION {
+            // The leader's own duties: not a client retry, nothing to deduplicate.
+            return Applied::Output(machine.apply(index, &cmd.op));
+        }
         sessions.apply(&self.options, index, cmd.client_id, cmd.seq, || {
             machine.apply(index, &cmd.op)
         })

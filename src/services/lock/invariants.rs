@@ -1,0 +1,255 @@
+//! The lock service's invariants:
+//!
+//! - `linearizable` (always): the history under the checker's `lock` model (per lock name);
+//! - `one-valid-holder` (always): in true simulated time, no two clients hold a lease they
+//!   believe valid at once — a client's lease runs from its acquire's `ok` to the invocation of
+//!   its release (where it last checks the lease) or of a renewal that found it lost. Holds while the clocks stay within the
+//!   drift bound;
+//! - `fenced-writes` (always): the fencing tokens the resource accepted never go down, and a
+//!   new holder's writes carry a larger token than the previous holder's;
+//! - `exclusive-writes` (always): two holders' critical sections never interleave at the
+//!   resource (no `A … B … A` among accepted writes).
+//!
+//! Liveness (every waiting client gets the lock after heal) is the common `progress-after-heal`.
+
+use crate::check::ModelKind;
+use crate::event::Event;
+use crate::history::{History, OpType, Process};
+use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
+use crate::services::kv::invariants::model_verdict;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Every lock invariant.
+pub fn all() -> Vec<Box<dyn Invariant>> {
+    vec![
+        Box::new(Linearizable),
+        Box::new(OneValidHolder),
+        Box::new(FencedWrites),
+        Box::new(ExclusiveWrites),
+    ]
+}
+
+/// The `lock` model's verdict.
+pub fn history_verdict(history: &History) -> Outcome {
+    model_verdict(history, ModelKind::Lock)
+}
+
+struct Linearizable;
+
+impl Invariant for Linearizable {
+    fn name(&self) -> &'static str {
+        "linearizable"
+    }
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        history_verdict(r.history)
+    }
+}
+
+/// A client's lease as the history shows it.
+#[derive(Debug, Clone)]
+struct Lease {
+    client: u64,
+    from_ns: u64,
+    to_ns: u64,
+}
+
+/// Valid-lease intervals per lock, from the history (`clients`: processes advance by it).
+fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>>, String> {
+    let mut open: BTreeMap<(String, u64), u64> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (String, String, u64)> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<Lease>> = BTreeMap::new();
+    let mut last_ns = 0;
+    for (i, e) in history.events.iter().enumerate() {
+        let Process::Int(p) = e.process else {
+            return Err(format!("history line {}: process {} is not a client", i + 1, e.process));
+        };
+        let client = p % clients.max(1);
+        let name = e.key.as_ref().and_then(Value::as_str).unwrap_or("").to_string();
+        let at = e.time.ok_or_else(|| format!("history line {}: no time", i + 1))?;
+        last_ns = last_ns.max(at);
+        match e.kind {
+            OpType::Invoke => {
+                pending.insert(p, (e.f.clone(), name.clone(), at));
+                if e.f == "release" {
+                    if let Some(from_ns) = open.remove(&(name.clone(), client)) {
+                        out.entry(name).or_default().push(Lease {
+                            client,
+                            from_ns,
+                            to_ns: at,
+                        });
+                    }
+                }
+            }
+            OpType::Ok => match pending.remove(&p) {
+                Some((f, name, _)) if f == "acquire" => {
+                    open.insert((name, client), at);
+                }
+                Some((f, name, invoked)) if f == "renew" && e.value == Some(Value::Bool(false)) => {
+                    if let Some(from_ns) = open.remove(&(name.clone(), client)) {
+                        out.entry(name).or_default().push(Lease {
+                            client,
+                            from_ns,
+                            to_ns: invoked,
+                        });
+                    }
+                }
+                _ => {}
+            },
+            OpType::Fail | OpType::Info => {
+                pending.remove(&p);
+            }
+        }
+    }
+    // Still held at the end (clients release before they stop, so only when cut short).
+    for ((name, client), from_ns) in open {
+        out.entry(name).or_default().push(Lease {
+            client,
+            from_ns,
+            to_ns: last_ns,
+        });
+    }
+    Ok(out)
+}
+
+struct OneValidHolder;
+
+impl Invariant for OneValidHolder {
+    fn name(&self) -> &'static str {
+        "one-valid-holder"
+    }
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let by_lock = match leases(r.history, u64::from(r.clients)) {
+            Ok(l) => l,
+            Err(e) => return Outcome::Unknown(e),
+        };
+        for (name, mut ls) in by_lock {
+            ls.sort_by_key(|l| (l.from_ns, l.to_ns, l.client));
+            for pair in ls.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                if a.client != b.client && b.from_ns < a.to_ns {
+                    return Outcome::Fail(format!(
+                        "{name}: client {} held a valid lease from {} to {} ns and client {} from {} ns",
+                        a.client, a.from_ns, a.to_ns, b.client, b.from_ns
+                    ));
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}
+
+/// A write the resource accepted.
+struct Accepted {
+    at_ns: u64,
+    lock: String,
+    holder: String,
+    token: Option<u64>,
+}
+
+fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
+    let mut out = Vec::new();
+    for rec in r.events {
+        let Event::Observe { label, value, .. } = &rec.event else {
+            continue;
+        };
+        if label != "lock/write" {
+            continue;
+        }
+        if value.get("error").is_some() {
+            continue;
+        }
+        let (Some(holder), Some(accepted)) = (
+            value.get("holder").and_then(Value::as_str),
+            value.get("accepted").and_then(Value::as_bool),
+        ) else {
+            return Err(format!("malformed lock/write record at {}: {value}", rec.time_ns));
+        };
+        if accepted {
+            out.push(Accepted {
+                at_ns: rec.time_ns.ns,
+                lock: value
+                    .get("lock")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                holder: holder.to_string(),
+                token: value.get("token").and_then(Value::as_u64),
+            });
+        }
+    }
+    Ok(out)
+}
+
+struct FencedWrites;
+
+impl Invariant for FencedWrites {
+    fn name(&self) -> &'static str {
+        "fenced-writes"
+    }
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let writes = match accepted_writes(r) {
+            Ok(w) => w,
+            Err(e) => return Outcome::Unknown(e),
+        };
+        let mut last: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        for w in &writes {
+            let Some(t) = w.token else { continue };
+            if let Some(&(holder, max)) = last.get(w.lock.as_str()) {
+                let lower = t < max;
+                let shared = t == max && holder != w.holder;
+                if lower || shared {
+                    return Outcome::Fail(format!(
+                        "{}: the resource accepted {} with token {t} at {} ns after {holder} with token {max}",
+                        w.lock, w.holder, w.at_ns
+                    ));
+                }
+            }
+            last.insert(&w.lock, (&w.holder, t));
+        }
+        Outcome::Pass
+    }
+}
+
+struct ExclusiveWrites;
+
+impl Invariant for ExclusiveWrites {
+    fn name(&self) -> &'static str {
+        "exclusive-writes"
+    }
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let writes = match accepted_writes(r) {
+            Ok(w) => w,
+            Err(e) => return Outcome::Unknown(e),
+        };
+        let mut finished: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        let mut current: BTreeMap<&str, &str> = BTreeMap::new();
+        for w in &writes {
+            let lock = w.lock.as_str();
+            if current.get(lock) != Some(&w.holder.as_str()) {
+                if let Some(ended_at) = finished.get(&(lock, w.holder.as_str())) {
+                    return Outcome::Fail(format!(
+                        "{lock}: {} wrote again at {} ns after another holder's write at {ended_at} ns had followed its own",
+                        w.holder, w.at_ns
+                    ));
+                }
+                if let Some(prev) = current.insert(lock, &w.holder) {
+                    finished.insert((lock, prev), w.at_ns);
+                }
+            }
+        }
+        Outcome::Pass
+    }
+}
