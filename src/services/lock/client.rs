@@ -10,12 +10,12 @@
 //! "not the holder" is the record of the lease's loss and reads `ok`. A grant that arrives too
 //! late to use is handed back at once and the acquire reads `fail` (the pair took no effect).
 
+use super::LockNode;
 use super::bugs;
 use super::machine::{LockOp, LockResult};
 use super::options::LockOptions;
 use super::plan::Plan;
 use super::wire::{LockRequest, LockResponse, RedlockReq, RedlockResp, WriteReq, WriteResp};
-use super::LockNode;
 use crate::bugs::BugSet;
 use crate::client::{ClientCtx, ClientLogic, Completion, Next, OpDescription};
 use crate::history::OpType;
@@ -193,6 +193,7 @@ impl LockClient {
                         name,
                         client: self.session,
                         lease_ms: self.opts.lease_ms,
+                        attempt: 0,
                     },
                     (Kind::Renew, Some(token)) => LockOp::Renew { name, token },
                     (Kind::Release | Kind::AcquireReturn, Some(token)) => {
@@ -295,7 +296,7 @@ impl LockClient {
         };
         let now = cx.local.mono;
         match (cur.kind, out) {
-            (Kind::Acquire, LockResult::Granted { token }) => {
+            (Kind::Acquire, LockResult::Granted { token, .. }) => {
                 let lapse = cur.asked_at.saturating_add(self.usable());
                 let cur = Op {
                     token: Some(token),
@@ -481,7 +482,11 @@ impl ClientLogic<LockNode> for LockClient {
                 let writes = if valid { self.opts.writes_per_hold } else { 0 };
                 let mut steps: Vec<Step> = (0..writes).map(Step::Write).collect();
                 if self.redlock {
-                    steps.extend(LockOptions::servers(cx.nodes).iter().map(|&n| Step::RedDel(n)));
+                    steps.extend(
+                        LockOptions::servers(cx.nodes)
+                            .iter()
+                            .map(|&n| Step::RedDel(n)),
+                    );
                 } else {
                     steps.push(Step::Raft);
                 }

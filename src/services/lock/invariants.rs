@@ -65,11 +65,22 @@ fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>
     let mut last_ns = 0;
     for (i, e) in history.events.iter().enumerate() {
         let Process::Int(p) = e.process else {
-            return Err(format!("history line {}: process {} is not a client", i + 1, e.process));
+            return Err(format!(
+                "history line {}: process {} is not a client",
+                i + 1,
+                e.process
+            ));
         };
         let client = p % clients.max(1);
-        let name = e.key.as_ref().and_then(Value::as_str).unwrap_or("").to_string();
-        let at = e.time.ok_or_else(|| format!("history line {}: no time", i + 1))?;
+        let name = e
+            .key
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let at = e
+            .time
+            .ok_or_else(|| format!("history line {}: no time", i + 1))?;
         last_ns = last_ns.max(at);
         match e.kind {
             OpType::Invoke => {
@@ -169,7 +180,10 @@ fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
             value.get("holder").and_then(Value::as_str),
             value.get("accepted").and_then(Value::as_bool),
         ) else {
-            return Err(format!("malformed lock/write record at {}: {value}", rec.time_ns));
+            return Err(format!(
+                "malformed lock/write record at {}: {value}",
+                rec.time_ns
+            ));
         };
         if accepted {
             out.push(Accepted {

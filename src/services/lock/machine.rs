@@ -28,6 +28,10 @@ pub enum LockOp {
         client: u64,
         /// The lease length the client asks for.
         lease_ms: u64,
+        /// Which of the client's asks this is, echoed in the answer (a waiter asks again
+        /// under new session numbers; a late or duplicated answer to an earlier ask must not
+        /// read as the answer to this one).
+        attempt: u64,
     },
     /// Restart the holder's lease.
     Renew {
@@ -79,12 +83,16 @@ pub enum LockResult {
     Granted {
         /// The fencing token.
         token: u64,
+        /// The ask it answers.
+        attempt: u64,
     },
     /// Someone else holds it (or it is reserved for an earlier waiter): the caller waits in
     /// line at `position` (0 = next).
     Queued {
         /// Place in the queue.
         position: u64,
+        /// The ask it answers.
+        attempt: u64,
     },
     /// The lease restarted.
     Renewed,
@@ -179,6 +187,7 @@ impl StateMachine for LockMachine {
                 name,
                 client,
                 lease_ms,
+                attempt,
             } => {
                 let l = self.entry(name);
                 if let Some(h) = &mut l.holder {
@@ -189,7 +198,10 @@ impl StateMachine for LockMachine {
                         l.next_token += 1;
                         h.granted_index = index;
                         h.lease_ms = *lease_ms;
-                        return LockResult::Granted { token: h.token };
+                        return LockResult::Granted {
+                            token: h.token,
+                            attempt: *attempt,
+                        };
                     }
                 } else if l.queue.front().is_none_or(|head| head == client) {
                     if l.queue.front() == Some(client) {
@@ -203,7 +215,10 @@ impl StateMachine for LockMachine {
                         lease_ms: *lease_ms,
                         granted_index: index,
                     });
-                    return LockResult::Granted { token };
+                    return LockResult::Granted {
+                        token,
+                        attempt: *attempt,
+                    };
                 }
                 let position = match l.queue.iter().position(|c| c == client) {
                     Some(p) => p,
@@ -214,6 +229,7 @@ impl StateMachine for LockMachine {
                 };
                 LockResult::Queued {
                     position: position as u64,
+                    attempt: *attempt,
                 }
             }
             LockOp::Renew { name, token } => {
@@ -262,8 +278,7 @@ impl StateMachine for LockMachine {
                 let Some(l) = self.locks.get_mut(name) else {
                     return LockResult::Done;
                 };
-                if l
-                    .holder
+                if l.holder
                     .as_ref()
                     .is_some_and(|h| h.token == *token && h.granted_index == *granted_index)
                 {

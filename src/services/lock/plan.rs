@@ -45,8 +45,31 @@ impl Workload for Plan {
     fn again(&mut self, op: &LockOp, output: &LockResult) -> Option<LockOp> {
         // A waiter asks again whether its turn has come (it keeps its place in the queue).
         match (op, output) {
-            (LockOp::Acquire { .. }, LockResult::Queued { .. }) => Some(op.clone()),
+            (
+                LockOp::Acquire {
+                    name,
+                    client,
+                    lease_ms,
+                    attempt,
+                },
+                LockResult::Queued { .. },
+            ) => Some(LockOp::Acquire {
+                name: name.clone(),
+                client: *client,
+                lease_ms: *lease_ms,
+                attempt: attempt + 1,
+            }),
             _ => None,
+        }
+    }
+
+    fn answers(&self, op: &LockOp, output: &LockResult) -> bool {
+        match (op, output) {
+            (
+                LockOp::Acquire { attempt, .. },
+                LockResult::Granted { attempt: a, .. } | LockResult::Queued { attempt: a, .. },
+            ) => a == attempt,
+            _ => true,
         }
     }
 }

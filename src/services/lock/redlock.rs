@@ -17,13 +17,18 @@ impl RedlockServer {
     /// Answers one request at wall-clock time `now`.
     pub fn handle(&mut self, now: WallTime, req: &RedlockReq) -> RedlockResp {
         match req {
-            RedlockReq::SetNx { name, owner, ttl_ms } => {
+            RedlockReq::SetNx {
+                name,
+                owner,
+                ttl_ms,
+            } => {
                 let free = match self.keys.get(name) {
                     None => true,
                     Some((o, expires)) => o == owner || *expires <= now,
                 };
                 if free {
-                    let ttl_ns = i64::try_from(ttl_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+                    let ttl_ns =
+                        i64::try_from(ttl_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
                     let expires = WallTime {
                         ns: now.ns.saturating_add(ttl_ns),
                     };

@@ -1,0 +1,118 @@
+use super::machine::{DutyConfig, LockMachine, LockOp, LockResult};
+use crate::services::replicated::StateMachine;
+use crate::time::LocalInstant;
+use std::time::Duration;
+
+fn acquire(name: &str, client: u64, attempt: u64) -> LockOp {
+    LockOp::Acquire {
+        name: name.to_string(),
+        client,
+        lease_ms: 1000,
+        attempt,
+    }
+}
+
+fn granted(r: &LockResult) -> Option<u64> {
+    match r {
+        LockResult::Granted { token, .. } => Some(*token),
+        _ => None,
+    }
+}
+
+#[test]
+fn tokens_increase_and_waiters_are_served_in_order() {
+    let mut m = LockMachine::empty();
+    let t1 = granted(&m.apply(1, &acquire("a", 1, 0)));
+    assert_eq!(t1, Some(1));
+    // 3 queues before 2.
+    assert!(matches!(
+        m.apply(2, &acquire("a", 3, 0)),
+        LockResult::Queued { position: 0, .. }
+    ));
+    assert!(matches!(
+        m.apply(3, &acquire("a", 2, 0)),
+        LockResult::Queued { position: 1, .. }
+    ));
+    // A release with the wrong token changes nothing.
+    let wrong = LockOp::Release {
+        name: "a".into(),
+        token: 7,
+    };
+    assert_eq!(m.apply(4, &wrong), LockResult::NotHolder);
+    let release = LockOp::Release {
+        name: "a".into(),
+        token: 1,
+    };
+    assert_eq!(m.apply(5, &release), LockResult::Released);
+    // The free lock is reserved for 3: 2 asking first waits.
+    assert!(granted(&m.apply(6, &acquire("a", 2, 1))).is_none());
+    assert_eq!(granted(&m.apply(7, &acquire("a", 3, 1))), Some(2));
+    // A holder asking anew gets a new grant with a larger token.
+    assert_eq!(granted(&m.apply(8, &acquire("a", 3, 2))), Some(3));
+    // Another lock numbers on its own.
+    assert_eq!(granted(&m.apply(9, &acquire("b", 2, 0))), Some(1));
+}
+
+fn duty_cfg(restart: bool) -> DutyConfig {
+    DutyConfig {
+        drift_bound_ppm: 10_000,
+        reserve_ms: 500,
+        restart_tokens_on_failover: restart,
+    }
+}
+
+#[test]
+fn the_leader_expires_a_lease_after_the_drift_bound_and_skips_an_absent_waiter() {
+    let mut m = LockMachine::empty();
+    m.apply(1, &acquire("a", 1, 0));
+    m.apply(2, &acquire("a", 2, 0));
+    let mut d = LockMachine::duties(&duty_cfg(false));
+    let t0 = LocalInstant::default();
+    let plan = m.leader_duties(&mut d, t0);
+    assert!(plan.propose.is_empty());
+    // 1000 ms × 1.01 = 1010 ms on the leader's clock.
+    assert_eq!(
+        plan.next_at,
+        Some(t0.saturating_add(Duration::from_millis(1010)))
+    );
+    let early = m.leader_duties(&mut d, t0.saturating_add(Duration::from_millis(1009)));
+    assert!(early.propose.is_empty());
+    let due = m.leader_duties(&mut d, t0.saturating_add(Duration::from_millis(1010)));
+    assert_eq!(due.propose.len(), 1);
+    assert_eq!(m.apply(3, &due.propose[0]), LockResult::Done);
+    assert!(m.lock("a").is_some_and(|l| l.holder.is_none()));
+    // Client 2 has it reserved; it does not come within reserve_ms, so it is skipped.
+    let t1 = t0.saturating_add(Duration::from_millis(2000));
+    assert!(m.leader_duties(&mut d, t1).propose.is_empty());
+    let skip = m.leader_duties(&mut d, t1.saturating_add(Duration::from_millis(500)));
+    assert!(matches!(
+        skip.propose.as_slice(),
+        [LockOp::Skip { client: 2, .. }]
+    ));
+    m.apply(4, &skip.propose[0]);
+    assert_eq!(granted(&m.apply(5, &acquire("a", 3, 0))), Some(2));
+}
+
+#[test]
+fn only_the_planted_bug_restarts_token_numbering() {
+    let mut m = LockMachine::empty();
+    m.apply(1, &acquire("a", 1, 0));
+    let mut d = LockMachine::duties(&duty_cfg(false));
+    assert!(
+        m.leader_duties(&mut d, LocalInstant::default())
+            .propose
+            .is_empty()
+    );
+    let mut bad = LockMachine::duties(&duty_cfg(true));
+    let plan = m.leader_duties(&mut bad, LocalInstant::default());
+    assert_eq!(plan.propose, vec![LockOp::RestartTokens]);
+    m.apply(2, &plan.propose[0]);
+    m.apply(
+        3,
+        &LockOp::Release {
+            name: "a".into(),
+            token: 1,
+        },
+    );
+    assert_eq!(granted(&m.apply(4, &acquire("a", 2, 0))), Some(1));
+}

@@ -45,6 +45,15 @@ pub trait Workload: 'static {
     ) -> Option<<Self::Machine as StateMachine>::Op> {
         None
     }
+    /// False when `output` cannot be the answer to `op` (a late answer to an earlier request
+    /// of the same logical operation, told apart by something the operation echoes).
+    fn answers(
+        &self,
+        _op: &<Self::Machine as StateMachine>::Op,
+        _output: &<Self::Machine as StateMachine>::Output,
+    ) -> bool {
+        true
+    }
 }
 
 /// How patient a client is.
@@ -194,6 +203,10 @@ impl<W: Workload> ClientLogic<ReplicatedNode<W::Machine>> for ReplicatedClient<W
         };
         let (group, target) = (cur.group, cur.target);
         match resp {
+            Response::Done(output) if !self.workload.answers(&cur.req.op, &output) => {
+                // Ask again for the answer to this request (the session returns it).
+                self.resend(target, false)
+            }
             Response::Done(output) => {
                 self.leaders.insert(group, target);
                 if let Some(op) = self.workload.again(&cur.req.op, &output) {
