@@ -223,7 +223,7 @@ proptest! {
     /// identical state with the same digest.
     #[test]
     fn retries_are_exactly_once_and_snapshots_round_trip(
-        ops in prop::collection::vec((0u64..3, op_strategy(), 0usize..3), 1..60),
+        ops in prop::collection::vec((1u64..4, op_strategy(), 0usize..3), 1..60),
         cut in 0usize..60,
     ) {
         let mut kv = KvState::new(SessionOptions::default());
@@ -231,7 +231,8 @@ proptest! {
         let mut seqs = [0u64; 3];
         let mut index = 0;
         for (i, (client, op, retries)) in ops.iter().enumerate() {
-            let c = usize::try_from(*client).unwrap_or(0);
+            // Session 0 is the leader's own (duties); clients number from 1.
+            let c = usize::try_from(*client - 1).unwrap_or(0);
             seqs[c] += 1;
             let command = cmd(*client, seqs[c], op.clone());
             let expected = model_step(&mut model, op);
