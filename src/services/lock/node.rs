@@ -22,8 +22,8 @@ use serde_json::json;
 pub enum LockNode {
     /// A replica of the Raft lock service.
     Replica {
-        /// The replica.
-        node: ReplicatedNode<LockMachine>,
+        /// The replica (boxed: far larger than the other roles).
+        node: Box<ReplicatedNode<LockMachine>>,
         /// Who it is, with the lock servers as its cluster.
         info: NodeInfo,
         /// The planted bug `lock-release-any-owner`.
@@ -99,7 +99,9 @@ impl Service for LockNode {
             ..ctx.info().clone()
         };
         let cfg = replica_config(opts, &info);
-        let node = nested(ctx, &info, |inner| ReplicatedNode::start(&cfg, inner));
+        let node = Box::new(nested(ctx, &info, |inner| {
+            ReplicatedNode::start(&cfg, inner)
+        }));
         LockNode::Replica {
             node,
             release_any_owner: info.bugs.contains(&bugs::RELEASE_ANY_OWNER),
