@@ -92,18 +92,57 @@ impl Cluster {
     }
 }
 
-/// Each service and the history check that must pass on what its clients saw.
-const SERVICES: &[(&str, &str)] = &[("idgen", "unique-ids"), ("kv", "linearizable")];
+/// Each service, the history check that must pass on what its clients saw, its node count,
+/// how long the load runs and how many operations must succeed. The lock service's last node
+/// is the protected resource; its clients hold leases of up to a second, so fewer operations.
+struct Case {
+    service: &'static str,
+    check: &'static str,
+    nodes: usize,
+    duration_ms: u64,
+    oks_min: usize,
+}
+
+const SERVICES: &[Case] = &[
+    Case {
+        service: "idgen",
+        check: "unique-ids",
+        nodes: 3,
+        duration_ms: 2000,
+        oks_min: 50,
+    },
+    Case {
+        service: "kv",
+        check: "linearizable",
+        nodes: 3,
+        duration_ms: 2000,
+        oks_min: 50,
+    },
+    Case {
+        service: "lock",
+        check: "linearizable",
+        nodes: 4,
+        duration_ms: 4000,
+        oks_min: 5,
+    },
+];
 
 #[test]
 fn real_clusters_survive_a_kill_and_restart() {
-    for &(service, check) in SERVICES {
-        one_cluster(service, check);
+    for case in SERVICES {
+        one_cluster(case);
     }
 }
 
-fn one_cluster(service: &'static str, check: &str) {
-    let mut cluster = Cluster::start(service, 3);
+fn one_cluster(case: &Case) {
+    let Case {
+        service,
+        check,
+        nodes,
+        duration_ms,
+        oks_min,
+    } = *case;
+    let mut cluster = Cluster::start(service, nodes);
     sleep(Duration::from_millis(300));
     let history = cluster.dir.join("history.jsonl");
     let load = Command::new(env!("CARGO_BIN_EXE_faultlab"))
@@ -116,6 +155,8 @@ fn one_cluster(service: &'static str, check: &str) {
             "--clients",
             "4",
             "--duration-ms",
+            &duration_ms.to_string(),
+            "--timeout-ms",
             "2000",
         ])
         .arg("--out")
@@ -140,7 +181,7 @@ fn one_cluster(service: &'static str, check: &str) {
         .filter(|l| l.contains("\"type\":\"ok\""))
         .count();
     assert!(
-        oks > 50,
+        oks > oks_min,
         "{service}: the cluster served only {oks} operations:\n{report}"
     );
     let incarnation = std::fs::read_to_string(cluster.dir.join("n1").join("faultlab.incarnation"))

@@ -7,6 +7,7 @@
 //! once (coverage — a fault that never fired makes a run prove nothing).
 
 mod common;
+pub mod linearizable;
 
 pub use common::common;
 
@@ -164,6 +165,22 @@ pub fn check_all(invariants: &[Box<dyn Invariant>], records: &RunRecords<'_>) ->
             outcome: inv.check(records),
         })
         .collect()
+}
+
+/// The observations a service recorded under `label`: (time, node, fact), in event order.
+pub fn observations<'a>(
+    events: &'a [EventRecord],
+    label: &'a str,
+) -> impl Iterator<Item = (SimTime, crate::ids::NodeId, &'a serde_json::Value)> + 'a {
+    events.iter().filter_map(move |r| match &r.event {
+        crate::event::Event::Observe {
+            node,
+            label: l,
+            value,
+            ..
+        } if l == label => Some((r.time_ns, *node, value)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

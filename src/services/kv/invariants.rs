@@ -1,59 +1,18 @@
-//! What clients saw must be linearizable: the checker's `kv` model over the history, partitioned
-//! by key, on every run. A budget the checker runs out of is `unknown`, never a pass.
+//! The KV store's history check: the shared `linearizable` invariant under the `kv` model.
 
-use crate::check::{self, CheckOptions, ModelKind};
-use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
+use crate::check::ModelKind;
+use crate::history::History;
+use crate::invariants::Outcome;
+use crate::invariants::linearizable::{Linearizable, model_verdict};
 
-/// The history is linearizable under the `kv` model.
-pub struct Linearizable;
-
-impl Invariant for Linearizable {
-    fn name(&self) -> &'static str {
-        "linearizable"
-    }
-
-    fn tag(&self) -> Tag {
-        Tag::Always
-    }
-
-    fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        history_verdict(r.history)
+/// The `linearizable` invariant under the `kv` model.
+pub fn linearizable() -> Linearizable {
+    Linearizable {
+        model: ModelKind::Kv,
     }
 }
 
 /// The `kv` model's verdict on a history, as an invariant outcome.
-pub fn history_verdict(history: &crate::history::History) -> Outcome {
+pub fn history_verdict(history: &History) -> Outcome {
     model_verdict(history, ModelKind::Kv)
-}
-
-/// A model's verdict on a history, as an invariant outcome (the counterexample in the message).
-pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Outcome {
-    match check::check(history, model, &CheckOptions::default()) {
-        Ok(report) => match &report.verdict {
-            check::Verdict::Linearizable => Outcome::Pass,
-            check::Verdict::NotLinearizable(cx) => {
-                let ops: Vec<String> = cx
-                    .unplaced
-                    .iter()
-                    .map(|op| {
-                        format!(
-                            "process {} {} (history lines {}–{})",
-                            op.process,
-                            op.op,
-                            op.invoke_line,
-                            op.complete_line.map_or("∞".to_string(), |l| l.to_string())
-                        )
-                    })
-                    .collect();
-                Outcome::Fail(format!(
-                    "key {}: {}: {}",
-                    cx.partition.clone().unwrap_or_default(),
-                    cx.explanation,
-                    ops.join(", ")
-                ))
-            }
-            check::Verdict::Unknown(why) => Outcome::Unknown(why.describe()),
-        },
-        Err(e) => Outcome::Unknown(format!("the checker rejected the history: {e}")),
-    }
 }

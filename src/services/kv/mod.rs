@@ -57,7 +57,7 @@ impl ServiceSpec for KvService {
 
     fn invariants(_opts: &KvOptions) -> Vec<Box<dyn Invariant>> {
         let mut all = replicated::invariants::all();
-        all.push(Box::new(invariants::Linearizable));
+        all.push(Box::new(invariants::linearizable()));
         all
     }
 

@@ -1,7 +1,7 @@
 //! Options of the KV store (`[kv]` in a scenario file); every default is stated here.
 
 use crate::services::raft::{LeaseConfig, RaftConfig};
-use crate::services::replicated::{ClientOptions, Routing, SessionOptions};
+use crate::services::replicated::{self, ClientOptions, Routing, SessionOptions};
 use crate::services::{OptionError, Shape};
 use serde::Deserialize;
 
@@ -162,18 +162,7 @@ impl KvOptions {
         if self.vnodes_per_group == 0 {
             return Err(OptionError::new("vnodes_per_group", "must be at least 1"));
         }
-        if self.attempt_timeout_ms == 0 {
-            return Err(OptionError::new("attempt_timeout_ms", "must be at least 1"));
-        }
-        if self.sessions_max < shape.clients as usize * 2 {
-            return Err(OptionError::new(
-                "sessions_max",
-                format!(
-                    "{} is too small for {} clients (keep it well above the client count)",
-                    self.sessions_max, shape.clients
-                ),
-            ));
-        }
+        replicated::validate_common(&self.client(), &self.sessions(), shape)?;
         self.raft()
             .validate()
             .map_err(|(field, message)| OptionError::new(raft_field(field), message))

@@ -113,6 +113,14 @@ fn servers_ctx<'b>(cx: &'b mut ClientCtx<'_>) -> ClientCtx<'b> {
     }
 }
 
+/// One Redlock step per lock server.
+fn each_server(nodes: &[NodeId], step: fn(NodeId) -> Step) -> Vec<Step> {
+    LockOptions::servers(nodes)
+        .iter()
+        .map(|&n| step(n))
+        .collect()
+}
+
 fn done(op_type: OpType, value: Option<serde_json::Value>) -> Next<LockRequest> {
     Next::Done(Completion { op_type, value })
 }
@@ -372,10 +380,7 @@ impl LockClient {
     fn hand_back(&mut self, cx: &mut ClientCtx<'_>, cur: Op) -> Next<LockRequest> {
         let steps = if self.redlock {
             // As Redlock says: unlock every instance, also those that seemed not to grant.
-            LockOptions::servers(cx.nodes)
-                .iter()
-                .map(|&n| Step::RedDel(n))
-                .collect()
+            each_server(cx.nodes, Step::RedDel)
         } else {
             vec![Step::Raft]
         };
@@ -457,10 +462,7 @@ impl ClientLogic<LockNode> for LockClient {
                 self.attempts += 1;
                 let owner = format!("c{}a{}", self.client.0, self.attempts);
                 let steps = if self.redlock {
-                    LockOptions::servers(cx.nodes)
-                        .iter()
-                        .map(|&n| Step::RedSet(n))
-                        .collect()
+                    each_server(cx.nodes, Step::RedSet)
                 } else {
                     vec![Step::Raft]
                 };
@@ -482,11 +484,7 @@ impl ClientLogic<LockNode> for LockClient {
                 let writes = if valid { self.opts.writes_per_hold } else { 0 };
                 let mut steps: Vec<Step> = (0..writes).map(Step::Write).collect();
                 if self.redlock {
-                    steps.extend(
-                        LockOptions::servers(cx.nodes)
-                            .iter()
-                            .map(|&n| Step::RedDel(n)),
-                    );
+                    steps.extend(each_server(cx.nodes, Step::RedDel));
                 } else {
                     steps.push(Step::Raft);
                 }

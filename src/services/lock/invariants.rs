@@ -13,17 +13,19 @@
 //! Liveness (every waiting client gets the lock after heal) is the common `progress-after-heal`.
 
 use crate::check::ModelKind;
-use crate::event::Event;
 use crate::history::{History, OpType, Process};
+use crate::invariants::linearizable::{Linearizable, model_verdict};
+use crate::invariants::observations;
 use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
-use crate::services::kv::invariants::model_verdict;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Every lock invariant.
 pub fn all() -> Vec<Box<dyn Invariant>> {
     vec![
-        Box::new(Linearizable),
+        Box::new(Linearizable {
+            model: ModelKind::Lock,
+        }),
         Box::new(OneValidHolder),
         Box::new(FencedWrites),
         Box::new(ExclusiveWrites),
@@ -33,20 +35,6 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
 /// The `lock` model's verdict.
 pub fn history_verdict(history: &History) -> Outcome {
     model_verdict(history, ModelKind::Lock)
-}
-
-struct Linearizable;
-
-impl Invariant for Linearizable {
-    fn name(&self) -> &'static str {
-        "linearizable"
-    }
-    fn tag(&self) -> Tag {
-        Tag::Always
-    }
-    fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        history_verdict(r.history)
-    }
 }
 
 /// A client's lease as the history shows it.
@@ -166,13 +154,7 @@ struct Accepted {
 
 fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
     let mut out = Vec::new();
-    for rec in r.events {
-        let Event::Observe { label, value, .. } = &rec.event else {
-            continue;
-        };
-        if label != "lock/write" {
-            continue;
-        }
+    for (at, _, value) in observations(r.events, "lock/write") {
         if value.get("error").is_some() {
             continue;
         }
@@ -180,14 +162,11 @@ fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
             value.get("holder").and_then(Value::as_str),
             value.get("accepted").and_then(Value::as_bool),
         ) else {
-            return Err(format!(
-                "malformed lock/write record at {}: {value}",
-                rec.time_ns
-            ));
+            return Err(format!("malformed lock/write record at {at}: {value}"));
         };
         if accepted {
             out.push(Accepted {
-                at_ns: rec.time_ns.ns,
+                at_ns: at.ns,
                 lock: value
                     .get("lock")
                     .and_then(Value::as_str)

@@ -6,7 +6,7 @@
 use super::machine::DutyConfig;
 use crate::ids::NodeId;
 use crate::services::raft::RaftConfig;
-use crate::services::replicated::{ClientOptions, Routing, SessionOptions};
+use crate::services::replicated::{self, ClientOptions, Routing, SessionOptions};
 use crate::services::{OptionError, Shape};
 use serde::Deserialize;
 
@@ -182,18 +182,7 @@ impl LockOptions {
                 return Err(OptionError::new(field, "must be at most 1000"));
             }
         }
-        if self.attempt_timeout_ms == 0 {
-            return Err(OptionError::new("attempt_timeout_ms", "must be at least 1"));
-        }
-        if self.sessions_max < shape.clients as usize * 2 {
-            return Err(OptionError::new(
-                "sessions_max",
-                format!(
-                    "{} is too small for {} clients",
-                    self.sessions_max, shape.clients
-                ),
-            ));
-        }
+        replicated::validate_common(&self.client(), &self.sessions(), shape)?;
         self.raft()
             .validate()
             .map_err(|(field, message)| OptionError::new(field, message))

@@ -13,9 +13,9 @@
 //! - `commit-own-term` (always): what a leader commits by counting replicas is an entry of its
 //!   own term (Raft §5.4.2; earlier entries commit only along with one).
 
-use crate::event::{Event, EventRecord};
+use crate::event::EventRecord;
 use crate::ids::NodeId;
-use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
+use crate::invariants::{Invariant, Outcome, RunRecords, Tag, observations};
 use crate::time::SimTime;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -105,21 +105,6 @@ struct Applied {
     index: u64,
     term: u64,
     digest: String,
-}
-
-fn observations<'a>(
-    events: &'a [EventRecord],
-    label: &'a str,
-) -> impl Iterator<Item = (SimTime, NodeId, &'a Value)> + 'a {
-    events.iter().filter_map(move |r| match &r.event {
-        Event::Observe {
-            node,
-            label: l,
-            value,
-            ..
-        } if l == label => Some((r.time_ns, *node, value)),
-        _ => None,
-    })
 }
 
 fn field(v: &Value, name: &str) -> Option<u64> {

@@ -80,6 +80,29 @@ impl<Op> Default for DutyPlan<Op> {
     }
 }
 
+/// Checks what every replicated service's options share: the client's attempt timeout and the
+/// session table's room for this many clients (fields named as in the service's table).
+pub fn validate_common(
+    client: &ClientOptions,
+    sessions: &SessionOptions,
+    shape: &crate::services::Shape,
+) -> Result<(), crate::services::OptionError> {
+    use crate::services::OptionError;
+    if client.attempt_timeout_ms == 0 {
+        return Err(OptionError::new("attempt_timeout_ms", "must be at least 1"));
+    }
+    if sessions.sessions_max < shape.clients as usize * 2 {
+        return Err(OptionError::new(
+            "sessions_max",
+            format!(
+                "{} is too small for {} clients (keep it at least twice the client count)",
+                sessions.sessions_max, shape.clients
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The session id of operations the leader proposes itself; client sessions start at 1.
 pub const SYSTEM_SESSION: u64 = 0;
 
