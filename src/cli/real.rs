@@ -64,6 +64,25 @@ pub struct LoadArgs {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Switch on a planted bug the clients take part in (`lock-redlock`: clients speak Redlock;
+    /// give the servers the same `--bug`). Repeatable.
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+}
+
+/// The bugs named on the command line, each checked to be one of `service`'s.
+fn bugs_of(service: ServiceKind, names: &[String]) -> anyhow::Result<BugSet> {
+    let mut bugs = BugSet::new();
+    for name in names {
+        let (owner, bug) =
+            ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
+        anyhow::ensure!(
+            owner == service,
+            "--bug {bug} is a bug of the {owner} service"
+        );
+        bugs.insert(bug);
+    }
+    Ok(bugs)
 }
 
 fn parse_service(s: &str) -> Result<ServiceKind, String> {
@@ -123,19 +142,10 @@ pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let extra = resolve_bugs(&sc, &args.bugs)?;
             (sc.service.clone(), sc.bugs.union(&extra).copied().collect())
         }
-        None => {
-            let mut bugs = BugSet::new();
-            for name in &args.bugs {
-                let (owner, bug) =
-                    ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
-                anyhow::ensure!(
-                    owner == args.service,
-                    "--bug {bug} is a bug of the {owner} service"
-                );
-                bugs.insert(bug);
-            }
-            (args.service.visit(Defaults), bugs)
-        }
+        None => (
+            args.service.visit(Defaults),
+            bugs_of(args.service, &args.bugs)?,
+        ),
     };
     let cfg = ServeConfig {
         node: NodeId(args.node),
@@ -151,6 +161,7 @@ pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Drives a real cluster of the service, by its type, and checks what the clients saw.
 struct Load {
     cfg: LoadConfig,
+    bugs: BugSet,
 }
 
 impl ServiceVisitor for Load {
@@ -162,8 +173,8 @@ impl ServiceVisitor for Load {
             clients: self.cfg.clients,
         };
         let local = tokio::task::LocalSet::new();
-        let no_bugs = faultlab::bugs::BugSet::new();
-        let make = |c| T::client(&opts, &shape, c, &no_bugs);
+        let bugs = self.bugs;
+        let make = |c| T::client(&opts, &shape, c, &bugs);
         let history =
             runtime()?.block_on(local.run_until(load::<T::Server, T::Client>(self.cfg, make)))?;
         let verdicts = T::history_checks(&opts, &history);
@@ -181,7 +192,8 @@ pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
         timeout_ms: args.timeout_ms,
         seed: args.seed,
     };
-    let (history, mut verdicts) = args.service.visit(Load { cfg })?;
+    let bugs = bugs_of(args.service, &args.bugs)?;
+    let (history, mut verdicts) = args.service.visit(Load { cfg, bugs })?;
     if let Some(path) = &args.out {
         let f = std::fs::File::create(path)
             .with_context(|| format!("{}: cannot create", path.display()))?;
