@@ -191,6 +191,35 @@ impl<'a, S: Service> Ctx<'a, S> {
     pub fn note(&mut self, label: &'static str, value: Value) {
         self.out.push(Output::Note { label, value });
     }
+
+    /// Runs a handler of `I`, a role this node plays (a replica inside a bigger service), as
+    /// `info` (its own view of the cluster), and turns what it asks for into this service's
+    /// outputs: its messages through `send`, its replies through `reply`, the rest as they are.
+    pub fn nest<I: Service, R>(
+        &mut self,
+        info: &NodeInfo,
+        f: impl FnOnce(&mut Ctx<'_, I>) -> R,
+        mut send: impl FnMut(NodeId, I::Msg) -> Output<S>,
+        mut reply: impl FnMut(ReplyTo, I::Response) -> Output<S>,
+    ) -> R {
+        let mut out = Vec::new();
+        let r = {
+            let mut inner = Ctx::new(info, self.now, &mut *self.rng, &mut *self.storage, &mut out);
+            f(&mut inner)
+        };
+        for o in out {
+            self.out.push(match o {
+                Output::Send { to, msg } => send(to, msg),
+                Output::Reply { to, resp } => reply(to, resp),
+                Output::SetTimer { timer, deadline } => Output::SetTimer { timer, deadline },
+                Output::CancelTimer { timer } => Output::CancelTimer { timer },
+                Output::Sync => Output::Sync,
+                Output::Observe { label, value } => Output::Observe { label, value },
+                Output::Note { label, value } => Output::Note { label, value },
+            });
+        }
+        r
+    }
 }
 
 /// A service: the code that runs on a node, the same under every backend.

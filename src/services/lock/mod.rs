@@ -19,6 +19,7 @@ mod wire;
 pub use client::LockClient;
 pub use machine::{DutyConfig, Holder, LockMachine, LockOp, LockResult, LockState};
 pub use node::LockNode;
+pub(crate) use node::replica_config;
 pub use options::LockOptions;
 pub use wire::{LockRequest, LockResponse, RedlockReq, RedlockResp, WriteReq, WriteResp};
 
