@@ -1,9 +1,10 @@
 //! `faultlab replay`: run one seed, write its records, print its digest.
 
 use super::common::{program_name, resolve_bugs, write_report};
+use anyhow::Context;
 use clap::Args;
 use faultlab::backend::BackendKind;
-use faultlab::runner::report::summary_text;
+use faultlab::runner::report::{replay_command, summary_text};
 use faultlab::runner::{RunOptions, run_seed};
 use faultlab::scenario::Scenario;
 use std::path::PathBuf;
@@ -34,6 +35,11 @@ pub struct ReplayArgs {
     /// Also write tracing output (filtered by RUST_LOG, default info) to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Also write the run as Chrome / Perfetto trace-event JSON to this file (open it at
+    /// ui.perfetto.dev): a track per node and per client, request and handler spans, faults,
+    /// message arrows.
+    #[arg(long)]
+    pub trace_json: Option<PathBuf>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +55,18 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("faultlab-out").join(format!("{}-seed{}", sc.name, args.seed))
     });
     write_report(&program, &outcome, &dir)?;
+    let report = faultlab::report::ReportInput {
+        scenario: &sc,
+        outcome: &outcome,
+        replay: replay_command(&program, &outcome),
+    };
+    let html = dir.join("report.html");
+    std::fs::write(&html, faultlab::report::render(&report))
+        .with_context(|| format!("{}: cannot write", html.display()))?;
+    if let Some(path) = &args.trace_json {
+        let json = faultlab::trace::chrome_json(outcome.log.records(), sc.nodes, sc.clients);
+        std::fs::write(path, json).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     print!("{}", summary_text(&program, &outcome));
     println!("records    {}", dir.display());
     println!("digest {}", outcome.digest);

@@ -2,7 +2,7 @@
 //! partitioned by key, on every run. A budget the checker runs out of is `unknown`, never a
 //! pass. Shared by every service whose history a model describes (kv, lock).
 
-use super::{Invariant, Outcome, RunRecords, Tag};
+use super::{Evidence, Invariant, Outcome, RunRecords, Tag};
 use crate::check::{self, CheckOptions, ModelKind};
 
 /// The history is linearizable under `model`.
@@ -23,11 +23,24 @@ impl Invariant for Linearizable {
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
         model_verdict(r.history, self.model)
     }
+
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        model_judgement(r.history, self.model)
+    }
 }
 
 /// A model's verdict on a history, as an invariant outcome (the counterexample in the message).
 pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Outcome {
-    match check::check(history, model, &CheckOptions::default()) {
+    model_judgement(history, model).0
+}
+
+/// A model's verdict on a history, with the counterexample's operations as evidence.
+pub fn model_judgement(
+    history: &crate::history::History,
+    model: ModelKind,
+) -> (Outcome, Evidence) {
+    let mut evidence = Evidence::default();
+    let outcome = match check::check(history, model, &CheckOptions::default()) {
         Ok(report) => match &report.verdict {
             check::Verdict::Linearizable => Outcome::Pass,
             check::Verdict::NotLinearizable(cx) => {
@@ -44,6 +57,11 @@ pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Out
                         )
                     })
                     .collect();
+                evidence = Evidence {
+                    blamed_lines: cx.unplaced.iter().map(|op| op.invoke_line).collect(),
+                    prefix_lines: cx.prefix.iter().map(|s| s.op.invoke_line).collect(),
+                    explanation: cx.explanation.clone(),
+                };
                 Outcome::Fail(format!(
                     "key {}: {}: {}",
                     cx.partition.clone().unwrap_or_default(),
@@ -54,5 +72,6 @@ pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Out
             check::Verdict::Unknown(why) => Outcome::Unknown(why.describe()),
         },
         Err(e) => Outcome::Unknown(format!("the checker rejected the history: {e}")),
-    }
+    };
+    (outcome, evidence)
 }

@@ -153,16 +153,56 @@ pub trait Invariant {
     fn tag(&self) -> Tag;
     /// Judges one run.
     fn check(&self, records: &RunRecords<'_>) -> Outcome;
+    /// Judges one run and says which operations are at fault (for reports that highlight
+    /// them). The default blames none; an invariant that knows its culprits overrides it.
+    fn judge(&self, records: &RunRecords<'_>) -> (Outcome, Evidence) {
+        (self.check(records), Evidence::default())
+    }
+}
+
+/// What a failed verdict blames, for reports to highlight: never part of the verdict's text,
+/// the digest or the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// 1-based history lines of the invocations of the operations at fault.
+    pub blamed_lines: Vec<u32>,
+    /// 1-based history lines of the invocations of the longest linearizable prefix, in order
+    /// (linearizability only).
+    pub prefix_lines: Vec<u32>,
+    /// Why, in words (the checker's explanation), when the verdict's message is not enough.
+    pub explanation: String,
+}
+
+impl Evidence {
+    /// True when it blames nothing.
+    pub fn is_empty(&self) -> bool {
+        self.blamed_lines.is_empty() && self.prefix_lines.is_empty()
+    }
 }
 
 /// Runs every invariant over the records.
 pub fn check_all(invariants: &[Box<dyn Invariant>], records: &RunRecords<'_>) -> Vec<Verdict> {
+    judge_all(invariants, records)
+        .into_iter()
+        .map(|(verdict, _)| verdict)
+        .collect()
+}
+
+/// Runs every invariant over the records, keeping what each blames.
+pub fn judge_all(
+    invariants: &[Box<dyn Invariant>],
+    records: &RunRecords<'_>,
+) -> Vec<(Verdict, Evidence)> {
     invariants
         .iter()
-        .map(|inv| Verdict {
-            invariant: inv.name(),
-            tag: inv.tag(),
-            outcome: inv.check(records),
+        .map(|inv| {
+            let (outcome, evidence) = inv.judge(records);
+            let verdict = Verdict {
+                invariant: inv.name(),
+                tag: inv.tag(),
+                outcome,
+            };
+            (verdict, evidence)
         })
         .collect()
 }

@@ -18,7 +18,7 @@ use crate::counters::Counters;
 use crate::event::{Digest, EventLog};
 use crate::fault::FaultSpec;
 use crate::history::History;
-use crate::invariants::{self, Outcome, Overall, RunRecords, Tag, Verdict};
+use crate::invariants::{self, Evidence, Outcome, Overall, RunRecords, Tag, Verdict};
 use crate::nemesis::Nemesis;
 use crate::rng::RunSeeds;
 use crate::scenario::Scenario;
@@ -93,6 +93,9 @@ pub struct RunOutcome {
     pub history: History,
     /// When the liveness phase began.
     pub heal_at: SimTime,
+    /// What each failed invariant blames (by name; only those that blame something), for the
+    /// run report to highlight. Not part of the digest or the summary.
+    pub evidence: Vec<(&'static str, Evidence)>,
 }
 
 impl RunOutcome {
@@ -180,7 +183,14 @@ fn run_seed_here(
     };
     let mut checks = scenario.service.visit(ServiceInvariants);
     checks.extend(invariants::common());
-    let mut verdicts = invariants::check_all(&checks, &records);
+    let (mut verdicts, evidence): (Vec<Verdict>, Vec<_>) = invariants::judge_all(&checks, &records)
+        .into_iter()
+        .map(|(v, e)| {
+            let blamed = (v.failed() && !e.is_empty()).then_some((v.invariant, e));
+            (v, blamed)
+        })
+        .unzip();
+    let evidence = evidence.into_iter().flatten().collect();
     verdicts.push(Verdict {
         invariant: "no-panic",
         tag: Tag::Always,
@@ -200,6 +210,7 @@ fn run_seed_here(
         log: state.log,
         history: state.history,
         heal_at,
+        evidence,
     })
 }
 

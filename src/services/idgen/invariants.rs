@@ -6,7 +6,7 @@ use crate::check::{self, CheckOptions, ModelKind};
 use crate::event::Event;
 use crate::history::{History, HistoryEvent, OpType};
 use crate::ids::{Incarnation, NodeId};
-use crate::invariants::{Invariant, Outcome, RunRecords, Tag, Verdict};
+use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag, Verdict};
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
@@ -73,9 +73,19 @@ impl Invariant for UniqueIds {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        if let fail @ Outcome::Fail(_) = unique_in_history(r.history) {
-            return fail;
+        self.judge(r).0
+    }
+
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        if let (fail @ Outcome::Fail(_), evidence) = unique_in_history_judged(r.history) {
+            return (fail, evidence);
         }
+        (self.in_event_log(r), Evidence::default())
+    }
+}
+
+impl UniqueIds {
+    fn in_event_log(&self, r: &RunRecords<'_>) -> Outcome {
         let mut by_id: BTreeMap<u64, &Issued> = BTreeMap::new();
         let all = issued(r);
         for i in &all {
@@ -93,28 +103,48 @@ impl Invariant for UniqueIds {
 
 /// No id returned to clients twice (the part of `unique-ids` a history alone can show).
 pub fn unique_in_history(history: &History) -> Outcome {
-    let mut seen: BTreeMap<u64, (usize, String)> = BTreeMap::new();
+    unique_in_history_judged(history).0
+}
+
+/// `unique_in_history`, blaming the two operations that got the same id (by their invocation
+/// lines).
+fn unique_in_history_judged(history: &History) -> (Outcome, Evidence) {
+    let mut invoked: BTreeMap<String, u32> = BTreeMap::new();
+    let mut seen: BTreeMap<u64, (usize, String, Option<u32>)> = BTreeMap::new();
     for (line, ev) in history.events.iter().enumerate() {
+        let line_no = u32::try_from(line + 1).unwrap_or(u32::MAX);
+        if ev.kind == OpType::Invoke {
+            invoked.insert(ev.process.to_string(), line_no);
+        }
         if ev.kind != OpType::Ok || ev.f != "next" {
             continue;
         }
+        let invoke_line = invoked.get(&ev.process.to_string()).copied();
         let Some(id) = ev.value.as_ref().and_then(serde_json::Value::as_u64) else {
-            return Outcome::Fail(format!(
-                "history line {}: ok `next` without an integer id",
-                line + 1
+            let outcome = Outcome::Fail(format!(
+                "history line {line_no}: ok `next` without an integer id"
             ));
+            return (outcome, blame(invoke_line.into_iter().collect()));
         };
-        if let Some((first, who)) = seen.get(&id) {
-            return Outcome::Fail(format!(
-                "id {id} returned twice: to process {who} (history line {}) and to process {} (history line {})",
+        if let Some((first, who, first_invoke)) = seen.get(&id) {
+            let outcome = Outcome::Fail(format!(
+                "id {id} returned twice: to process {who} (history line {}) and to process {} (history line {line_no})",
                 first + 1,
                 ev.process,
-                line + 1
             ));
+            let lines = [*first_invoke, invoke_line].into_iter().flatten().collect();
+            return (outcome, blame(lines));
         }
-        seen.insert(id, (line, ev.process.to_string()));
+        seen.insert(id, (line, ev.process.to_string(), invoke_line));
     }
-    Outcome::Pass
+    (Outcome::Pass, Evidence::default())
+}
+
+fn blame(blamed_lines: Vec<u32>) -> Evidence {
+    Evidence {
+        blamed_lines,
+        ..Evidence::default()
+    }
 }
 
 /// Within one process lifetime, a node's ids strictly increase.
