@@ -177,7 +177,12 @@ fn replay_twice_gives_byte_identical_records() {
     }
     assert!(outs[0].is_some());
     assert_eq!(outs[0], outs[1]);
-    for file in ["history.jsonl", "events.jsonl", "summary.txt"] {
+    for file in [
+        "history.jsonl",
+        "events.jsonl",
+        "summary.txt",
+        "report.html",
+    ] {
         let (x, y) = (read(&a, file), read(&b, file));
         assert!(!x.is_empty(), "{file} is empty");
         assert!(x == y, "{file} differs between two processes");

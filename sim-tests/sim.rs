@@ -11,6 +11,7 @@ mod faults;
 mod planted_bugs;
 mod real_cluster;
 mod regressions;
+mod report;
 mod scenario_errors;
 mod scenarios;
 mod snapshots;

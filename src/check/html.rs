@@ -304,7 +304,8 @@ fn json(value: Option<&serde_json::Value>) -> String {
     value.map_or("-".to_string(), |v| v.to_string())
 }
 
-fn escape(text: &str) -> String {
+/// HTML-escapes text for an element or a quoted attribute (the run report uses it too).
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -35,10 +35,7 @@ pub fn model_verdict(history: &crate::history::History, model: ModelKind) -> Out
 }
 
 /// A model's verdict on a history, with the counterexample's operations as evidence.
-pub fn model_judgement(
-    history: &crate::history::History,
-    model: ModelKind,
-) -> (Outcome, Evidence) {
+pub fn model_judgement(history: &crate::history::History, model: ModelKind) -> (Outcome, Evidence) {
     let mut evidence = Evidence::default();
     let outcome = match check::check(history, model, &CheckOptions::default()) {
         Ok(report) => match &report.verdict {
@@ -61,6 +58,7 @@ pub fn model_judgement(
                     blamed_lines: cx.unplaced.iter().map(|op| op.invoke_line).collect(),
                     prefix_lines: cx.prefix.iter().map(|s| s.op.invoke_line).collect(),
                     explanation: cx.explanation.clone(),
+                    key: cx.partition.clone(),
                 };
                 Outcome::Fail(format!(
                     "key {}: {}: {}",

@@ -171,6 +171,8 @@ pub struct Evidence {
     pub prefix_lines: Vec<u32>,
     /// Why, in words (the checker's explanation), when the verdict's message is not enough.
     pub explanation: String,
+    /// The key the blamed operations are on (canonical JSON text), when they share one.
+    pub key: Option<String>,
 }
 
 impl Evidence {

@@ -3,6 +3,7 @@
 
 use super::timeline::{Band, DrawnOp, End, FaultMark, fault_marks, operations};
 use super::{DETAIL_OPS_MAX, ReportInput};
+use crate::check::html::escape as esc;
 use crate::event::Event;
 use crate::invariants::{Evidence, Outcome, Overall};
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,7 +56,17 @@ pub fn render(input: &ReportInput<'_>) -> String {
     };
     overview(&mut page, &view, &ops, &marks, &blamed);
     if !blamed.is_empty() {
-        detail(&mut page, &view, &ops, &marks, &blamed, &prefix);
+        let keys: BTreeSet<&str> = o
+            .evidence
+            .iter()
+            .filter_map(|(_, e)| e.key.as_deref())
+            .collect();
+        let marked = Marked {
+            blamed: &blamed,
+            prefix: &prefix,
+            keys: &keys,
+        };
+        detail(&mut page, &view, &ops, &marks, &marked);
     }
     evidence(&mut page, &ops, &o.evidence, &blamed);
     faults_table(&mut page, events);
@@ -64,7 +75,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
 }
 
 /// The operations blamed by failed verdicts: (index into `ops`, invariant).
-fn blamed_ops(ops: &[DrawnOp], evidence: &[(&'static str, Evidence)]) -> Vec<(usize, &'static str)> {
+fn blamed_ops(
+    ops: &[DrawnOp],
+    evidence: &[(&'static str, Evidence)],
+) -> Vec<(usize, &'static str)> {
     let by_line: BTreeMap<u32, usize> = ops
         .iter()
         .enumerate()
@@ -156,7 +170,7 @@ svg text{font:10px ui-monospace,monospace;fill:#333}\
 .crash{fill:#222}.pause{fill:#8e44ad}.partition{fill:#e67e22}.net-loss{fill:#2e86c1}\
 .net-duplicate{fill:#17a589}.net-delay{fill:#5dade2}.clock-jump,.clock-offset,.clock-drift{fill:#c0392b}\
 .fault{fill:#7f8c8d}.lane{fill:#fafafa}.heal{stroke:#2a8a2a;stroke-dasharray:4 3}\
-.blamed-op{stroke:#d00;stroke-width:2.5;fill-opacity:.95}.prefix-op{stroke:#155724;stroke-width:1}\
+.other-key{opacity:.3}.blamed-line{stroke:#d00;stroke-width:1;opacity:.6}.blamed-op{stroke:#d00;stroke-width:2.5;fill-opacity:.95}.prefix-op{stroke:#155724;stroke-width:1}\
 text.blamed-label{fill:#d00;font-weight:bold;paint-order:stroke;stroke:#fff;stroke-width:3px}.tick{stroke:#ddd}\
 .legend span{display:inline-block;margin-right:10px}.sw{display:inline-block;width:12px;height:10px;margin-right:3px;vertical-align:middle}\
 i.ok{background:#3fa34d}i.fail{background:#f0a030}i.info{background:#8c8ca8}i.pending{background:#b8b8c8}\
@@ -175,11 +189,21 @@ fn parameters(page: &mut String, input: &ReportInput<'_>) {
         ("service", sc.service_kind().to_string()),
         ("seed", o.seed.to_string()),
         ("backend", o.backend.to_string()),
-        ("bugs", if bugs.is_empty() { "none".into() } else { bugs.join(", ") }),
+        (
+            "bugs",
+            if bugs.is_empty() {
+                "none".into()
+            } else {
+                bugs.join(", ")
+            },
+        ),
         ("nodes · clients", format!("{} · {}", sc.nodes, sc.clients)),
         (
             "safety · liveness",
-            format!("{} ms · {} ms (heal at {})", sc.duration_ms, sc.liveness_ms, o.heal_at),
+            format!(
+                "{} ms · {} ms (heal at {})",
+                sc.duration_ms, sc.liveness_ms, o.heal_at
+            ),
         ),
         ("digest", o.digest.to_string()),
         (
@@ -188,7 +212,11 @@ fn parameters(page: &mut String, input: &ReportInput<'_>) {
                 "{} events, {} history lines{}",
                 o.log.len(),
                 o.history.len(),
-                if o.log.overflowed() { " (event log hit its bound)" } else { "" }
+                if o.log.overflowed() {
+                    " (event log hit its bound)"
+                } else {
+                    ""
+                }
             ),
         ),
     ];
@@ -226,9 +254,7 @@ fn verdicts(page: &mut String, input: &ReportInput<'_>) {
 }
 
 fn legend(page: &mut String) {
-    let sw = |class: &str, text: &str| {
-        format!("<span><i class=\"sw {class}\"></i>{text}</span>")
-    };
+    let sw = |class: &str, text: &str| format!("<span><i class=\"sw {class}\"></i>{text}</span>");
     let _ = write!(
         page,
         "<p class=legend>Operations: {}{}{}{} · Faults (per node lane: process / partition / \
@@ -255,7 +281,7 @@ fn frame(svg: &mut String, view: &View, marks: &[FaultMark]) {
     let width = LABEL_PX + PLOT_PX + 8.0;
     let _ = write!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{:.0}\">",
+        "<svg width=\"{width}\" height=\"{:.0}\">",
         view.height()
     );
     // Axis: about ten ticks at a round interval.
@@ -345,10 +371,7 @@ fn overview(
     blamed: &[(usize, &'static str)],
 ) {
     let w = view.window;
-    let _ = write!(
-        page,
-        "<h3>Whole run</h3><div id=overview>"
-    );
+    let _ = write!(page, "<h3>Whole run</h3><div id=overview>");
     let mut svg = String::new();
     frame(&mut svg, view, marks);
     let blamed_set: BTreeSet<usize> = blamed.iter().map(|(i, _)| *i).collect();
@@ -394,6 +417,11 @@ fn overview(
     for (n, (i, _)) in blamed.iter().enumerate() {
         let op = &ops[*i];
         let (x0, x1) = (w.x(op.from_ns), w.x(op.to_ns));
+        let _ = write!(
+            svg,
+            "<line class=blamed-line x1=\"{x0:.1}\" y1=\"{AXIS_PX}\" x2=\"{x0:.1}\" y2=\"{:.0}\"/>",
+            view.height()
+        );
         op_rect(&mut svg, view, op, x0, x1, "blamed-op", false);
         let y = view.client_y(op.client);
         let _ = write!(
@@ -410,15 +438,27 @@ fn overview(
 
 /// A window around the blamed operations, every operation in it drawn and labelled when wide
 /// enough.
+/// What the detail view marks: the blamed operations, the linearizable prefix, and the keys
+/// the blamed operations are on (operations on other keys are faded).
+struct Marked<'a> {
+    blamed: &'a [(usize, &'static str)],
+    prefix: &'a BTreeSet<u32>,
+    keys: &'a BTreeSet<&'a str>,
+}
+
 fn detail(
     page: &mut String,
     view: &View,
     ops: &[DrawnOp],
     marks: &[FaultMark],
-    blamed: &[(usize, &'static str)],
-    prefix: &BTreeSet<u32>,
+    marked: &Marked<'_>,
 ) {
-    let from = blamed.iter().map(|(i, _)| ops[*i].from_ns).min().unwrap_or(0);
+    let blamed = marked.blamed;
+    let from = blamed
+        .iter()
+        .map(|(i, _)| ops[*i].from_ns)
+        .min()
+        .unwrap_or(0);
     let to = blamed.iter().map(|(i, _)| ops[*i].to_ns).max().unwrap_or(0);
     let pad = ((to - from) / 4).max(30_000_000);
     let mut window = Window {
@@ -427,7 +467,11 @@ fn detail(
     };
     // Narrow the padding until the window holds few enough operations to draw one by one.
     let mut pad = pad;
-    while ops.iter().filter(|op| window.overlaps(op.from_ns, op.to_ns)).count() > DETAIL_OPS_MAX
+    while ops
+        .iter()
+        .filter(|op| window.overlaps(op.from_ns, op.to_ns))
+        .count()
+        > DETAIL_OPS_MAX
         && pad > 1_000_000
     {
         pad /= 2;
@@ -439,9 +483,19 @@ fn detail(
     let dview = view.with(window);
     let _ = write!(
         page,
-        "<h3>Around the blamed operations: {} – {}</h3><div id=detail>",
+        "<h3>Around the blamed operations: {} – {}{}</h3><div id=detail>",
         fmt_ms(window.from_ns as f64 / 1e6),
-        fmt_ms(window.to_ns as f64 / 1e6)
+        fmt_ms(window.to_ns as f64 / 1e6),
+        match marked.keys.len() {
+            0 => String::new(),
+            _ => {
+                let keys: Vec<&str> = marked.keys.iter().copied().collect();
+                esc(&format!(
+                    " (key {}; operations on other keys faded, the linearizable prefix outlined in dark green)",
+                    keys.join(", ")
+                ))
+            }
+        }
     );
     let mut svg = String::new();
     frame(&mut svg, &dview, marks);
@@ -455,19 +509,38 @@ fn detail(
             break;
         }
         drawn += 1;
-        let class = if prefix.contains(&op.invoke_line) {
+        let other_key = !marked.keys.is_empty()
+            && !op
+                .key
+                .as_ref()
+                .is_some_and(|k| marked.keys.contains(k.to_string().as_str()));
+        let class = if marked.prefix.contains(&op.invoke_line) {
             "prefix-op"
+        } else if other_key {
+            "other-key"
         } else {
             ""
         };
-        op_rect(&mut svg, &dview, op, window.x(op.from_ns), window.x(op.to_ns), class, true);
+        op_rect(
+            &mut svg,
+            &dview,
+            op,
+            window.x(op.from_ns),
+            window.x(op.to_ns),
+            class,
+            true,
+        );
     }
     for (n, (i, _)) in blamed.iter().enumerate() {
         let op = &ops[*i];
         let (x0, x1) = (window.x(op.from_ns), window.x(op.to_ns));
         op_rect(&mut svg, &dview, op, x0, x1, "blamed-op", false);
         let y = dview.client_y(op.client);
-        let anchor = if x0 > LABEL_PX + PLOT_PX * 0.6 { "end" } else { "start" };
+        let anchor = if x0 > LABEL_PX + PLOT_PX * 0.6 {
+            "end"
+        } else {
+            "start"
+        };
         let tx = if anchor == "end" { x1 } else { x0 };
         let _ = write!(
             svg,
@@ -482,7 +555,15 @@ fn detail(
     page.push_str("</div>");
 }
 
-fn op_rect(svg: &mut String, view: &View, op: &DrawnOp, x0: f64, x1: f64, extra: &str, label: bool) {
+fn op_rect(
+    svg: &mut String,
+    view: &View,
+    op: &DrawnOp,
+    x0: f64,
+    x1: f64,
+    extra: &str,
+    label: bool,
+) {
     let y = view.client_y(op.client);
     let wd = (x1 - x0).max(1.0);
     let _ = write!(
@@ -629,19 +710,4 @@ fn fmt_ms(ms: f64) -> String {
     } else {
         format!("{}ms", (ms * 1000.0).round() / 1000.0)
     }
-}
-
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

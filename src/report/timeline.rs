@@ -199,6 +199,11 @@ pub fn fault_marks(events: &[EventRecord], nodes: u32, end_ns: u64) -> Vec<Fault
             continue;
         }
         match action {
+            // Power loss ends a pause: the paused process is gone (its resume is skipped).
+            Fault::Crash { node } => {
+                let resume = Fault::Resume { node: *node };
+                close(&mut open, &mut marks, at, |f| *f == resume);
+            }
             Fault::Heal { ends: None } => {
                 close(&mut open, &mut marks, at, |f| {
                     matches!(f, Fault::Heal { .. })
@@ -212,7 +217,10 @@ pub fn fault_marks(events: &[EventRecord], nodes: u32, end_ns: u64) -> Vec<Fault
                 continue;
             }
             // An undo whose fault is not open (already ended by a blanket heal): nothing to draw.
-            Fault::Heal { .. } | Fault::NetCalm { .. } | Fault::Restart { .. } | Fault::Resume { .. } => {
+            Fault::Heal { .. }
+            | Fault::NetCalm { .. }
+            | Fault::Restart { .. }
+            | Fault::Resume { .. } => {
                 continue;
             }
             _ => {}
@@ -322,8 +330,33 @@ mod tests {
         let events = vec![
             at(10, Event::Fault { action: crash }),
             at(15, Event::Fault { action: pause }),
-            at(20, Event::Fault { action: Fault::ClockJump { node: NodeId(0), delta_ms: -5 } }),
-            at(30, Event::Fault { action: Fault::Restart { node: NodeId(1) } }),
+            at(
+                20,
+                Event::Fault {
+                    action: Fault::ClockJump {
+                        node: NodeId(0),
+                        delta_ms: -5,
+                    },
+                },
+            ),
+            at(
+                30,
+                Event::Fault {
+                    action: Fault::Restart { node: NodeId(1) },
+                },
+            ),
+            at(
+                40,
+                Event::Fault {
+                    action: Fault::Pause { node: NodeId(0) },
+                },
+            ),
+            at(
+                45,
+                Event::Fault {
+                    action: Fault::Crash { node: NodeId(0) },
+                },
+            ),
             at(50, Event::HealAll),
         ];
         let marks = fault_marks(&events, 3, 100);
@@ -333,7 +366,13 @@ mod tests {
             .collect();
         assert_eq!(
             spans,
-            vec![(1, "crash", 10, 30), (2, "pause", 15, 50), (0, "clock-jump", 20, 20)]
+            vec![
+                (1, "crash", 10, 30),
+                (2, "pause", 15, 50),
+                (0, "clock-jump", 20, 20),
+                (0, "pause", 40, 45),
+                (0, "crash", 45, 50)
+            ]
         );
     }
 }

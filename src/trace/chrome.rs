@@ -7,11 +7,13 @@
 //! Times are true simulated time in microseconds (fractions keep nanoseconds). A track's spans
 //! must not overlap in this format, and a flow binds to the span enclosing it, so spans that
 //! begin at the same simulated instant on one track are laid end to end, 1 ns apart each, in
-//! execution order, and every span lasts at least 1 ns; the arguments keep the true times.
+//! execution order, and every span lasts at least 1 ns; such a span's `true_ns` argument keeps
+//! its true times.
 
 use super::{Span, SpanKind, Traced, derive};
 use crate::event::EventRecord;
 use crate::ids::Addr;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -20,55 +22,149 @@ pub const PID_NODES: u64 = 1;
 /// Process id of the client tracks.
 pub const PID_CLIENTS: u64 = 2;
 
+/// One trace event; absent fields are left out.
+#[derive(Serialize)]
+struct Ev<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    cat: &'a str,
+    ph: &'static str,
+    pid: u64,
+    tid: u64,
+    ts: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dur: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bp: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'static str>,
+    #[serde(skip_serializing_if = "Args::is_empty")]
+    args: Args,
+}
+
+/// An event's arguments (what Perfetto shows when it is selected).
+#[derive(Serialize, Default)]
+struct Args {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incarnation: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    true_ns: Option<[u64; 2]>,
+}
+
+impl Args {
+    fn is_empty(&self) -> bool {
+        self.trace_id.is_none() && self.msg_id.is_none()
+    }
+}
+
+/// Appends events to the `traceEvents` array being written.
+struct Out(Vec<u8>);
+
+impl Out {
+    fn push<T: Serialize>(&mut self, ev: &T) {
+        if self.0.last() != Some(&b'[') {
+            self.0.push(b',');
+        }
+        // Plain structs of strings and numbers: serializing them cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, ev);
+        self.0.push(b'\n');
+    }
+}
+
 /// The trace of a run: `nodes` and `clients` name every track, even an idle one.
 pub fn chrome_json(events: &[EventRecord], nodes: u32, clients: u32) -> String {
     let traced = derive(events, nodes);
     let laid = lay_out(&traced.spans);
-    let mut out: Vec<Value> = Vec::with_capacity(traced.spans.len() + 2 * traced.flows.len());
-    out.push(meta("process_name", PID_NODES, None, json!({"name": "nodes"})));
-    out.push(meta("process_name", PID_CLIENTS, None, json!({"name": "clients"})));
+    let mut out = Out(Vec::with_capacity(64 * 1024 * 1024));
+    out.0
+        .extend_from_slice(b"{\"displayTimeUnit\":\"ms\",\"otherData\":");
+    let other = json!({
+        "generator": "faultlab replay --trace-json",
+        "time": "true simulated time; same-instant spans of a track laid 1 ns apart (args.true_ns)",
+    });
+    let _ = serde_json::to_writer(&mut out.0, &other);
+    out.0.extend_from_slice(b",\"traceEvents\":[");
+    out.push(&meta(
+        "process_name",
+        PID_NODES,
+        None,
+        json!({"name": "nodes"}),
+    ));
+    out.push(&meta(
+        "process_name",
+        PID_CLIENTS,
+        None,
+        json!({"name": "clients"}),
+    ));
     for n in 0..nodes {
         let tid = u64::from(n) + 1;
-        out.push(meta("thread_name", PID_NODES, Some(tid), json!({"name": format!("n{n}")})));
-        out.push(meta("thread_sort_index", PID_NODES, Some(tid), json!({"sort_index": tid})));
+        out.push(&meta(
+            "thread_name",
+            PID_NODES,
+            Some(tid),
+            json!({"name": format!("n{n}")}),
+        ));
+        out.push(&meta(
+            "thread_sort_index",
+            PID_NODES,
+            Some(tid),
+            json!({"sort_index": tid}),
+        ));
     }
     for c in 0..clients {
         let tid = u64::from(c) + 1;
-        out.push(meta("thread_name", PID_CLIENTS, Some(tid), json!({"name": format!("c{c}")})));
-        out.push(meta("thread_sort_index", PID_CLIENTS, Some(tid), json!({"sort_index": tid})));
+        out.push(&meta(
+            "thread_name",
+            PID_CLIENTS,
+            Some(tid),
+            json!({"name": format!("c{c}")}),
+        ));
+        out.push(&meta(
+            "thread_sort_index",
+            PID_CLIENTS,
+            Some(tid),
+            json!({"sort_index": tid}),
+        ));
     }
     for (span, &(start, end)) in traced.spans.iter().zip(&laid) {
-        out.push(span_event(span, start, end));
+        span_event(&mut out, span, start, end);
     }
     flows(&traced, &laid, &mut out);
     for i in &traced.instants {
-        let mut ev = json!({
-            "name": i.name, "cat": i.category, "ph": "i", "ts": us(i.at_ns),
+        let ((pid, tid), scope) = match i.track {
+            Some(track) => (ids(track), "t"),
+            None => ((PID_NODES, 0), "g"),
+        };
+        out.push(&Ev {
+            name: &i.name,
+            cat: i.category,
+            ph: "i",
+            pid,
+            tid,
+            ts: us(i.at_ns),
+            dur: None,
+            id: None,
+            bp: None,
+            s: Some(scope),
+            args: Args::default(),
         });
-        match i.track {
-            Some(track) => {
-                let (pid, tid) = ids(track);
-                ev["pid"] = json!(pid);
-                ev["tid"] = json!(tid);
-                ev["s"] = json!("t");
-            }
-            None => {
-                ev["pid"] = json!(PID_NODES);
-                ev["tid"] = json!(0);
-                ev["s"] = json!("g");
-            }
-        }
-        out.push(ev);
     }
-    let doc = json!({
-        "traceEvents": out,
-        "displayTimeUnit": "ms",
-        "otherData": {
-            "generator": "faultlab replay --trace-json",
-            "time": "true simulated time; same-instant spans of a track laid 1 ns apart",
-        },
-    });
-    doc.to_string()
+    out.0.extend_from_slice(b"]}\n");
+    String::from_utf8(out.0).unwrap_or_default()
 }
 
 /// Each span's drawn (start, end) in ns: never before the previous span of its track ended,
@@ -87,7 +183,7 @@ fn lay_out(spans: &[Span]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn flows(traced: &Traced, laid: &[(u64, u64)], out: &mut Vec<Value>) {
+fn flows(traced: &Traced, laid: &[(u64, u64)], out: &mut Out) {
     for (n, flow) in traced.flows.iter().enumerate() {
         let sender = (flow.context.span_id - 1) as usize;
         let receiver = (flow.receiver - 1) as usize;
@@ -95,37 +191,59 @@ fn flows(traced: &Traced, laid: &[(u64, u64)], out: &mut Vec<Value>) {
         let (r0, r1) = laid[receiver];
         let send_ts = flow.send_ns.clamp(s0, s1 - 1);
         let recv_ts = flow.deliver_ns.clamp(r0, r1 - 1);
-        let id = n as u64 + 1;
-        let args = json!({
-            "msg_id": flow.msg_id,
-            "trace_id": hex(flow.context.trace_id),
-            "parent_span_id": hex(flow.context.span_id),
-            "sent_ns": flow.send_ns,
-            "delivered_ns": flow.deliver_ns,
-        });
+        let id = Some(n as u64 + 1);
         let (pid, tid) = ids(flow.from);
-        out.push(json!({
-            "name": flow.label, "cat": "msg", "ph": "s", "id": id,
-            "pid": pid, "tid": tid, "ts": us(send_ts), "args": args,
-        }));
+        let args = Args {
+            msg_id: Some(flow.msg_id),
+            trace_id: Some(hex(flow.context.trace_id)),
+            parent_span_id: Some(hex(flow.context.span_id)),
+            ..Args::default()
+        };
+        let (name, cat) = (flow.label.as_str(), "msg");
+        let (dur, bp, s) = (None, None, None);
+        let ts = us(send_ts);
+        out.push(&Ev {
+            name,
+            cat,
+            ph: "s",
+            pid,
+            tid,
+            ts,
+            dur,
+            id,
+            bp,
+            s,
+            args,
+        });
         let (pid, tid) = ids(flow.to);
-        out.push(json!({
-            "name": flow.label, "cat": "msg", "ph": "f", "bp": "e", "id": id,
-            "pid": pid, "tid": tid, "ts": us(recv_ts),
-        }));
+        let (ts, bp, args) = (us(recv_ts), Some("e"), Args::default());
+        out.push(&Ev {
+            name,
+            cat,
+            ph: "f",
+            pid,
+            tid,
+            ts,
+            dur,
+            id,
+            bp,
+            s,
+            args,
+        });
     }
 }
 
-fn span_event(span: &Span, start: u64, end: u64) -> Value {
+fn span_event(out: &mut Out, span: &Span, start: u64, end: u64) {
     let (pid, tid) = ids(span.track);
-    let mut args = json!({
-        "trace_id": hex(span.context.trace_id),
-        "span_id": hex(span.context.span_id),
-        "from_ns": span.from_ns,
-        "to_ns": span.to_ns,
-    });
-    if let Some(parent) = span.parent {
-        args["parent_span_id"] = json!(hex(parent));
+    let mut args = Args {
+        trace_id: Some(hex(span.context.trace_id)),
+        span_id: Some(hex(span.context.span_id)),
+        parent_span_id: span.parent.map(hex),
+        ..Args::default()
+    };
+    // Laid later or longer than it was (see the module comment): the true times.
+    if (start, end) != (span.from_ns, span.to_ns) {
+        args.true_ns = Some([span.from_ns, span.to_ns]);
     }
     let (name, cat) = match &span.kind {
         SpanKind::Request {
@@ -133,19 +251,28 @@ fn span_event(span: &Span, start: u64, end: u64) -> Value {
             process,
             outcome,
         } => {
-            args["process"] = json!(process);
-            args["outcome"] = json!(outcome);
+            args.process = Some(*process);
+            args.outcome = Some(outcome);
             (format!("{f} ({outcome})"), "request")
         }
         SpanKind::Handler { input, incarnation } => {
-            args["incarnation"] = json!(incarnation);
+            args.incarnation = Some(*incarnation);
             (input.clone(), "handler")
         }
     };
-    json!({
-        "name": name, "cat": cat, "ph": "X", "pid": pid, "tid": tid,
-        "ts": us(start), "dur": us(end - start), "args": args,
-    })
+    out.push(&Ev {
+        name: &name,
+        cat,
+        ph: "X",
+        pid,
+        tid,
+        ts: us(start),
+        dur: Some(us(end - start)),
+        id: None,
+        bp: None,
+        s: None,
+        args,
+    });
 }
 
 fn meta(name: &str, pid: u64, tid: Option<u64>, args: Value) -> Value {
@@ -169,5 +296,5 @@ fn us(ns: u64) -> f64 {
 }
 
 fn hex(id: u64) -> String {
-    format!("{id:016x}")
+    format!("{id:x}")
 }

@@ -204,7 +204,12 @@ pub fn derive(events: &[EventRecord], nodes: u32) -> Traced {
                 if let Some(i) = open.remove(&Addr::Node(*node)) {
                     t.extend(i, at);
                 }
-                t.instant(at, Some(Addr::Node(*node)), "crash (power lost)".into(), "fault");
+                t.instant(
+                    at,
+                    Some(Addr::Node(*node)),
+                    "crash (power lost)".into(),
+                    "fault",
+                );
             }
             Event::Sync { node, .. }
             | Event::Reply { node, .. }
@@ -228,7 +233,10 @@ pub fn derive(events: &[EventRecord], nodes: u32) -> Traced {
                 }
             }
             Event::Drop {
-                from, msg_id, cause, ..
+                from,
+                msg_id,
+                cause,
+                ..
             } => {
                 let cause = serde_json::to_value(cause)
                     .ok()
@@ -313,5 +321,103 @@ impl Traced {
             name,
             category,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, Incarnation, NodeId};
+    use crate::time::SimTime;
+
+    fn at(ms: u64, event: Event) -> EventRecord {
+        EventRecord {
+            time_ns: SimTime::from_ms(ms),
+            event,
+        }
+    }
+
+    fn send(from: Addr, to: Addr, msg_id: u64) -> Event {
+        Event::Send {
+            from,
+            incarnation: None,
+            to,
+            msg_id,
+            label: format!("m{msg_id}"),
+            bytes: 1,
+            payload_fnv: 0,
+        }
+    }
+
+    fn deliver(from: Addr, to: Addr, msg_id: u64) -> Event {
+        Event::Deliver {
+            from,
+            to,
+            incarnation: Some(Incarnation(1)),
+            msg_id,
+        }
+    }
+
+    fn op(op_type: OpType) -> Event {
+        Event::ClientOp {
+            client: ClientId(0),
+            process: 0,
+            op_type,
+            f: "put".into(),
+            key: None,
+            value: None,
+        }
+    }
+
+    #[test]
+    fn a_request_is_followed_across_nodes_and_back() {
+        let (c, n0, n1) = (
+            Addr::Client(ClientId(0)),
+            Addr::Node(NodeId(0)),
+            Addr::Node(NodeId(1)),
+        );
+        let timer = Event::Timer {
+            node: NodeId(1),
+            incarnation: Incarnation(1),
+            timer: 7,
+        };
+        let log = vec![
+            at(1, op(OpType::Invoke)),
+            at(1, send(c, n0, 1)),
+            at(2, deliver(c, n0, 1)),
+            at(2, send(n0, n1, 2)),
+            at(3, timer),
+            at(3, send(n1, n0, 9)),
+            at(4, deliver(n0, n1, 2)),
+            at(4, send(n1, n0, 3)),
+            at(5, deliver(n1, n0, 3)),
+            at(5, send(n0, c, 4)),
+            at(6, deliver(n0, c, 4)),
+            at(6, op(OpType::Ok)),
+        ];
+        let t = derive(&log, 2);
+        let request = t.contexts[&1];
+        // Messages 1–4 all belong to the client's request; the timer's message does not.
+        for msg in [1, 2, 3, 4] {
+            assert_eq!(t.contexts[&msg].trace_id, request.trace_id, "message {msg}");
+        }
+        assert_ne!(t.contexts[&9].trace_id, request.trace_id);
+        // Each message was sent by a different span, each span the child of the previous one.
+        let senders: Vec<u64> = [1, 2, 3, 4].iter().map(|m| t.contexts[m].span_id).collect();
+        for w in senders.windows(2) {
+            assert_eq!(t.spans[(w[1] - 1) as usize].parent, Some(w[0]));
+        }
+        // The reply ends on the client's request span, which completed ok.
+        let reply = t
+            .flows
+            .iter()
+            .find(|f| f.msg_id == 4)
+            .expect("reply delivered");
+        assert_eq!(reply.receiver, request.span_id);
+        assert!(matches!(
+            t.spans[(request.span_id - 1) as usize].kind,
+            SpanKind::Request { outcome: "ok", .. }
+        ));
+        assert_eq!(t.flows.len(), 4, "message 9 was never delivered");
     }
 }
