@@ -93,6 +93,8 @@ fn chromium() -> Option<PathBuf> {
 }
 
 fn headless(chromium: &Path, args: &[&str], page: &Path) -> Output {
+    // Its own profile next to the page: no dependence on $HOME, no clash between two runs.
+    let profile = page.with_file_name("chromium-profile");
     Command::new(chromium)
         .args([
             "--headless",
@@ -100,6 +102,8 @@ fn headless(chromium: &Path, args: &[&str], page: &Path) -> Output {
             "--disable-gpu",
             "--hide-scrollbars",
         ])
+        .args(["--disable-dev-shm-usage", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
         .output()

@@ -24,7 +24,7 @@ pub struct ReplayArgs {
     /// The simulator.
     #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
     pub backend: BackendKind,
-    /// Where to write summary.txt, history.jsonl and events.jsonl
+    /// Where to write summary.txt, history.jsonl, events.jsonl and report.html
     /// (default: faultlab-out/<scenario>-seed<N>).
     #[arg(long)]
     pub out: Option<PathBuf>,
