@@ -95,6 +95,17 @@ fn blamed_ops(
     blamed
 }
 
+/// Each blamed operation once, with its number (✖n: its first place in `blamed`).
+fn numbered(blamed: &[(usize, &'static str)]) -> Vec<(usize, usize)> {
+    let mut seen = BTreeSet::new();
+    blamed
+        .iter()
+        .enumerate()
+        .filter(|(_, (i, _))| seen.insert(*i))
+        .map(|(n, (i, _))| (n + 1, *i))
+        .collect()
+}
+
 #[derive(Clone, Copy)]
 struct Window {
     from_ns: u64,
@@ -414,8 +425,8 @@ fn overview(
             );
         }
     }
-    for (n, (i, _)) in blamed.iter().enumerate() {
-        let op = &ops[*i];
+    for (n, i) in numbered(blamed) {
+        let op = &ops[i];
         let (x0, x1) = (w.x(op.from_ns), w.x(op.to_ns));
         let _ = write!(
             svg,
@@ -426,9 +437,8 @@ fn overview(
         let y = view.client_y(op.client);
         let _ = write!(
             svg,
-            "<text class=blamed-label x=\"{x0:.1}\" y=\"{:.0}\">✖{}</text>",
+            "<text class=blamed-label x=\"{x0:.1}\" y=\"{:.0}\">✖{n}</text>",
             y + 1.0,
-            n + 1
         );
     }
     svg.push_str("</svg>");
@@ -531,8 +541,8 @@ fn detail(
             true,
         );
     }
-    for (n, (i, _)) in blamed.iter().enumerate() {
-        let op = &ops[*i];
+    for (n, i) in numbered(blamed) {
+        let op = &ops[i];
         let (x0, x1) = (window.x(op.from_ns), window.x(op.to_ns));
         op_rect(&mut svg, &dview, op, x0, x1, "blamed-op", false);
         let y = dview.client_y(op.client);
@@ -544,9 +554,8 @@ fn detail(
         let tx = if anchor == "end" { x1 } else { x0 };
         let _ = write!(
             svg,
-            "<text class=blamed-label text-anchor={anchor} x=\"{tx:.1}\" y=\"{:.0}\">✖{} {}</text>",
+            "<text class=blamed-label text-anchor={anchor} x=\"{tx:.1}\" y=\"{:.0}\">✖{n} {}</text>",
             y + 1.0,
-            n + 1,
             esc(&op.describe())
         );
     }
@@ -632,15 +641,16 @@ fn evidence(
             page.push_str("</ol></details>");
         }
         page.push_str("<p>Blamed operations (red on the timeline):</p><ul>");
-        for (n, (i, inv)) in blamed.iter().enumerate() {
+        let number: BTreeMap<usize, usize> =
+            numbered(blamed).into_iter().map(|(n, i)| (i, n)).collect();
+        for (i, inv) in blamed {
             if inv != invariant {
                 continue;
             }
+            let n = number.get(i).copied().unwrap_or(0);
             let _ = write!(
                 page,
-                "<li class=blamed id=\"blamed-{}\">✖{} <span class=op-text>{}</span></li>",
-                n + 1,
-                n + 1,
+                "<li class=blamed id=\"blamed-{invariant}-{n}\">✖{n} <span class=op-text>{}</span></li>",
                 esc(&ops[*i].describe())
             );
         }

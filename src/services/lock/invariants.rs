@@ -16,7 +16,7 @@ use crate::check::ModelKind;
 use crate::history::{History, OpType, Process};
 use crate::invariants::linearizable::{Linearizable, model_verdict};
 use crate::invariants::observations;
-use crate::invariants::{Invariant, Outcome, RunRecords, Tag};
+use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -43,12 +43,14 @@ struct Lease {
     client: u64,
     from_ns: u64,
     to_ns: u64,
+    /// The 1-based history line of the `acquire` that granted it.
+    acquire_line: u32,
 }
 
 /// Valid-lease intervals per lock, from the history (`clients`: processes advance by it).
 fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>>, String> {
-    let mut open: BTreeMap<(String, u64), u64> = BTreeMap::new();
-    let mut pending: BTreeMap<u64, (String, String, u64)> = BTreeMap::new();
+    let mut open: BTreeMap<(String, u64), (u64, u32)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (String, String, u64, u32)> = BTreeMap::new();
     let mut out: BTreeMap<String, Vec<Lease>> = BTreeMap::new();
     let mut last_ns = 0;
     for (i, e) in history.events.iter().enumerate() {
@@ -70,29 +72,34 @@ fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>
             .time
             .ok_or_else(|| format!("history line {}: no time", i + 1))?;
         last_ns = last_ns.max(at);
+        let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
         match e.kind {
             OpType::Invoke => {
-                pending.insert(p, (e.f.clone(), name.clone(), at));
+                pending.insert(p, (e.f.clone(), name.clone(), at, line));
                 if e.f == "release" {
-                    if let Some(from_ns) = open.remove(&(name.clone(), client)) {
+                    if let Some((from_ns, acquire_line)) = open.remove(&(name.clone(), client)) {
                         out.entry(name).or_default().push(Lease {
                             client,
                             from_ns,
                             to_ns: at,
+                            acquire_line,
                         });
                     }
                 }
             }
             OpType::Ok => match pending.remove(&p) {
-                Some((f, name, _)) if f == "acquire" => {
-                    open.insert((name, client), at);
+                Some((f, name, _, invoke_line)) if f == "acquire" => {
+                    open.insert((name, client), (at, invoke_line));
                 }
-                Some((f, name, invoked)) if f == "renew" && e.value == Some(Value::Bool(false)) => {
-                    if let Some(from_ns) = open.remove(&(name.clone(), client)) {
+                Some((f, name, invoked, _))
+                    if f == "renew" && e.value == Some(Value::Bool(false)) =>
+                {
+                    if let Some((from_ns, acquire_line)) = open.remove(&(name.clone(), client)) {
                         out.entry(name).or_default().push(Lease {
                             client,
                             from_ns,
                             to_ns: invoked,
+                            acquire_line,
                         });
                     }
                 }
@@ -104,11 +111,12 @@ fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>
         }
     }
     // Still held at the end (clients release before they stop, so only when cut short).
-    for ((name, client), from_ns) in open {
+    for ((name, client), (from_ns, acquire_line)) in open {
         out.entry(name).or_default().push(Lease {
             client,
             from_ns,
             to_ns: last_ns,
+            acquire_line,
         });
     }
     Ok(out)
@@ -124,23 +132,34 @@ impl Invariant for OneValidHolder {
         Tag::Always
     }
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        self.judge(r).0
+    }
+
+    /// Blames the two `acquire`s whose leases overlap.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
         let by_lock = match leases(r.history, u64::from(r.clients)) {
             Ok(l) => l,
-            Err(e) => return Outcome::Unknown(e),
+            Err(e) => return (Outcome::Unknown(e), Evidence::default()),
         };
         for (name, mut ls) in by_lock {
             ls.sort_by_key(|l| (l.from_ns, l.to_ns, l.client));
             for pair in ls.windows(2) {
                 let (a, b) = (&pair[0], &pair[1]);
                 if a.client != b.client && b.from_ns < a.to_ns {
-                    return Outcome::Fail(format!(
+                    let outcome = Outcome::Fail(format!(
                         "{name}: client {} held a valid lease from {} to {} ns and client {} from {} ns",
                         a.client, a.from_ns, a.to_ns, b.client, b.from_ns
                     ));
+                    let evidence = Evidence {
+                        blamed_lines: vec![a.acquire_line, b.acquire_line],
+                        key: serde_json::to_string(&name).ok(),
+                        ..Evidence::default()
+                    };
+                    return (outcome, evidence);
                 }
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
