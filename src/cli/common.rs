@@ -10,6 +10,27 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// `--knobs` and `--buggify`: FoundationDB's randomized knobs and BUGGIFY points, on for every
+/// scenario run (a scenario can also ask for them in `[randomize]`).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct RandomizeArgs {
+    /// Draw the service's knobs (its tunables, within their safe ranges) per seed.
+    #[arg(long)]
+    pub knobs: bool,
+    /// Switch BUGGIFY points on (each active in a seed with probability 1/4).
+    #[arg(long)]
+    pub buggify: bool,
+}
+
+impl RandomizeArgs {
+    pub fn flags(self) -> faultlab::runner::RandomizeFlags {
+        faultlab::runner::RandomizeFlags {
+            knobs: self.knobs,
+            buggify: self.buggify,
+        }
+    }
+}
+
 /// How the user invoked us, for replay commands they can paste.
 pub fn program_name() -> String {
     std::env::args()
@@ -112,4 +133,22 @@ pub fn write_report(program: &str, o: &RunOutcome, dir: &Path) -> anyhow::Result
     write("history.jsonl", &|w| o.history.write_jsonl(w))?;
     write("events.jsonl", &|w| o.log.write_jsonl(w))?;
     Ok(())
+}
+
+/// Writes `report.html` (the run report: timeline, faults, verdicts, blamed operations) for one
+/// run of `sc` into `dir`.
+pub fn write_run_report(
+    program: &str,
+    sc: &Scenario,
+    o: &RunOutcome,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let input = faultlab::report::ReportInput {
+        scenario: sc,
+        outcome: o,
+        replay: faultlab::runner::report::replay_command(program, o),
+    };
+    let path = dir.join("report.html");
+    fs::write(&path, faultlab::report::render(&input))
+        .with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -1,10 +1,10 @@
 //! `faultlab replay`: run one seed, write its records, print its digest.
 
-use super::common::{program_name, resolve_bugs, write_report};
+use super::common::{RandomizeArgs, program_name, resolve_bugs, write_report, write_run_report};
 use anyhow::Context;
 use clap::Args;
 use faultlab::backend::BackendKind;
-use faultlab::runner::report::{replay_command, summary_text};
+use faultlab::runner::report::summary_text;
 use faultlab::runner::{RunOptions, run_seed};
 use faultlab::scenario::Scenario;
 use std::path::PathBuf;
@@ -40,6 +40,8 @@ pub struct ReplayArgs {
     /// message arrows.
     #[arg(long)]
     pub trace_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +49,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let sc = Scenario::load(&args.scenario)?;
     let opts = RunOptions {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
+        randomize: args.randomize.flags(),
         backend: args.backend,
         events_max: args.events_max,
     };
@@ -55,14 +58,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("faultlab-out").join(format!("{}-seed{}", sc.name, args.seed))
     });
     write_report(&program, &outcome, &dir)?;
-    let report = faultlab::report::ReportInput {
-        scenario: &sc,
-        outcome: &outcome,
-        replay: replay_command(&program, &outcome),
-    };
-    let html = dir.join("report.html");
-    std::fs::write(&html, faultlab::report::render(&report))
-        .with_context(|| format!("{}: cannot write", html.display()))?;
+    write_run_report(&program, &sc, &outcome, &dir)?;
     if let Some(path) = &args.trace_json {
         let json = faultlab::trace::chrome_json(outcome.log.records(), sc.nodes, sc.clients);
         std::fs::write(path, json).with_context(|| format!("{}: cannot write", path.display()))?;

@@ -194,7 +194,7 @@ fn parameters(page: &mut String, input: &ReportInput<'_>) {
     let o = input.outcome;
     let sc = input.scenario;
     let bugs: Vec<String> = o.bugs.iter().map(ToString::to_string).collect();
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("scenario", format!("{} ({})", sc.name, sc.source)),
         ("description", sc.description.trim().to_string()),
         ("service", sc.service_kind().to_string()),
@@ -231,6 +231,18 @@ fn parameters(page: &mut String, input: &ReportInput<'_>) {
             ),
         ),
     ];
+    let r = &o.randomized;
+    if r.flags.knobs {
+        let knobs: Vec<String> = r.knobs.iter().map(ToString::to_string).collect();
+        rows.push(("knobs (drawn)", knobs.join(", ")));
+    }
+    if r.flags.buggify {
+        let active = match r.buggify_active.is_empty() {
+            true => "none active in this seed".to_string(),
+            false => r.buggify_active.join(", "),
+        };
+        rows.push(("buggify", active));
+    }
     page.push_str("<h2>Run</h2><table>");
     for (k, v) in rows {
         let _ = write!(page, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
