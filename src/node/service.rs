@@ -193,6 +193,18 @@ impl<'a, S: Service> Ctx<'a, S> {
     }
 }
 
+/// What the host does when a sync a service asked for fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSyncFailure {
+    /// Stop: drop every output queued after the sync (they depended on it) and start the
+    /// service again from what the disk durably holds — PostgreSQL's fsync-panic, the only
+    /// answer that is safe without knowing what the writes were. The default.
+    Restart,
+    /// Carry on with the outputs queued after the sync, as if it had succeeded: only right for a
+    /// service that knows those outputs did not depend on it (a planted bug says it anyway).
+    Continue,
+}
+
 /// A service: the code that runs on a node, the same under every backend.
 pub trait Service: Sized + 'static {
     /// Messages between nodes.
@@ -212,4 +224,9 @@ pub trait Service: Sized + 'static {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request);
     /// A timer fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId);
+    /// A sync this service asked for failed (the writes it was to persist may be gone). The
+    /// default stops the node and starts it again from durable state; see [`AfterSyncFailure`].
+    fn on_sync_failed(&mut self, _ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        AfterSyncFailure::Restart
+    }
 }
