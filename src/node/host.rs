@@ -178,7 +178,7 @@ impl<S: Service> Host<S> {
                     continue;
                 };
                 let after = self.handle(env, |ctx| core.on_sync_failed(ctx));
-                warn!(node = %self.info.node, %error, ?after, "sync failed");
+                debug!(node = %self.info.node, %error, ?after, "sync failed");
                 if after == AfterSyncFailure::Continue {
                     continue;
                 }

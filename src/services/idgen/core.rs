@@ -1,17 +1,15 @@
 //! The ID generator's sans-IO core.
 
 use super::bugs;
+use super::hwm::{HWM_FILE, HwmLog, Recovery, recover};
 use super::{IdLayout, IdgenConfig};
 use crate::ids::NodeId;
-use crate::node::service::{Ctx, Message, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The persisted high-water mark: no id will ever be issued at or below this timestamp after a
-/// restart.
-const HWM_FILE: &str = "idgen.hwm";
 const RETRY_TIMER: TimerId = TimerId(1);
 
 /// What a client asks.
@@ -47,6 +45,8 @@ pub enum Refusal {
     StateUnreadable,
     /// The clock is outside the range the timestamp bits can express.
     TimestampOutOfRange,
+    /// A new high-water mark could not be written (e.g. the disk is full).
+    StateUnwritable,
 }
 
 /// ID generator nodes never talk to each other (worker ids are static).
@@ -84,8 +84,11 @@ pub struct IdGen {
     /// the high-water mark with the sequence exhausted, so the next id is above it.
     last_ts: u64,
     last_seq: u64,
-    /// Durable high-water mark.
+    /// Durable high-water mark: no id will ever be issued above it before it is raised, nor at
+    /// or below it after a restart.
     reserved_until: u64,
+    /// Where the next high-water mark goes in its file.
+    hwm_log: HwmLog,
     /// Set when the state on disk could not be read: refuse everything rather than risk a repeat.
     unreadable: bool,
     queue: VecDeque<ReplyTo>,
@@ -113,25 +116,27 @@ impl Service for IdGen {
             last_ts: 0,
             last_seq: 0,
             reserved_until: 0,
+            hwm_log: HwmLog::default(),
             unreadable: false,
             queue: VecDeque::new(),
         };
         match ctx.storage().read(HWM_FILE) {
             Ok(None) => {}
-            Ok(Some(bytes)) => match parse_hwm(&bytes) {
-                Some(hwm) => {
-                    idgen.reserved_until = hwm;
-                    idgen.last_ts = hwm;
-                    idgen.last_seq = layout.sequence_max();
-                }
-                None => idgen.unreadable = true,
-            },
+            Ok(Some(bytes)) => idgen.recover(ctx, &bytes),
             Err(_) => idgen.unreadable = true,
         }
         if idgen.unreadable {
             ctx.note("idgen/state-unreadable", json!(null));
         }
         idgen
+    }
+
+    fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        if ctx.bug(bugs::ACK_AFTER_FAILED_SYNC) {
+            // The bug: the replies waiting for the mark go out although it is not durable.
+            return AfterSyncFailure::Continue;
+        }
+        AfterSyncFailure::Restart
     }
 
     fn on_message(&mut self, _ctx: &mut Ctx<'_, Self>, _from: NodeId, msg: NoPeerMsg) {
@@ -211,7 +216,7 @@ impl IdGen {
             (now_ts, 0)
         };
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
-            return Step::Refuse(Refusal::StateUnreadable);
+            return Step::Refuse(Refusal::StateUnwritable);
         }
         // Postconditions the correct core relies on; each planted bug breaks one on purpose.
         let planted = ctx.bug(bugs::CLOCK_ROLLBACK) || ctx.bug(bugs::SEQUENCE_WRAP);
@@ -233,8 +238,32 @@ impl IdGen {
         self.last_ts == 0 && self.last_seq == 0 && self.reserved_until == 0
     }
 
+    /// Takes the high-water mark from its file's bytes: a torn tail is ignored (it was never
+    /// synced), corruption makes the node refuse for good — it says so.
+    fn recover(&mut self, ctx: &mut Ctx<'_, Self>, bytes: &[u8]) {
+        let mut recovery = recover(bytes);
+        if let Recovery::Corrupt { record, reason } = &recovery {
+            ctx.note("idgen/hwm-corrupt", json!({"record": record, "reason": reason}));
+            if ctx.bug(bugs::TRUST_CORRUPT_HWM) {
+                // The bug: a damaged file is as good as no file.
+                recovery = Recovery::Fresh;
+            } else {
+                self.unreadable = true;
+            }
+        }
+        if let Recovery::Mark { hwm, torn_bytes } = recovery {
+            if torn_bytes > 0 {
+                ctx.note("idgen/hwm-torn-tail", json!(torn_bytes));
+            }
+            self.reserved_until = hwm;
+            self.last_ts = hwm;
+            self.last_seq = self.layout.sequence_max();
+        }
+        self.hwm_log = HwmLog::after(bytes, &recovery);
+    }
+
     /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
-    /// it cannot be persisted (the node then refuses from here on).
+    /// it cannot be written (this request is refused; a later one tries again).
     fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
         let hwm = ts
             .saturating_add(self.cfg.reserve_ms)
@@ -244,16 +273,20 @@ impl IdGen {
             self.reserved_until = hwm;
             return true;
         }
-        match ctx.storage().write(HWM_FILE, hwm.to_string().as_bytes()) {
+        match self.hwm_log.persist(ctx.storage(), hwm) {
             Ok(()) => {
                 self.reserved_until = hwm;
                 ctx.sync();
                 true
             }
-            Err(_) => {
-                // Cannot persist: stop issuing beyond what is already safe.
-                self.unreadable = true;
-                ctx.note("idgen/state-unwritable", json!(null));
+            Err(e) => {
+                ctx.note("idgen/state-unwritable", json!(e.to_string()));
+                if ctx.bug(bugs::IGNORE_WRITE_ERROR) {
+                    // The bug: issue above a mark that is not on disk.
+                    self.reserved_until = hwm;
+                    return true;
+                }
+                // Cannot persist: issue nothing beyond what is already durable.
                 false
             }
         }
@@ -269,10 +302,6 @@ impl IdGen {
         let ts = u64::try_from(ms).ok()?;
         (ts <= self.layout.timestamp_max()).then_some(ts)
     }
-}
-
-fn parse_hwm(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]
