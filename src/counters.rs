@@ -97,8 +97,8 @@ pub enum Counter {
     DiskWritesFailed,
     /// Syncs slowed by disk-slow.
     DiskSlowSyncs,
-    /// Node restarts after a failed sync (the host's fsync-panic).
-    SyncFailureRestarts,
+    /// Nodes that stopped themselves and restarted from disk (a failed sync, a failed write).
+    Halts,
 }
 
 /// When an `[expect]` minimum on a counter is judged for one seed.
@@ -140,7 +140,7 @@ impl Counter {
             | Counter::DiskSyncsLied
             | Counter::DiskWritesFailed
             | Counter::DiskSlowSyncs
-            | Counter::SyncFailureRestarts
+            | Counter::Halts
             | Counter::DroppedInboxFull
             | Counter::GarbageMessages
             | Counter::FaultsSkipped => Judged::OverSweep,
@@ -178,9 +178,8 @@ impl Counter {
             // Only an applied corruption has its bit drawn; a planned one may find no file.
             Counter::DiskCorruptions => matches!(fault, Fault::DiskCorrupt { bit: Some(_), .. }),
             Counter::DiskTornWrites => matches!(fault, Fault::DiskTornWrite { .. }),
-            Counter::DiskSyncsFailed | Counter::SyncFailureRestarts => {
-                matches!(fault, Fault::DiskFsyncFail { .. })
-            }
+            Counter::DiskSyncsFailed => matches!(fault, Fault::DiskFsyncFail { .. }),
+            Counter::Halts => matches!(fault, Fault::DiskFsyncFail { .. } | Fault::DiskFull { .. }),
             Counter::DiskSyncsLied => matches!(fault, Fault::DiskLostSync { .. }),
             Counter::DiskWritesFailed => matches!(fault, Fault::DiskFull { .. }),
             Counter::DiskSlowSyncs => matches!(fault, Fault::DiskSlow { .. }),
@@ -342,7 +341,7 @@ impl Counters {
                 },
                 1,
             ),
-            Event::SyncFailed { .. } => self.add(C::SyncFailureRestarts, 1),
+            Event::Halt { .. } => self.add(C::Halts, 1),
             Event::Start { .. } | Event::Reply { .. } | Event::Observe { .. } | Event::HealAll => {}
         }
     }

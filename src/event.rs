@@ -219,17 +219,18 @@ pub enum Event {
         #[serde(flatten)]
         effect: DiskEffect,
     },
-    /// A node's software stopped after a failed sync and restarts from its durable state
-    /// (PostgreSQL's answer to a failed fsync); the outputs queued after the sync were dropped.
-    SyncFailed {
+    /// A node's software stopped itself and restarts from its durable state: after a failed
+    /// sync (PostgreSQL's answer to a failed fsync), or because the service asked to (a write
+    /// failed half-way). The outputs queued after that point were dropped.
+    Halt {
         /// The node.
         node: NodeId,
         /// The incarnation that stopped.
         incarnation: Incarnation,
-        /// Outputs (messages, replies) dropped because they depended on the sync.
+        /// Outputs (messages, replies) dropped because they depended on what failed.
         outputs_dropped: u32,
-        /// What the disk said.
-        error: String,
+        /// Why.
+        reason: String,
     },
 }
 

@@ -49,9 +49,12 @@ pub enum StorageError {
 pub trait Storage {
     /// The file's current content (including unsynced writes), if it exists.
     fn read(&self, file: &str) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Replaces the file's content. Not durable until the next sync completes.
+    /// Replaces the file's content, atomically: a crash before the next sync completes leaves
+    /// the old content or the new, never a mix. Not durable until that sync.
     fn write(&mut self, file: &str, data: &[u8]) -> Result<(), StorageError>;
-    /// Appends to the file. Not durable until the next sync completes.
+    /// Appends to the file. Not durable until the next sync completes; a crash before then may
+    /// keep any prefix of the unsynced appends (a torn write), so readers must tell a torn tail
+    /// from a complete record.
     fn append(&mut self, file: &str, data: &[u8]) -> Result<(), StorageError>;
 }
 

@@ -2,9 +2,11 @@
 //! the disk faults the nemesis can switch on (rules that last) or do once (corruption).
 //!
 //! What each rule means, at the moment it matters:
-//! - [`DiskRule::TornWrite`]: a crash keeps, of a file's unsynced writes, only a prefix in
-//!   whole [`SECTOR_BYTES`] sectors (a rewritten file: the new content's first sectors over the
-//!   old); a tear point is drawn from the lost bytes themselves, so it replays exactly.
+//! - [`DiskRule::TornWrite`]: a crash keeps, of a file's unsynced appends, a prefix in whole
+//!   [`SECTOR_BYTES`] sectors; the tear point is drawn from the lost bytes themselves, so it
+//!   replays exactly. A file replaced with `write` never tears: replacement is atomic in the
+//!   [`Storage`] contract (the real backend writes a temporary file and renames it), so it is
+//!   lost whole or kept whole.
 //! - [`DiskRule::FsyncFail`]: a completing sync fails (EIO) and, like Linux after a failed
 //!   fsync, the writes it was to make durable are dropped from the page cache: gone, even if a
 //!   later sync succeeds.
@@ -217,25 +219,32 @@ impl SimDisk {
     }
 
     /// Flips bit `bit` (counted from the file's first byte) of `file`'s durable content, at
-    /// rest; the page cache shows it too unless it holds newer writes. `false` when the file
-    /// has no durable content that long.
+    /// rest. Reads see it too unless the file was replaced since its last sync (the page cache
+    /// then holds other content); unsynced appends do not hide it — the damaged sector is not
+    /// rewritten by them. `false` when the file has no durable content that long.
     pub fn corrupt(&mut self, file: &str, bit: u64) -> bool {
         let Some(f) = self.files.get_mut(file) else {
             return false;
         };
-        let clean = !f.dirty();
         let Some(durable) = f.durable.as_mut() else {
             return false;
         };
+        let extended = f
+            .cached
+            .as_deref()
+            .is_some_and(|c| c.starts_with(durable));
         let Ok(byte) = usize::try_from(bit / 8) else {
             return false;
         };
+        let mask = 1u8 << (bit % 8);
         let Some(b) = durable.get_mut(byte) else {
             return false;
         };
-        *b ^= 1 << (bit % 8);
-        if clean {
-            f.cached.clone_from(&f.durable);
+        *b ^= mask;
+        if extended {
+            if let Some(c) = f.cached.as_mut().and_then(|c| c.get_mut(byte)) {
+                *c ^= mask;
+            }
         }
         true
     }
@@ -299,34 +308,25 @@ impl SimDisk {
 }
 
 /// What a crash under a torn-write rule leaves of a dirty file: `(content, kept, lost)`, or
-/// `None` when the unsynced part is at most one sector (nothing to tear: it is lost whole).
+/// `None` when its unsynced change is not an append (a replacement is atomic) or is at most one
+/// sector (nothing to tear: it is lost whole).
 fn tear(f: &SimFile) -> Option<(Vec<u8>, u64, u64)> {
     let cached = f.cached.as_deref()?;
     let durable = f.durable.as_deref().unwrap_or_default();
-    let appended = cached.len() > durable.len() && cached.starts_with(durable);
-    let (new, base) = if appended {
-        (&cached[durable.len()..], durable.len())
-    } else {
-        (cached, 0)
-    };
-    let sectors = new.len().saturating_sub(1) / SECTOR_BYTES;
+    if cached.len() <= durable.len() || !cached.starts_with(durable) {
+        return None;
+    }
+    let appended = &cached[durable.len()..];
+    let sectors = appended.len().saturating_sub(1) / SECTOR_BYTES;
     if sectors == 0 {
         return None;
     }
     let mut h = Fnv64::new();
-    h.write(new);
+    h.write(appended);
     let kept = SECTOR_BYTES * (1 + (h.finish() % sectors as u64) as usize);
-    debug_assert!(kept > 0 && kept < new.len() && kept % SECTOR_BYTES == 0);
-    let mut content = Vec::with_capacity(cached.len().max(durable.len()));
-    if appended {
-        content.extend_from_slice(durable);
-        content.extend_from_slice(&new[..kept]);
-    } else {
-        content.extend_from_slice(&new[..kept]);
-        content.extend_from_slice(durable.get(kept..).unwrap_or_default());
-    }
-    debug_assert!(base + kept <= cached.len());
-    Some((content, kept as u64, (new.len() - kept) as u64))
+    debug_assert!(kept > 0 && kept < appended.len() && kept % SECTOR_BYTES == 0);
+    let content = cached[..durable.len() + kept].to_vec();
+    Some((content, kept as u64, (appended.len() - kept) as u64))
 }
 
 impl Storage for SimDisk {

@@ -55,24 +55,22 @@ fn a_torn_append_keeps_whole_sectors_of_the_tail() -> Result<(), StorageError> {
 }
 
 #[test]
-fn a_torn_rewrite_mixes_new_sectors_over_old_content() -> Result<(), StorageError> {
+fn a_replaced_file_never_tears() -> Result<(), StorageError> {
     let mut d = SimDisk::new();
     d.write("f", &[1u8; 4 * SECTOR_BYTES])?;
     d.sync_all();
     d.write("f", &[2u8; 3 * SECTOR_BYTES])?;
     d.add_rule(DiskRule::TornWrite);
     d.crash();
-    let after = d.read("f")?.unwrap_or_default();
-    assert_eq!(after.len(), 4 * SECTOR_BYTES, "old content past the tear stays");
-    assert_eq!(after[0], 2);
-    assert_eq!(after[after.len() - 1], 1);
+    assert_eq!(d.read("f")?, Some(vec![1u8; 4 * SECTOR_BYTES]), "old or new, never a mix");
+    assert!(d.take_effects().is_empty());
     Ok(())
 }
 
 #[test]
 fn a_write_of_one_sector_cannot_tear() -> Result<(), StorageError> {
     let mut d = SimDisk::new();
-    d.write("f", b"short")?;
+    d.append("f", b"short")?;
     d.add_rule(DiskRule::TornWrite);
     d.crash();
     assert_eq!(d.read("f")?, None);
@@ -155,5 +153,15 @@ fn corruption_flips_one_durable_bit() -> Result<(), StorageError> {
     assert!(!d.corrupt("a", 32), "past the end");
     assert!(!d.corrupt("missing", 0));
     assert_eq!(d.durable_files(), vec![("a".to_string(), 4)]);
+    // Unsynced appends do not hide it, and a later sync does not repair it.
+    d.append("a", b"zz")?;
+    assert!(d.corrupt("a", 0));
+    d.complete_sync()?;
+    assert_eq!(d.read("a")?, Some(vec![1, 2, 0, 0, b'z', b'z']));
+    // A replaced file shows (and after its sync keeps) the new content.
+    d.write("a", b"new!")?;
+    assert!(d.corrupt("a", 0));
+    d.complete_sync()?;
+    assert_eq!(d.read("a")?, Some(b"new!".to_vec()));
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!
 //! A failed sync: the service is asked ([`Service::on_sync_failed`]); by default the host drops
 //! every output queued after the sync — a reply or message there depended on it — logs
-//! `sync-failed`, waits [`RESTART_AFTER_SYNC_FAILURE`] and starts the service again from what
+//! `halt`, waits [`RESTART_AFTER_SYNC_FAILURE`] and starts the service again from what
 //! the disk durably holds, with a new incarnation (PostgreSQL's fsync-panic: after a failed
 //! fsync the page cache can no longer be trusted, so recover from disk). Never a panic.
 
@@ -27,7 +27,7 @@ pub const TIMERS_MAX: usize = 4096;
 /// a disk that keeps failing then costs a restart per this interval, not a busy loop.
 pub const RESTART_AFTER_SYNC_FAILURE: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Whether the outputs of a step all went out, or a failed sync stopped the node.
+/// Whether the outputs of a step all went out, or a failed sync or a halt stopped the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flushed {
     All,
@@ -174,20 +174,26 @@ impl<S: Service> Host<S> {
             let mut rest = outputs.into_iter();
             while let Some(output) = rest.next() {
                 env.wait_while_paused().await;
-                let Err(error) = self.execute(env, output).await else {
-                    continue;
+                let reason = match output {
+                    Output::Halt { reason } => reason,
+                    output => {
+                        let Err(error) = self.execute(env, output).await else {
+                            continue;
+                        };
+                        let after = self.handle(env, |ctx| core.on_sync_failed(ctx));
+                        debug!(node = %self.info.node, %error, ?after, "sync failed");
+                        if after == AfterSyncFailure::Continue {
+                            continue;
+                        }
+                        error.to_string()
+                    }
                 };
-                let after = self.handle(env, |ctx| core.on_sync_failed(ctx));
-                debug!(node = %self.info.node, %error, ?after, "sync failed");
-                if after == AfterSyncFailure::Continue {
-                    continue;
-                }
                 let dropped = rest.len() + self.out.len();
-                env.record(Event::SyncFailed {
+                env.record(Event::Halt {
                     node: self.info.node,
                     incarnation: self.info.incarnation,
                     outputs_dropped: u32::try_from(dropped).unwrap_or(u32::MAX),
-                    error: error.to_string(),
+                    reason,
                 });
                 self.out.clear();
                 self.timers.clear();
@@ -248,6 +254,7 @@ impl<S: Service> Host<S> {
                     value,
                 });
             }
+            Output::Halt { .. } => debug_assert!(false, "a halt is handled by flush"),
             Output::Note { label, value } => {
                 debug!(%node, label, %value, "note");
                 env.record(Event::Note {

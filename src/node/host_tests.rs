@@ -235,7 +235,7 @@ fn a_failed_sync_drops_what_depended_on_it_and_restarts_from_disk() {
         "no reply after a failed sync: {:?}",
         f.trace
     );
-    let failed = f.trace.iter().position(|t| t == "event:sync-failed");
+    let failed = f.trace.iter().position(|t| t == "event:halt");
     let restarted = f.trace.iter().position(|t| t == "restarted");
     assert!(failed.is_some() && failed < restarted, "{:?}", f.trace);
     assert_eq!(f.disk.read("log").ok().flatten(), None, "the write was dropped");

@@ -89,6 +89,13 @@ pub enum Output<S: Service> {
         /// The fact.
         value: Value,
     },
+    /// Stop the node's software: drop every output after this one and start the service again
+    /// from durable state (the host does it, as after a failed sync). For a service whose
+    /// memory can no longer be trusted to match its disk (a write failed half-way).
+    Halt {
+        /// Why, for the event log.
+        reason: String,
+    },
     /// Report a rare path.
     Note {
         /// A short static name for the message or note.
@@ -185,6 +192,14 @@ impl<'a, S: Service> Ctx<'a, S> {
     /// runs log it at debug level).
     pub fn observe(&mut self, label: &'static str, value: Value) {
         self.out.push(Output::Observe { label, value });
+    }
+
+    /// Stops the node's software and starts it again from durable state; nothing asked for
+    /// after this takes effect. See [`Output::Halt`].
+    pub fn halt(&mut self, reason: impl Into<String>) {
+        self.out.push(Output::Halt {
+            reason: reason.into(),
+        });
     }
 
     /// Reports a rare path for coverage (`sometimes` properties) and debugging.

@@ -69,6 +69,7 @@ fn nested<R>(
             Output::CancelTimer { timer } => Output::CancelTimer { timer },
             Output::Sync => Output::Sync,
             Output::Observe { label, value } => Output::Observe { label, value },
+            Output::Halt { reason } => Output::Halt { reason },
             Output::Note { label, value } => Output::Note { label, value },
         });
     }
