@@ -229,10 +229,7 @@ impl SimDisk {
         let Some(durable) = f.durable.as_mut() else {
             return false;
         };
-        let extended = f
-            .cached
-            .as_deref()
-            .is_some_and(|c| c.starts_with(durable));
+        let extended = f.cached.as_deref().is_some_and(|c| c.starts_with(durable));
         let Ok(byte) = usize::try_from(bit / 8) else {
             return false;
         };
@@ -241,10 +238,9 @@ impl SimDisk {
             return false;
         };
         *b ^= mask;
-        if extended {
-            if let Some(c) = f.cached.as_mut().and_then(|c| c.get_mut(byte)) {
-                *c ^= mask;
-            }
+        let shown = f.cached.as_mut().filter(|_| extended);
+        if let Some(c) = shown.and_then(|c| c.get_mut(byte)) {
+            *c ^= mask;
         }
         true
     }

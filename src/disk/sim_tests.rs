@@ -47,7 +47,9 @@ fn a_torn_append_keeps_whole_sectors_of_the_tail() -> Result<(), StorageError> {
     let kept = after.len() - b"durable".len();
     assert!(kept > 0 && kept < 5 * SECTOR_BYTES + 3 && kept % SECTOR_BYTES == 0);
     let effects = d.take_effects();
-    assert!(matches!(&effects[..], [DiskEffect::TornWrite { bytes_kept, .. }] if *bytes_kept == kept as u64));
+    assert!(
+        matches!(&effects[..], [DiskEffect::TornWrite { bytes_kept, .. }] if *bytes_kept == kept as u64)
+    );
     // The tear is durable now: a second crash changes nothing.
     d.crash();
     assert_eq!(d.read("log")?.map(|v| v.len()), Some(after.len()));
@@ -62,7 +64,11 @@ fn a_replaced_file_never_tears() -> Result<(), StorageError> {
     d.write("f", &[2u8; 3 * SECTOR_BYTES])?;
     d.add_rule(DiskRule::TornWrite);
     d.crash();
-    assert_eq!(d.read("f")?, Some(vec![1u8; 4 * SECTOR_BYTES]), "old or new, never a mix");
+    assert_eq!(
+        d.read("f")?,
+        Some(vec![1u8; 4 * SECTOR_BYTES]),
+        "old or new, never a mix"
+    );
     assert!(d.take_effects().is_empty());
     Ok(())
 }
@@ -100,8 +106,8 @@ fn a_failed_sync_drops_the_writes_even_if_a_later_sync_succeeds() -> Result<(), 
 }
 
 #[test]
-fn a_lying_sync_loses_at_the_next_crash_unless_an_honest_sync_saves_it()
--> Result<(), StorageError> {
+fn a_lying_sync_loses_at_the_next_crash_unless_an_honest_sync_saves_it() -> Result<(), StorageError>
+{
     let mut d = SimDisk::new();
     d.add_rule(DiskRule::LostSync);
     d.write("a", b"one")?;
@@ -123,8 +129,14 @@ fn a_full_disk_refuses_writes_as_values() -> Result<(), StorageError> {
     let mut d = SimDisk::new();
     d.write("a", b"x")?;
     d.add_rule(DiskRule::Full);
-    assert!(matches!(d.write("a", b"y"), Err(StorageError::NoSpace { .. })));
-    assert!(matches!(d.append("a", b"y"), Err(StorageError::NoSpace { .. })));
+    assert!(matches!(
+        d.write("a", b"y"),
+        Err(StorageError::NoSpace { .. })
+    ));
+    assert!(matches!(
+        d.append("a", b"y"),
+        Err(StorageError::NoSpace { .. })
+    ));
     assert_eq!(d.read("a")?, Some(b"x".to_vec()));
     d.clear_rules();
     d.append("a", b"y")?;

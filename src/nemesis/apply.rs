@@ -120,7 +120,9 @@ pub(super) fn resolve(
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             delay_ms: *delay_ms,
         },
-        Fault::DiskCorrupt { node, file, .. } => resolve_corrupt(*node, file.as_deref(), nodes, w, rng)?,
+        Fault::DiskCorrupt { node, file, .. } => {
+            resolve_corrupt(*node, file.as_deref(), nodes, w, rng)?
+        }
         Fault::DiskCalm { .. } => Fault::DiskCalm { ends: None },
     })
 }

@@ -231,14 +231,20 @@ fn a_failed_sync_drops_what_depended_on_it_and_restarts_from_disk() {
     drive(&fake, Duration::from_millis(80));
     let f = fake.0.borrow();
     assert!(
-        !f.trace.iter().any(|t| t == "event:reply" || t == "send:ping"),
+        !f.trace
+            .iter()
+            .any(|t| t == "event:reply" || t == "send:ping"),
         "no reply after a failed sync: {:?}",
         f.trace
     );
     let failed = f.trace.iter().position(|t| t == "event:halt");
     let restarted = f.trace.iter().position(|t| t == "restarted");
     assert!(failed.is_some() && failed < restarted, "{:?}", f.trace);
-    assert_eq!(f.disk.read("log").ok().flatten(), None, "the write was dropped");
+    assert_eq!(
+        f.disk.read("log").ok().flatten(),
+        None,
+        "the write was dropped"
+    );
 }
 
 #[test]

@@ -243,7 +243,10 @@ impl IdGen {
     fn recover(&mut self, ctx: &mut Ctx<'_, Self>, bytes: &[u8]) {
         let mut recovery = recover(bytes);
         if let Recovery::Corrupt { record, reason } = &recovery {
-            ctx.note("idgen/hwm-corrupt", json!({"record": record, "reason": reason}));
+            ctx.note(
+                "idgen/hwm-corrupt",
+                json!({"record": record, "reason": reason}),
+            );
             if ctx.bug(bugs::TRUST_CORRUPT_HWM) {
                 // The bug: a damaged file is as good as no file.
                 recovery = Recovery::Fresh;

@@ -274,9 +274,8 @@ fn unreadable_state_refuses_rather_than_risking_a_repeat() {
 }
 
 fn refused(out: &[Output<IdGen>], why: &Refusal) -> bool {
-    out.iter().any(|o| {
-        matches!(o, Output::Reply { resp: IdResponse::Refused(r), .. } if r == why)
-    })
+    out.iter()
+        .any(|o| matches!(o, Output::Reply { resp: IdResponse::Refused(r), .. } if r == why))
 }
 
 #[test]
@@ -323,9 +322,9 @@ fn a_corrupt_mark_is_reported_and_refused_and_the_planted_bug_trusts_it() {
             .iter()
             .any(|o| matches!(o, Output::Note { label, .. } if *label == "idgen/hwm-corrupt"));
         assert!(noted, "the node says so");
-        let again = out.iter().any(|o| {
-            matches!(o, Output::Reply { resp: IdResponse::Id(id), .. } if before.contains(id))
-        });
+        let again = out.iter().any(
+            |o| matches!(o, Output::Reply { resp: IdResponse::Id(id), .. } if before.contains(id)),
+        );
         assert_eq!(again, reissues, "{bug:?}");
         assert_eq!(refused(&out, &Refusal::StateUnreadable), !reissues);
     }

@@ -259,7 +259,10 @@ mod tests {
         );
         let mut again = HwmLog::after(&bytes, &rec);
         again.persist(&mut disk, 1000)?;
-        assert!(matches!(recover(&file(&disk)), Recovery::Mark { hwm: 1000, .. }));
+        assert!(matches!(
+            recover(&file(&disk)),
+            Recovery::Mark { hwm: 1000, .. }
+        ));
         Ok(())
     }
 }

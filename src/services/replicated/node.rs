@@ -386,9 +386,10 @@ impl<M: StateMachine> Live<M> {
         // 4. restore
         if let Some(snap) = &ready.snapshot {
             if snap.restore {
-                self.app = Replicated::restore(self.sessions, &snap.snapshot.data).map_err(|e| {
-                    Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
-                })?;
+                self.app =
+                    Replicated::restore(self.sessions, &snap.snapshot.data).map_err(|e| {
+                        Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
+                    })?;
                 self.observe_state(ctx, snap.snapshot.meta.term);
                 self.fail_pending(ctx, None);
             }
