@@ -1,7 +1,7 @@
 //! `faultlab bench bugs`: seeds and wall time to catch every planted bug in the scenarios built
 //! to catch it.
 
-use super::common::load_scenarios;
+use super::common::{RandomizeArgs, load_scenarios};
 use clap::Args;
 use faultlab::backend::BackendKind;
 use faultlab::bench::bugs::{BugReport, hunt};
@@ -28,10 +28,16 @@ pub struct BugBenchArgs {
     /// One JSON array of reports instead of the table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
 }
 
 pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
-    let scenarios = load_scenarios(&args.scenarios)?;
+    let mut scenarios = load_scenarios(&args.scenarios)?;
+    for sc in &mut scenarios {
+        sc.randomize.knobs |= args.randomize.knobs;
+        sc.randomize.buggify |= args.randomize.buggify;
+    }
     let mut reports: Vec<BugReport> = Vec::new();
     if !args.json {
         println!(

@@ -6,6 +6,7 @@
 //! simulator, on real sockets and in unit tests without a runtime. Services never import the
 //! simulator, the nemesis or the checkers.
 
+use crate::buggify::Buggify;
 use crate::bugs::{Bug, BugSet};
 use crate::disk::Storage;
 use crate::ids::{Addr, Incarnation, NodeId};
@@ -47,6 +48,8 @@ pub struct NodeInfo {
     pub cluster: Vec<NodeId>,
     /// Planted bugs switched on.
     pub bugs: BugSet,
+    /// BUGGIFY points, when this run has them (never on real sockets).
+    pub buggify: Option<Buggify>,
 }
 
 /// One effect a handler asks for, executed by the host in order. Everything after a `Sync`
@@ -147,6 +150,19 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.info.bugs.contains(&bug)
     }
 
+    /// True when the BUGGIFY point `point` fires here and now (see [`crate::buggify`]); a
+    /// firing is noted under the point's name. Always false without BUGGIFY.
+    pub fn buggify(&mut self, point: &'static str) -> bool {
+        let Some(b) = self.info.buggify else {
+            return false;
+        };
+        let fires = b.fires(point, self.info.node, self.info.incarnation, self.now.mono);
+        if fires {
+            self.note(point, Value::Null);
+        }
+        fires
+    }
+
     /// The local clocks, read once when this input arrived.
     pub fn now(&self) -> LocalNow {
         self.now
@@ -205,6 +221,36 @@ impl<'a, S: Service> Ctx<'a, S> {
     /// Reports a rare path for coverage (`sometimes` properties) and debugging.
     pub fn note(&mut self, label: &'static str, value: Value) {
         self.out.push(Output::Note { label, value });
+    }
+
+    /// Runs a handler of `I`, a role this node plays (a replica inside a bigger service), as
+    /// `info` (its own view of the cluster), and turns what it asks for into this service's
+    /// outputs: its messages through `send`, its replies through `reply`, the rest as they are.
+    pub fn nest<I: Service, R>(
+        &mut self,
+        info: &NodeInfo,
+        f: impl FnOnce(&mut Ctx<'_, I>) -> R,
+        mut send: impl FnMut(NodeId, I::Msg) -> Output<S>,
+        mut reply: impl FnMut(ReplyTo, I::Response) -> Output<S>,
+    ) -> R {
+        let mut out = Vec::new();
+        let r = {
+            let mut inner = Ctx::new(info, self.now, &mut *self.rng, &mut *self.storage, &mut out);
+            f(&mut inner)
+        };
+        for o in out {
+            self.out.push(match o {
+                Output::Send { to, msg } => send(to, msg),
+                Output::Reply { to, resp } => reply(to, resp),
+                Output::SetTimer { timer, deadline } => Output::SetTimer { timer, deadline },
+                Output::CancelTimer { timer } => Output::CancelTimer { timer },
+                Output::Sync => Output::Sync,
+                Output::Observe { label, value } => Output::Observe { label, value },
+                Output::Halt { reason } => Output::Halt { reason },
+                Output::Note { label, value } => Output::Note { label, value },
+            });
+        }
+        r
     }
 }
 

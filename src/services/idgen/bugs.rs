@@ -38,6 +38,21 @@ pub const IGNORE_WRITE_ERROR: Bug = Bug::new(
     "a failed high-water-mark write (disk full) is ignored",
 );
 
+/// With leased worker ids: once granted, a worker id is used for good — a node paused past its
+/// lease resumes and issues under a worker id the service has given to another node.
+pub const WORKER_LEASE_IGNORED: Bug = Bug::new(
+    "idgen-worker-lease-ignored",
+    "a leased worker id is used after the lease ran out",
+);
+
+/// With leased worker ids: a new holder of a worker id starts from its own clock, not above
+/// the timestamps the previous holder reserved in the lock's mark — so a holder whose clock is
+/// behind repeats its predecessor's ids.
+pub const LEASE_IGNORES_MARK: Bug = Bug::new(
+    "idgen-lease-ignores-mark",
+    "a new holder of a worker id ignores the previous holder's reserved timestamps",
+);
+
 /// Every planted bug of the ID generator.
 pub const ALL: &[Bug] = &[
     CLOCK_ROLLBACK,
@@ -46,4 +61,6 @@ pub const ALL: &[Bug] = &[
     ACK_AFTER_FAILED_SYNC,
     TRUST_CORRUPT_HWM,
     IGNORE_WRITE_ERROR,
+    WORKER_LEASE_IGNORED,
+    LEASE_IGNORES_MARK,
 ];

@@ -1,7 +1,7 @@
 //! The ID generator's client core: ask any node for the next id. Nodes are independent, so
 //! there is no leader to find and nothing to retry: one attempt, and a timeout is `info`.
 
-use super::{IdGen, IdRequest, IdResponse};
+use super::{IdRequest, IdResponse, IdgenNode};
 use crate::client::{ClientCtx, ClientLogic, Completion, Next, OpDescription};
 use crate::history::OpType;
 use crate::ids::NodeId;
@@ -10,11 +10,15 @@ use serde_json::json;
 
 /// One client of the ID generator.
 #[derive(Debug, Clone, Default)]
-pub struct IdgenClient;
+pub struct IdgenClient {
+    /// Nodes before this one are lock servers (leased worker ids), not generators.
+    pub first_generator: usize,
+}
 
-impl ClientLogic<IdGen> for IdgenClient {
+impl ClientLogic<IdgenNode> for IdgenClient {
     fn begin(&mut self, cx: &mut ClientCtx<'_>) -> (OpDescription, IdRequest, NodeId) {
-        let to = cx.nodes[cx.rng.random_range(0..cx.nodes.len())];
+        let first = self.first_generator.min(cx.nodes.len().saturating_sub(1));
+        let to = cx.nodes[cx.rng.random_range(first..cx.nodes.len())];
         let d = OpDescription {
             f: "next",
             key: None,

@@ -2,7 +2,10 @@
 
 use super::bugs;
 use super::hwm::{HWM_FILE, HwmLog, Recovery, recover};
+use super::lease::{LEASE_TIMER, RENEW_TIMER, Usable, WorkerLease};
+use super::msg::IdgenMsg;
 use super::{IdLayout, IdgenConfig};
+use crate::buggify;
 use crate::ids::NodeId;
 use crate::node::service::{AfterSyncFailure, Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
@@ -11,6 +14,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 const RETRY_TIMER: TimerId = TimerId(1);
+/// How long a request waits for a renewal to raise the lease's ceiling before looking again.
+const LEASE_WAIT_MS: u64 = 5;
 
 /// What a client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,18 +50,12 @@ pub enum Refusal {
     StateUnreadable,
     /// The clock is outside the range the timestamp bits can express.
     TimestampOutOfRange,
+    /// Worker ids are leased and this node cannot prove it holds one now.
+    NoWorkerLease,
+    /// This node is a lock server, not a generator.
+    NotAGenerator,
     /// A new high-water mark could not be written (e.g. the disk is full).
     StateUnwritable,
-}
-
-/// ID generator nodes never talk to each other (worker ids are static).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum NoPeerMsg {}
-
-impl Message for NoPeerMsg {
-    fn label(&self) -> &'static str {
-        match *self {}
-    }
 }
 
 impl Message for IdRequest {
@@ -92,6 +91,10 @@ pub struct IdGen {
     /// Set when the state on disk could not be read: refuse everything rather than risk a repeat.
     unreadable: bool,
     queue: VecDeque<ReplyTo>,
+    /// The worker-id lease, when worker ids are leased.
+    lease: Option<WorkerLease>,
+    /// The grant (fencing token) the node last issued under.
+    lease_token: Option<u64>,
 }
 
 enum Step {
@@ -101,7 +104,7 @@ enum Step {
 }
 
 impl Service for IdGen {
-    type Msg = NoPeerMsg;
+    type Msg = IdgenMsg;
     type Request = IdRequest;
     type Response = IdResponse;
     type Config = IdgenConfig;
@@ -119,6 +122,8 @@ impl Service for IdGen {
             hwm_log: HwmLog::default(),
             unreadable: false,
             queue: VecDeque::new(),
+            lease: None,
+            lease_token: None,
         };
         match ctx.storage().read(HWM_FILE) {
             Ok(None) => {}
@@ -127,6 +132,37 @@ impl Service for IdGen {
         }
         if idgen.unreadable {
             ctx.note("idgen/state-unreadable", json!(null));
+        }
+        if let Some(leases) = &cfg.leases {
+            let info = ctx.info();
+            let servers: Vec<NodeId> = info
+                .cluster
+                .iter()
+                .copied()
+                .take(leases.servers as usize)
+                .collect();
+            let nodes = u32::try_from(info.cluster.len()).unwrap_or(u32::MAX);
+            let generator = info
+                .cluster
+                .iter()
+                .position(|n| *n == info.node)
+                .unwrap_or(0);
+            let generator = u32::try_from(generator)
+                .unwrap_or(0)
+                .saturating_sub(leases.servers);
+            // One session per incarnation, far from the clients' small session ids.
+            let session =
+                (1u64 << 40) | (u64::from(info.node.0) << 20) | u64::from(info.incarnation.0);
+            let mut lease = WorkerLease::new(
+                leases,
+                servers,
+                leases.pool(nodes),
+                generator,
+                session,
+                ctx.bug(bugs::WORKER_LEASE_IGNORED),
+            );
+            lease.start(ctx);
+            idgen.lease = Some(lease);
         }
         idgen
     }
@@ -139,8 +175,12 @@ impl Service for IdGen {
         AfterSyncFailure::Restart
     }
 
-    fn on_message(&mut self, _ctx: &mut Ctx<'_, Self>, _from: NodeId, msg: NoPeerMsg) {
-        match msg {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: IdgenMsg) {
+        let now_ts = self.clock_ts(ctx).unwrap_or(0);
+        if let (Some(lease), IdgenMsg::LeaseReply { req_id, resp }) = (&mut self.lease, msg) {
+            lease.on_reply(ctx, from, req_id, resp, now_ts);
+            self.drain(ctx);
+        }
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: IdRequest) {
@@ -160,6 +200,12 @@ impl Service for IdGen {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId) {
         if timer == RETRY_TIMER {
+            self.drain(ctx);
+        } else if timer == LEASE_TIMER || timer == RENEW_TIMER {
+            let now_ts = self.clock_ts(ctx).unwrap_or(0);
+            if let Some(lease) = &mut self.lease {
+                lease.on_timer(ctx, timer, now_ts);
+            }
             self.drain(ctx);
         }
     }
@@ -193,6 +239,16 @@ impl IdGen {
         let Some(now_ts) = self.clock_ts(ctx) else {
             return Step::Refuse(Refusal::TimestampOutOfRange);
         };
+        let leased = match &self.lease {
+            Some(lease) => match lease.usable(ctx.now().mono) {
+                Some(u) => Some(u),
+                None => return Step::Refuse(Refusal::NoWorkerLease),
+            },
+            None => None,
+        };
+        if let Some(u) = leased {
+            self.take_grant(ctx, u);
+        }
         if now_ts < self.last_ts && !ctx.bug(bugs::CLOCK_ROLLBACK) {
             let behind_ms = self.last_ts - now_ts;
             if behind_ms <= self.cfg.backwards_wait_ms_max {
@@ -215,6 +271,16 @@ impl IdGen {
             // A new millisecond — or, with the rollback bug, an older one.
             (now_ts, 0)
         };
+        if let (Some(u), Some(lease)) = (leased, &mut self.lease) {
+            if ts > u.ceiling {
+                // Not reserved in the lock's mark yet: wait for the renewal that reserves it.
+                lease.renew_soon(ctx, now_ts);
+                return Step::Wait(Duration::from_millis(LEASE_WAIT_MS));
+            }
+        }
+        if ctx.buggify(buggify::IDGEN_SPURIOUS_WAIT) {
+            return Step::Wait(Duration::from_millis(1));
+        }
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
             return Step::Refuse(Refusal::StateUnwritable);
         }
@@ -231,6 +297,24 @@ impl IdGen {
         self.last_ts = ts;
         self.last_seq = seq;
         Step::Issue(self.layout.compose(ts, self.worker, seq))
+    }
+
+    /// Switches to a new grant: its worker id, and timestamps above its floor (the previous
+    /// holders' reservations) and above everything this node issued (so its ids still rise).
+    fn take_grant(&mut self, ctx: &mut Ctx<'_, Self>, u: Usable) {
+        if self.lease_token == Some(u.token) && self.worker == u.worker {
+            return;
+        }
+        ctx.note(
+            "idgen/worker",
+            json!({"worker": u.worker, "floor": u.floor}),
+        );
+        self.lease_token = Some(u.token);
+        self.worker = u.worker;
+        if !ctx.bug(bugs::LEASE_IGNORES_MARK) {
+            self.last_ts = self.last_ts.max(u.floor);
+        }
+        self.last_seq = self.layout.sequence_max();
     }
 
     /// True before the first id of a fresh node (nothing on disk, nothing issued).
@@ -268,9 +352,13 @@ impl IdGen {
     /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
     /// it cannot be written (this request is refused; a later one tries again).
     fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
-        let hwm = ts
-            .saturating_add(self.cfg.reserve_ms)
-            .min(self.layout.timestamp_max());
+        // BUGGIFY: reserve a single millisecond, so the next one needs a sync of its own.
+        let ahead_ms = if ctx.buggify(buggify::IDGEN_EAGER_RESERVE) {
+            1
+        } else {
+            self.cfg.reserve_ms
+        };
+        let hwm = ts.saturating_add(ahead_ms).min(self.layout.timestamp_max());
         if ctx.bug(bugs::RESTART_FORGETS) {
             // The bug: remember the reservation in memory only.
             self.reserved_until = hwm;
@@ -296,7 +384,7 @@ impl IdGen {
     }
 
     /// The wall clock as a timestamp for the id layout; `None` outside its range.
-    fn clock_ts(&self, ctx: &Ctx<'_, Self>) -> Option<u64> {
+    pub(super) fn clock_ts(&self, ctx: &Ctx<'_, Self>) -> Option<u64> {
         let ms = ctx
             .now()
             .wall

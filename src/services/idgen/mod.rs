@@ -1,5 +1,6 @@
 //! Snowflake-style unique IDs: `timestamp | worker | sequence`, one generator per node, with
-//! statically assigned worker ids (the node index).
+//! statically assigned worker ids (the node index) or, with `[idgen.leases]`, worker ids leased
+//! from the Raft lock service running on the first nodes (see `lease.rs`).
 //!
 //! Guarantees: ids are unique, and the ids one node hands out strictly increase — also across
 //! crashes, because the node persists (and fsyncs) a timestamp high-water mark `reserve_ms`
@@ -17,12 +18,20 @@ mod core;
 pub mod hwm;
 pub mod invariants;
 mod layout;
+mod lease;
+#[cfg(test)]
+mod lease_tests;
+mod msg;
+mod node;
 
 pub use client::IdgenClient;
-pub use config::IdgenConfig;
-pub use core::{IdGen, IdRequest, IdResponse, NoPeerMsg, Refusal};
+pub use config::{IdgenConfig, WorkerLeases};
+pub use core::{IdGen, IdRequest, IdResponse, Refusal};
 pub use layout::IdLayout;
+pub use msg::IdgenMsg;
+pub use node::IdgenNode;
 
+use super::knobs::Knob;
 use super::{OptionError, ServiceSpec, Shape};
 use crate::bugs::Bug;
 use crate::history::History;
@@ -39,7 +48,7 @@ impl ServiceSpec for IdgenService {
         "Snowflake-style unique ID generator (timestamp | worker | sequence)";
     const BUGS: &'static [Bug] = bugs::ALL;
     type Options = IdgenConfig;
-    type Server = IdGen;
+    type Server = IdgenNode;
     type Client = IdgenClient;
 
     fn validate(opts: &IdgenConfig, shape: &Shape) -> Result<(), OptionError> {
@@ -51,19 +60,44 @@ impl ServiceSpec for IdgenService {
     }
 
     fn client(
-        _opts: &IdgenConfig,
+        opts: &IdgenConfig,
         _shape: &Shape,
         _client: ClientId,
         _bugs: &crate::bugs::BugSet,
     ) -> IdgenClient {
-        IdgenClient
+        IdgenClient {
+            first_generator: opts.leases.as_ref().map_or(0, |l| l.servers as usize),
+        }
     }
 
     fn invariants(opts: &IdgenConfig) -> Vec<Box<dyn Invariant>> {
-        invariants::all(IdLayout::of(opts))
+        let mut all = invariants::all(IdLayout::of(opts));
+        if opts.leases.is_some() {
+            // The lock servers' Raft group, checked like any other.
+            all.extend(super::replicated::invariants::all());
+        }
+        all
     }
 
     fn history_checks(_opts: &IdgenConfig, history: &History) -> Vec<Verdict> {
         invariants::history_only(history)
+    }
+
+    fn knobs() -> Vec<Knob<IdgenConfig>> {
+        vec![
+            // A window of 1 ms syncs before nearly every id; 2 s makes restarts wait long.
+            Knob {
+                name: "reserve_ms",
+                min: 1,
+                max: 2000,
+                set: |o, v| o.reserve_ms = v,
+            },
+            Knob {
+                name: "backwards_wait_ms_max",
+                min: 0,
+                max: 200,
+                set: |o, v| o.backwards_wait_ms_max = v,
+            },
+        ]
     }
 }

@@ -203,7 +203,11 @@ impl LockClient {
                         lease_ms: self.opts.lease_ms,
                         attempt: 0,
                     },
-                    (Kind::Renew, Some(token)) => LockOp::Renew { name, token },
+                    (Kind::Renew, Some(token)) => LockOp::Renew {
+                        name,
+                        token,
+                        mark: 0,
+                    },
                     (Kind::Release | Kind::AcquireReturn, Some(token)) => {
                         LockOp::Release { name, token }
                     }

@@ -39,6 +39,9 @@ pub enum LockOp {
         name: String,
         /// The holder's token.
         token: u64,
+        /// Raises the lock's mark to at least this (see [`LockState::mark`]); 0 leaves it.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        mark: u64,
     },
     /// Give the lock up.
     Release {
@@ -85,6 +88,9 @@ pub enum LockResult {
         token: u64,
         /// The ask it answers.
         attempt: u64,
+        /// The lock's mark when granted (see [`LockState::mark`]).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        mark: u64,
     },
     /// Someone else holds it (or it is reserved for an earlier waiter): the caller waits in
     /// line at `position` (0 = next).
@@ -128,6 +134,18 @@ pub struct LockState {
     pub next_token: u64,
     /// The log index at which the lock last became free or its queue head changed.
     pub free_since_index: u64,
+    /// The highest mark any holder's renewal carried: a value holders hand on to the next
+    /// holder through the replicated state. The ID generator's worker-id leases use it for
+    /// the timestamps a holder may have used, so the next holder of that worker id starts above
+    /// them whatever the clocks say. Only grows.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mark: u64,
+}
+
+// serde's skip_serializing_if takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Every lock, by name.
@@ -201,6 +219,7 @@ impl StateMachine for LockMachine {
                         return LockResult::Granted {
                             token: h.token,
                             attempt: *attempt,
+                            mark: l.mark,
                         };
                     }
                 } else if l.queue.front().is_none_or(|head| head == client) {
@@ -218,6 +237,7 @@ impl StateMachine for LockMachine {
                     return LockResult::Granted {
                         token,
                         attempt: *attempt,
+                        mark: l.mark,
                     };
                 }
                 let position = match l.queue.iter().position(|c| c == client) {
@@ -232,13 +252,14 @@ impl StateMachine for LockMachine {
                     attempt: *attempt,
                 }
             }
-            LockOp::Renew { name, token } => {
+            LockOp::Renew { name, token, mark } => {
                 let Some(l) = self.locks.get_mut(name) else {
                     return LockResult::NotHolder;
                 };
                 match &mut l.holder {
                     Some(h) if h.token == *token => {
                         h.granted_index = index;
+                        l.mark = l.mark.max(*mark);
                         LockResult::Renewed
                     }
                     _ => LockResult::NotHolder,

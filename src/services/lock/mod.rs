@@ -19,6 +19,7 @@ mod wire;
 pub use client::LockClient;
 pub use machine::{DutyConfig, Holder, LockMachine, LockOp, LockResult, LockState};
 pub use node::LockNode;
+pub(crate) use node::replica_config;
 pub use options::LockOptions;
 pub use wire::{LockRequest, LockResponse, RedlockReq, RedlockResp, WriteReq, WriteResp};
 
@@ -57,6 +58,10 @@ impl ServiceSpec for LockService {
         let mut all = invariants::all();
         all.extend(super::replicated::invariants::all());
         all
+    }
+
+    fn knobs() -> Vec<super::knobs::Knob<LockOptions>> {
+        crate::raft_knobs!(LockOptions)
     }
 
     fn history_checks(_opts: &LockOptions, history: &History) -> Vec<Verdict> {

@@ -36,7 +36,7 @@ pub enum LockNode {
 }
 
 /// The replica's configuration under this run's bugs.
-fn replica_config(opts: &LockOptions, info: &NodeInfo) -> NodeConfig<LockMachine> {
+pub(crate) fn replica_config(opts: &LockOptions, info: &NodeInfo) -> NodeConfig<LockMachine> {
     NodeConfig {
         raft: opts.raft(),
         routing: opts.routing(),
@@ -46,34 +46,21 @@ fn replica_config(opts: &LockOptions, info: &NodeInfo) -> NodeConfig<LockMachine
     }
 }
 
-/// Runs a handler of the replica with a context whose cluster is the lock servers, and
-/// forwards what it asks for.
+/// Runs a handler of the replica with a context whose cluster is the lock servers.
 fn nested<R>(
     ctx: &mut Ctx<'_, LockNode>,
     info: &NodeInfo,
     f: impl FnOnce(&mut Ctx<'_, ReplicatedNode<LockMachine>>) -> R,
 ) -> R {
-    let mut out = Vec::new();
-    let r = {
-        let mut inner = Ctx::new(info, ctx.now, &mut *ctx.rng, &mut *ctx.storage, &mut out);
-        f(&mut inner)
-    };
-    for o in out {
-        ctx.out.push(match o {
-            Output::Send { to, msg } => Output::Send { to, msg },
-            Output::Reply { to, resp } => Output::Reply {
-                to,
-                resp: LockResponse::Raft(resp),
-            },
-            Output::SetTimer { timer, deadline } => Output::SetTimer { timer, deadline },
-            Output::CancelTimer { timer } => Output::CancelTimer { timer },
-            Output::Sync => Output::Sync,
-            Output::Observe { label, value } => Output::Observe { label, value },
-            Output::Halt { reason } => Output::Halt { reason },
-            Output::Note { label, value } => Output::Note { label, value },
-        });
-    }
-    r
+    ctx.nest(
+        info,
+        f,
+        |to, msg| Output::Send { to, msg },
+        |to, resp| Output::Reply {
+            to,
+            resp: LockResponse::Raft(resp),
+        },
+    )
 }
 
 impl Service for LockNode {

@@ -25,6 +25,7 @@ impl Workload for Plan {
             op: self.next.take().unwrap_or(LockOp::Renew {
                 name: String::new(),
                 token: 0,
+                mark: 0,
             }),
             describe: OpDescription {
                 f: "lock",

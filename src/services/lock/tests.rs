@@ -116,3 +116,28 @@ fn only_the_planted_bug_restarts_token_numbering() {
     );
     assert_eq!(granted(&m.apply(4, &acquire("a", 2, 0))), Some(1));
 }
+
+#[test]
+fn a_mark_is_raised_only_by_the_holder_and_handed_to_the_next_holder() {
+    let mut m = LockMachine::empty();
+    let t1 = granted(&m.apply(1, &acquire("w", 1, 0))).unwrap_or_default();
+    let renew = |token, mark| LockOp::Renew {
+        name: "w".into(),
+        token,
+        mark,
+    };
+    assert_eq!(m.apply(2, &renew(t1, 500)), LockResult::Renewed);
+    // A lower mark never lowers it; a stale token cannot raise it.
+    assert_eq!(m.apply(3, &renew(t1, 100)), LockResult::Renewed);
+    assert_eq!(m.apply(4, &renew(t1 + 9, 9_999)), LockResult::NotHolder);
+    assert_eq!(m.lock("w").map(|l| l.mark), Some(500));
+    let release = LockOp::Release {
+        name: "w".into(),
+        token: t1,
+    };
+    assert_eq!(m.apply(5, &release), LockResult::Released);
+    assert!(matches!(
+        m.apply(6, &acquire("w", 2, 0)),
+        LockResult::Granted { mark: 500, .. }
+    ));
+}
