@@ -2,6 +2,7 @@
 //! side, so counts cannot disagree with it). `[expect]` minimums (`<counter>_min`), run totals,
 //! report tables and JSON all name counters from [`Counter`]; nothing else spells them.
 
+use crate::disk::DiskEffect;
 use crate::event::{DropCause, Event, EventRecord};
 use crate::fault::{Fault, Stage};
 use crate::history::OpType;
@@ -84,6 +85,20 @@ pub enum Counter {
     OpsFail,
     /// Client operations with an unknown outcome (`info`: timed out).
     OpsInfo,
+    /// Crashes that tore a file's unsynced writes (a sector-aligned prefix survived).
+    DiskTornWrites,
+    /// Bits flipped at rest by disk-corrupt.
+    DiskCorruptions,
+    /// Syncs that failed (EIO) and dropped their writes.
+    DiskSyncsFailed,
+    /// Syncs that reported success and persisted nothing.
+    DiskSyncsLied,
+    /// Writes refused for lack of space.
+    DiskWritesFailed,
+    /// Syncs slowed by disk-slow.
+    DiskSlowSyncs,
+    /// Nodes that stopped themselves and restarted from disk (a failed sync, a failed write).
+    Halts,
 }
 
 /// When an `[expect]` minimum on a counter is judged for one seed.
@@ -120,6 +135,12 @@ impl Counter {
             | Counter::OpsOk
             | Counter::OpsFail => Judged::EverySeed,
             Counter::UnsyncedBytesLost
+            | Counter::DiskTornWrites
+            | Counter::DiskSyncsFailed
+            | Counter::DiskSyncsLied
+            | Counter::DiskWritesFailed
+            | Counter::DiskSlowSyncs
+            | Counter::Halts
             | Counter::DroppedInboxFull
             | Counter::GarbageMessages
             | Counter::FaultsSkipped => Judged::OverSweep,
@@ -154,6 +175,14 @@ impl Counter {
             }
             Counter::DriftChanges => matches!(fault, Fault::ClockDrift { .. }),
             Counter::UnsyncedBytesLost => matches!(fault, Fault::Crash { .. }),
+            // Only an applied corruption has its bit drawn; a planned one may find no file.
+            Counter::DiskCorruptions => matches!(fault, Fault::DiskCorrupt { bit: Some(_), .. }),
+            Counter::DiskTornWrites => matches!(fault, Fault::DiskTornWrite { .. }),
+            Counter::DiskSyncsFailed => matches!(fault, Fault::DiskFsyncFail { .. }),
+            Counter::Halts => matches!(fault, Fault::DiskFsyncFail { .. } | Fault::DiskFull { .. }),
+            Counter::DiskSyncsLied => matches!(fault, Fault::DiskLostSync { .. }),
+            Counter::DiskWritesFailed => matches!(fault, Fault::DiskFull { .. }),
+            Counter::DiskSlowSyncs => matches!(fault, Fault::DiskSlow { .. }),
             Counter::FaultsApplied | Counter::FaultsSkipped => true,
             Counter::Events
             | Counter::MessagesSent
@@ -273,6 +302,7 @@ impl Counters {
                     Fault::Pause { .. } => self.add(C::Pauses, 1),
                     Fault::Restart { .. } => self.add(C::Restarts, 1),
                     Fault::ClockDrift { .. } => self.add(C::DriftChanges, 1),
+                    Fault::DiskCorrupt { .. } => self.add(C::DiskCorruptions, 1),
                     _ => {}
                 }
             }
@@ -301,6 +331,17 @@ impl Counters {
                 },
                 1,
             ),
+            Event::Disk { effect, .. } => self.add(
+                match effect {
+                    DiskEffect::TornWrite { .. } => C::DiskTornWrites,
+                    DiskEffect::SyncFailed { .. } => C::DiskSyncsFailed,
+                    DiskEffect::SyncLied { .. } => C::DiskSyncsLied,
+                    DiskEffect::WriteFailed { .. } => C::DiskWritesFailed,
+                    DiskEffect::SlowSync { .. } => C::DiskSlowSyncs,
+                },
+                1,
+            ),
+            Event::Halt { .. } => self.add(C::Halts, 1),
             Event::Start { .. } | Event::Reply { .. } | Event::Observe { .. } | Event::HealAll => {}
         }
     }

@@ -4,6 +4,7 @@
 //! of `crate::canon`, not over the JSON people read) is the run's fingerprint: same scenario +
 //! seed ⇒ same digest, in any process.
 
+use crate::disk::DiskEffect;
 use crate::fault::Fault;
 use crate::history::OpType;
 use crate::ids::{Addr, ClientId, Incarnation, NodeId};
@@ -209,6 +210,28 @@ pub enum Event {
     },
     /// The nemesis stopped injecting faults and healed everything (the liveness phase begins).
     HealAll,
+    /// A disk fault acted on a node's disk (a torn write at a crash, a failed or lying sync, a
+    /// write refused for space, a slow sync).
+    Disk {
+        /// The node.
+        node: NodeId,
+        /// What happened.
+        #[serde(flatten)]
+        effect: DiskEffect,
+    },
+    /// A node's software stopped itself and restarts from its durable state: after a failed
+    /// sync (PostgreSQL's answer to a failed fsync), or because the service asked to (a write
+    /// failed half-way). The outputs queued after that point were dropped.
+    Halt {
+        /// The node.
+        node: NodeId,
+        /// The incarnation that stopped.
+        incarnation: Incarnation,
+        /// Outputs (messages, replies) dropped because they depended on what failed.
+        outputs_dropped: u32,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An event with its true time.

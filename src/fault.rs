@@ -220,6 +220,52 @@ pub enum Fault<S: Stage = Resolved> {
         /// The step.
         delta_ms: i64,
     },
+    /// While it lasts, a crash of the node keeps only a sector-aligned prefix of each file's
+    /// unsynced writes (a torn write).
+    DiskTornWrite {
+        /// The node.
+        node: S::Node,
+    },
+    /// Flip one bit of a file at rest on the node's disk.
+    DiskCorrupt {
+        /// The node.
+        node: S::Node,
+        /// The file; `None` in a scenario = drawn among the node's files when it fires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        /// The bit flipped (from the file's first byte); drawn when it fires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bit: Option<u64>,
+    },
+    /// While it lasts, the node's syncs fail (EIO) and drop the writes they were to persist.
+    DiskFsyncFail {
+        /// The node.
+        node: S::Node,
+    },
+    /// While it lasts, the node's syncs report success and persist nothing ("lying fsync": a
+    /// volatile write cache); a crash before an honest sync loses the writes.
+    DiskLostSync {
+        /// The node.
+        node: S::Node,
+    },
+    /// While it lasts, writes on the node fail: no space left.
+    DiskFull {
+        /// The node.
+        node: S::Node,
+    },
+    /// While it lasts, the node's syncs take `delay_ms` longer.
+    DiskSlow {
+        /// The node.
+        node: S::Node,
+        /// Extra time per sync.
+        delay_ms: u64,
+    },
+    /// End disk rules: every one, or only the rule it ends.
+    DiskCalm {
+        /// The rule this undoes (it lasted its `duration_ms`); `None`: end every disk rule.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends: Option<Box<Fault<S>>>,
+    },
 }
 
 /// A fault as a scenario plans it.
@@ -250,7 +296,13 @@ impl FaultKind {
             FaultKind::ClockOffset => &["node", "offset_ms"],
             FaultKind::ClockDrift => &["node", "drift_ppm"],
             FaultKind::ClockJump => &["node", "delta_ms"],
-            FaultKind::Heal | FaultKind::NetCalm => &[],
+            FaultKind::DiskTornWrite
+            | FaultKind::DiskFsyncFail
+            | FaultKind::DiskLostSync
+            | FaultKind::DiskFull => &["node", "duration_ms"],
+            FaultKind::DiskSlow => &["node", "delay_ms", "duration_ms"],
+            FaultKind::DiskCorrupt => &["node", "file"],
+            FaultKind::Heal | FaultKind::NetCalm | FaultKind::DiskCalm => &[],
         }
     }
 
@@ -258,7 +310,25 @@ impl FaultKind {
     pub fn drawable(self) -> bool {
         !matches!(
             self,
-            FaultKind::Heal | FaultKind::NetCalm | FaultKind::Restart | FaultKind::Resume
+            FaultKind::Heal
+                | FaultKind::NetCalm
+                | FaultKind::DiskCalm
+                | FaultKind::Restart
+                | FaultKind::Resume
+        )
+    }
+
+    /// True for the disk kinds (simulated disks only; never on real machines).
+    pub fn is_disk(self) -> bool {
+        matches!(
+            self,
+            FaultKind::DiskTornWrite
+                | FaultKind::DiskCorrupt
+                | FaultKind::DiskFsyncFail
+                | FaultKind::DiskLostSync
+                | FaultKind::DiskFull
+                | FaultKind::DiskSlow
+                | FaultKind::DiskCalm
         )
     }
 }
@@ -292,6 +362,12 @@ impl<S: Stage> Fault<S> {
             }
             Fault::Crash { node } => Some(Fault::Restart { node: *node }),
             Fault::Pause { node } => Some(Fault::Resume { node: *node }),
+            Fault::DiskTornWrite { .. }
+            | Fault::DiskFsyncFail { .. }
+            | Fault::DiskLostSync { .. }
+            | Fault::DiskFull { .. }
+            | Fault::DiskSlow { .. } => Some(Fault::DiskCalm { ends }),
+            Fault::DiskCorrupt { .. } | Fault::DiskCalm { .. } => None,
             Fault::Heal { .. }
             | Fault::NetCalm { .. }
             | Fault::Restart { .. }
@@ -341,8 +417,23 @@ impl fmt::Display for Fault<Resolved> {
             Fault::ClockJump { node, delta_ms } => {
                 write!(f, "clock-jump {node} {delta_ms:+}ms")
             }
-            Fault::Heal { ends: None } | Fault::NetCalm { ends: None } => f.write_str(self.name()),
-            Fault::Heal { ends: Some(what) } | Fault::NetCalm { ends: Some(what) } => {
+            Fault::DiskTornWrite { node }
+            | Fault::DiskFsyncFail { node }
+            | Fault::DiskLostSync { node }
+            | Fault::DiskFull { node } => write!(f, "{} {node}", self.name()),
+            Fault::DiskSlow { node, delay_ms } => write!(f, "disk-slow {node} +{delay_ms}ms"),
+            Fault::DiskCorrupt { node, file, bit } => write!(
+                f,
+                "disk-corrupt {node} {} bit {}",
+                file.as_deref().unwrap_or("?"),
+                bit.map_or("?".to_string(), |b| b.to_string())
+            ),
+            Fault::Heal { ends: None }
+            | Fault::NetCalm { ends: None }
+            | Fault::DiskCalm { ends: None } => f.write_str(self.name()),
+            Fault::Heal { ends: Some(what) }
+            | Fault::NetCalm { ends: Some(what) }
+            | Fault::DiskCalm { ends: Some(what) } => {
                 write!(f, "{} (ends {what})", self.name())
             }
         }
@@ -429,6 +520,17 @@ mod tests {
                 FaultKind::ClockOffset => Fault::ClockOffset { node, offset_ms: 1 },
                 FaultKind::ClockDrift => Fault::ClockDrift { node, drift_ppm: 1 },
                 FaultKind::ClockJump => Fault::ClockJump { node, delta_ms: 1 },
+                FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
+                FaultKind::DiskCorrupt => Fault::DiskCorrupt {
+                    node,
+                    file: None,
+                    bit: None,
+                },
+                FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
+                FaultKind::DiskLostSync => Fault::DiskLostSync { node },
+                FaultKind::DiskFull => Fault::DiskFull { node },
+                FaultKind::DiskSlow => Fault::DiskSlow { node, delay_ms: 1 },
+                FaultKind::DiskCalm => Fault::DiskCalm { ends: None },
             }
         };
         for &kind in FaultKind::ALL {

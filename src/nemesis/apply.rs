@@ -1,6 +1,7 @@
 //! Resolving a planned fault into a concrete action, and applying actions to the world.
 
 use crate::backend::SimDriver;
+use crate::disk::DiskRule;
 use crate::event::Event;
 use crate::fault::{Fault, FaultSpec};
 use crate::ids::NodeId;
@@ -103,7 +104,96 @@ pub(super) fn resolve(
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             delta_ms: *delta_ms,
         },
+        Fault::DiskTornWrite { node } => Fault::DiskTornWrite {
+            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
+        },
+        Fault::DiskFsyncFail { node } => Fault::DiskFsyncFail {
+            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
+        },
+        Fault::DiskLostSync { node } => Fault::DiskLostSync {
+            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
+        },
+        Fault::DiskFull { node } => Fault::DiskFull {
+            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
+        },
+        Fault::DiskSlow { node, delay_ms } => Fault::DiskSlow {
+            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
+            delay_ms: *delay_ms,
+        },
+        Fault::DiskCorrupt { node, file, .. } => {
+            resolve_corrupt(*node, file.as_deref(), nodes, w, rng)?
+        }
+        Fault::DiskCalm { .. } => Fault::DiskCalm { ends: None },
     })
+}
+
+/// A disk-corrupt fault made concrete: a node with a file, the file, and one bit of it.
+fn resolve_corrupt(
+    node: Option<NodeId>,
+    file: Option<&str>,
+    nodes: &[NodeId],
+    w: &WorldState,
+    rng: &mut DetRng,
+) -> Result<Fault, String> {
+    let node = match node {
+        Some(n) => n,
+        None => {
+            let with_files: Vec<NodeId> = nodes
+                .iter()
+                .copied()
+                .filter(|&n| !w.node(n).disk.durable_files().is_empty())
+                .collect();
+            pick(&with_files, rng, "holding a file")?
+        }
+    };
+    let files = w.node(node).disk.durable_files();
+    let (name, len) = match file {
+        Some(f) => files
+            .into_iter()
+            .find(|(name, _)| name == f)
+            .ok_or_else(|| format!("{node} has no file {f:?} on disk"))?,
+        None => {
+            if files.is_empty() {
+                return Err(format!("{node} has no file on disk"));
+            }
+            files[rng.random_range(0..files.len())].clone()
+        }
+    };
+    let bit = rng.random_range(0..len.saturating_mul(8).max(1));
+    Ok(Fault::DiskCorrupt {
+        node,
+        file: Some(name),
+        bit: Some(bit),
+    })
+}
+
+/// True when `file` exists on `node`'s disk with durable content holding `bit`.
+fn corruptible(w: &WorldState, node: NodeId, file: &Option<String>, bit: Option<u64>) -> bool {
+    let (Some(file), Some(bit)) = (file, bit) else {
+        return false;
+    };
+    w.node(node)
+        .disk
+        .durable_files()
+        .iter()
+        .any(|(f, len)| f == file && bit < len.saturating_mul(8))
+}
+
+/// The disk rule a lasting disk fault switches on, and where.
+fn disk_rule(f: &Fault) -> Option<(NodeId, DiskRule)> {
+    match f {
+        Fault::DiskTornWrite { node } => Some((*node, DiskRule::TornWrite)),
+        Fault::DiskFsyncFail { node } => Some((*node, DiskRule::FsyncFail)),
+        Fault::DiskLostSync { node } => Some((*node, DiskRule::LostSync)),
+        Fault::DiskFull { node } => Some((*node, DiskRule::Full)),
+        Fault::DiskSlow { node, delay_ms } => Some((
+            *node,
+            DiskRule::Slow {
+                delay_ms: *delay_ms,
+            },
+        )),
+        _ => None,
+    }
 }
 
 fn skip(w: &mut WorldState, now: SimTime, action: &Fault, reason: &str) -> bool {
@@ -137,6 +227,9 @@ pub(super) fn apply(
         }
         Fault::Resume { node } if !w.node(*node).paused => {
             return skip(w, now, action, "node is not paused");
+        }
+        Fault::DiskCorrupt { node, file, bit } if !corruptible(w, *node, file, *bit) => {
+            return skip(w, now, action, "no such file or bit on disk");
         }
         _ => {}
     }
@@ -197,6 +290,34 @@ pub(super) fn apply(
                     delta_ns,
                 },
             );
+        }
+        Fault::DiskTornWrite { .. }
+        | Fault::DiskFsyncFail { .. }
+        | Fault::DiskLostSync { .. }
+        | Fault::DiskFull { .. }
+        | Fault::DiskSlow { .. } => {
+            if let Some((node, rule)) = disk_rule(action) {
+                w.node_mut(node).disk.add_rule(rule);
+            }
+        }
+        Fault::DiskCorrupt {
+            node,
+            file: Some(file),
+            bit: Some(bit),
+        } => {
+            let flipped = w.node_mut(*node).disk.corrupt(file, *bit);
+            debug_assert!(flipped, "checked before logging");
+        }
+        Fault::DiskCorrupt { .. } => {}
+        Fault::DiskCalm { ends: None } => {
+            for slot in &mut w.nodes {
+                slot.disk.clear_rules();
+            }
+        }
+        Fault::DiskCalm { ends: Some(rule) } => {
+            if let Some((node, rule)) = disk_rule(rule) {
+                w.node_mut(node).disk.end_rule(rule);
+            }
         }
     }
     true

@@ -117,6 +117,9 @@ impl Nemesis {
         if w.net.faults.has_rules() {
             actions.push(Fault::NetCalm { ends: None });
         }
+        if w.nodes.iter().any(|slot| slot.disk.has_rules()) {
+            actions.push(Fault::DiskCalm { ends: None });
+        }
         for n in self.nodes.iter().copied() {
             let slot = w.node(n);
             if !slot.up {

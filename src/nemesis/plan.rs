@@ -155,7 +155,24 @@ fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) 
             node,
             offset_ms: rng.random_range(-r.offset_ms_max..=r.offset_ms_max),
         },
-        FaultKind::Heal | FaultKind::NetCalm | FaultKind::Restart | FaultKind::Resume => {
+        FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
+        FaultKind::DiskCorrupt => Fault::DiskCorrupt {
+            node,
+            file: None,
+            bit: None,
+        },
+        FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
+        FaultKind::DiskLostSync => Fault::DiskLostSync { node },
+        FaultKind::DiskFull => Fault::DiskFull { node },
+        FaultKind::DiskSlow => Fault::DiskSlow {
+            node,
+            delay_ms: rng.random_range(1..=r.disk_slow_ms_max.max(1)),
+        },
+        FaultKind::Heal
+        | FaultKind::NetCalm
+        | FaultKind::DiskCalm
+        | FaultKind::Restart
+        | FaultKind::Resume => {
             debug_assert!(!kind.drawable());
             Fault::Heal { ends: None }
         }

@@ -4,7 +4,7 @@
 
 use crate::disk::{Storage, StorageError};
 use crate::event::Event;
-use crate::ids::Addr;
+use crate::ids::{Addr, Incarnation};
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -42,4 +42,7 @@ pub trait NodeEnv {
     async fn wait_while_paused(&mut self);
     /// Records a node-side event (the event log under simulation, tracing on real machines).
     fn record(&mut self, event: Event);
+    /// The node's software starts again on the same machine after stopping itself (a failed
+    /// sync): same disk, same clocks, a new incarnation, which this returns.
+    fn restarted(&mut self) -> Incarnation;
 }

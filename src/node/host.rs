@@ -1,12 +1,18 @@
 //! The node host loop: feeds a service's sans-IO core with its start, messages, requests and
 //! timers, and carries out the outputs in order. Generic over the backend, so the code that
 //! runs in the simulator is the code that runs on real sockets.
+//!
+//! A failed sync: the service is asked ([`Service::on_sync_failed`]); by default the host drops
+//! every output queued after the sync — a reply or message there depended on it — logs
+//! `halt`, waits [`RESTART_AFTER_SYNC_FAILURE`] and starts the service again from what
+//! the disk durably holds, with a new incarnation (PostgreSQL's fsync-panic: after a failed
+//! fsync the page cache can no longer be trusted, so recover from disk). Never a panic.
 
 use crate::event::Event;
 use crate::ids::{Addr, NodeId};
 use crate::net::envelope::{Body, decode_body, encode_body};
 use crate::node::env::{Inbound, NodeEnv};
-use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
 use crate::rng::DetRng;
 use crate::time::LocalInstant;
 use std::collections::BTreeMap;
@@ -16,6 +22,17 @@ type ServiceBody<S> = Body<<S as Service>::Msg, <S as Service>::Request, <S as S
 
 /// Bounds the number of timers a service may hold, so a leaking service fails loudly.
 pub const TIMERS_MAX: usize = 4096;
+
+/// How long a node whose sync failed stays down before its software starts again (local time):
+/// a disk that keeps failing then costs a restart per this interval, not a busy loop.
+pub const RESTART_AFTER_SYNC_FAILURE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Whether the outputs of a step all went out, or a failed sync or a halt stopped the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flushed {
+    All,
+    Stopped,
+}
 
 enum Input<S: Service> {
     Timer(TimerId),
@@ -44,8 +61,14 @@ pub async fn run_node<S: Service, E: NodeEnv>(
         out: Vec::new(),
     };
     let mut core = host.handle(&mut env, |ctx| S::start(&cfg, ctx));
-    host.flush(&mut env).await;
+    let mut flushed = host.flush(&mut env, &mut core).await;
     loop {
+        while flushed == Flushed::Stopped {
+            host.sleep(&mut env, RESTART_AFTER_SYNC_FAILURE).await;
+            host.info.incarnation = env.restarted();
+            core = host.handle(&mut env, |ctx| S::start(&cfg, ctx));
+            flushed = host.flush(&mut env, &mut core).await;
+        }
         env.wait_while_paused().await;
         let input = host.next_input(&mut env).await;
         // A pause that began while we waited holds the input until resume, like SIGSTOP.
@@ -56,7 +79,7 @@ pub async fn run_node<S: Service, E: NodeEnv>(
             Input::Peer(from, msg) => core.on_message(ctx, from, msg),
             Input::Request(from, req) => core.on_request(ctx, from, req),
         });
-        host.flush(&mut env).await;
+        flushed = host.flush(&mut env, &mut core).await;
     }
 }
 
@@ -136,15 +159,56 @@ impl<S: Service> Host<S> {
         }
     }
 
-    async fn flush<E: NodeEnv>(&mut self, env: &mut E) {
-        let outputs = std::mem::take(&mut self.out);
-        for output in outputs {
-            env.wait_while_paused().await;
-            self.execute(env, output).await;
+    /// Sleeps `d` of local time (re-checking the clock, as timers do).
+    async fn sleep<E: NodeEnv>(&mut self, env: &mut E, d: std::time::Duration) {
+        let deadline = env.now().mono.saturating_add(d);
+        while env.now().mono < deadline {
+            env.sleep_until(deadline).await;
         }
     }
 
-    async fn execute<E: NodeEnv>(&mut self, env: &mut E, output: Output<S>) {
+    /// Carries out the queued outputs in order (and any a sync-failure handler adds).
+    async fn flush<E: NodeEnv>(&mut self, env: &mut E, core: &mut S) -> Flushed {
+        while !self.out.is_empty() {
+            let outputs = std::mem::take(&mut self.out);
+            let mut rest = outputs.into_iter();
+            while let Some(output) = rest.next() {
+                env.wait_while_paused().await;
+                let reason = match output {
+                    Output::Halt { reason } => reason,
+                    output => {
+                        let Err(error) = self.execute(env, output).await else {
+                            continue;
+                        };
+                        let after = self.handle(env, |ctx| core.on_sync_failed(ctx));
+                        debug!(node = %self.info.node, %error, ?after, "sync failed");
+                        if after == AfterSyncFailure::Continue {
+                            continue;
+                        }
+                        error.to_string()
+                    }
+                };
+                let dropped = rest.len() + self.out.len();
+                env.record(Event::Halt {
+                    node: self.info.node,
+                    incarnation: self.info.incarnation,
+                    outputs_dropped: u32::try_from(dropped).unwrap_or(u32::MAX),
+                    reason,
+                });
+                self.out.clear();
+                self.timers.clear();
+                return Flushed::Stopped;
+            }
+        }
+        Flushed::All
+    }
+
+    /// Carries out one output; `Err` only for a failed sync.
+    async fn execute<E: NodeEnv>(
+        &mut self,
+        env: &mut E,
+        output: Output<S>,
+    ) -> Result<(), crate::disk::StorageError> {
         let (node, incarnation) = (self.info.node, self.info.incarnation);
         match output {
             Output::Send { to, msg } => {
@@ -178,10 +242,10 @@ impl<S: Service> Host<S> {
             Output::CancelTimer { timer } => {
                 self.timers.remove(&timer);
             }
-            Output::Sync => match env.sync().await {
-                Ok(()) => env.record(Event::Sync { node, incarnation }),
-                Err(e) => warn!(%node, error = %e, "sync failed"),
-            },
+            Output::Sync => {
+                env.sync().await?;
+                env.record(Event::Sync { node, incarnation });
+            }
             Output::Observe { label, value } => {
                 env.record(Event::Observe {
                     node,
@@ -190,6 +254,7 @@ impl<S: Service> Host<S> {
                     value,
                 });
             }
+            Output::Halt { .. } => debug_assert!(false, "a halt is handled by flush"),
             Output::Note { label, value } => {
                 debug!(%node, label, %value, "note");
                 env.record(Event::Note {
@@ -200,6 +265,7 @@ impl<S: Service> Host<S> {
                 });
             }
         }
+        Ok(())
     }
 }
 

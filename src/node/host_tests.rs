@@ -102,11 +102,15 @@ impl NodeEnv for FakeEnv {
 
     async fn sync(&mut self) -> Result<(), StorageError> {
         tokio::time::sleep(Duration::from_millis(3)).await;
-        self.0.borrow_mut().disk.sync_all();
-        Ok(())
+        self.0.borrow_mut().disk.complete_sync()
     }
 
     async fn wait_while_paused(&mut self) {}
+
+    fn restarted(&mut self) -> crate::ids::Incarnation {
+        self.0.borrow_mut().trace.push("restarted".to_string());
+        crate::ids::Incarnation(2)
+    }
 
     fn record(&mut self, event: Event) {
         let kind = serde_json::to_value(&event)
@@ -211,6 +215,37 @@ fn a_reply_after_a_sync_leaves_only_once_the_sync_completed() {
     let reply = trace.iter().position(|t| t == "event:reply");
     assert!(sync.is_some() && sync < reply, "{trace:?}");
     assert_eq!(fake.0.borrow().disk.unsynced_bytes(), 0);
+}
+
+#[test]
+fn a_failed_sync_drops_what_depended_on_it_and_restarts_from_disk() {
+    let fake = FakeEnv::default();
+    {
+        let mut f = fake.0.borrow_mut();
+        f.disk.add_rule(crate::disk::DiskRule::FsyncFail);
+        f.inbox.push_back(Inbound {
+            from: Addr::Client(ClientId(0)),
+            msg_id: 1,
+            body: raw("{\"request\":{\"req_id\":1,\"req\":null}}"),
+        });
+    }
+    drive(&fake, Duration::from_millis(80));
+    let f = fake.0.borrow();
+    assert!(
+        !f.trace
+            .iter()
+            .any(|t| t == "event:reply" || t == "send:ping"),
+        "no reply after a failed sync: {:?}",
+        f.trace
+    );
+    let failed = f.trace.iter().position(|t| t == "event:halt");
+    let restarted = f.trace.iter().position(|t| t == "restarted");
+    assert!(failed.is_some() && failed < restarted, "{:?}", f.trace);
+    assert_eq!(
+        f.disk.read("log").ok().flatten(),
+        None,
+        "the write was dropped"
+    );
 }
 
 #[test]

@@ -92,6 +92,13 @@ pub enum Output<S: Service> {
         /// The fact.
         value: Value,
     },
+    /// Stop the node's software: drop every output after this one and start the service again
+    /// from durable state (the host does it, as after a failed sync). For a service whose
+    /// memory can no longer be trusted to match its disk (a write failed half-way).
+    Halt {
+        /// Why, for the event log.
+        reason: String,
+    },
     /// Report a rare path.
     Note {
         /// A short static name for the message or note.
@@ -203,6 +210,14 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.out.push(Output::Observe { label, value });
     }
 
+    /// Stops the node's software and starts it again from durable state; nothing asked for
+    /// after this takes effect. See [`Output::Halt`].
+    pub fn halt(&mut self, reason: impl Into<String>) {
+        self.out.push(Output::Halt {
+            reason: reason.into(),
+        });
+    }
+
     /// Reports a rare path for coverage (`sometimes` properties) and debugging.
     pub fn note(&mut self, label: &'static str, value: Value) {
         self.out.push(Output::Note { label, value });
@@ -231,11 +246,24 @@ impl<'a, S: Service> Ctx<'a, S> {
                 Output::CancelTimer { timer } => Output::CancelTimer { timer },
                 Output::Sync => Output::Sync,
                 Output::Observe { label, value } => Output::Observe { label, value },
+                Output::Halt { reason } => Output::Halt { reason },
                 Output::Note { label, value } => Output::Note { label, value },
             });
         }
         r
     }
+}
+
+/// What the host does when a sync a service asked for fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSyncFailure {
+    /// Stop: drop every output queued after the sync (they depended on it) and start the
+    /// service again from what the disk durably holds — PostgreSQL's fsync-panic, the only
+    /// answer that is safe without knowing what the writes were. The default.
+    Restart,
+    /// Carry on with the outputs queued after the sync, as if it had succeeded: only right for a
+    /// service that knows those outputs did not depend on it (a planted bug says it anyway).
+    Continue,
 }
 
 /// A service: the code that runs on a node, the same under every backend.
@@ -257,4 +285,9 @@ pub trait Service: Sized + 'static {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request);
     /// A timer fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId);
+    /// A sync this service asked for failed (the writes it was to persist may be gone). The
+    /// default stops the node and starts it again from durable state; see [`AfterSyncFailure`].
+    fn on_sync_failed(&mut self, _ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        AfterSyncFailure::Restart
+    }
 }

@@ -194,6 +194,10 @@ pub struct ScheduleEntryFile {
     pub drift_ppm: Option<i64>,
     /// For clock-jump.
     pub delta_ms: Option<i64>,
+    /// For disk-slow: extra time per sync.
+    pub delay_ms: Option<u64>,
+    /// For disk-corrupt: the file (default: drawn among the node's files when it fires).
+    pub file: Option<String>,
     /// Undo the fault after this long (partition → heal, pause → resume, net-* → net-calm).
     pub duration_ms: Option<u64>,
     /// For `crash`: restart the node after this long.
@@ -248,6 +252,13 @@ pub struct RandomFaults {
     pub offset_ms_max: i64,
     /// At most this many nodes down or paused at once. Default: a minority, (nodes − 1) / 2.
     pub down_nodes_max: Option<u32>,
+    /// A disk-slow rule adds a delay drawn uniformly from [1, this] to each sync. Default 200.
+    #[serde(default = "d_disk_slow_ms_max")]
+    pub disk_slow_ms_max: u64,
+}
+
+fn d_disk_slow_ms_max() -> u64 {
+    200
 }
 
 fn d_mean_interval_ms() -> u64 {

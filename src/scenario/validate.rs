@@ -422,6 +422,34 @@ fn schedule_entry(
             node,
             delta_ms: e.delta_ms.ok_or_else(|| required("delta_ms"))?,
         },
+        FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
+        FaultKind::DiskCorrupt => {
+            if let Some(file) = &e.file {
+                c.ensure(
+                    crate::disk::check_file_name(file).is_ok(),
+                    &at(&base, "file"),
+                    || format!("{file:?} is not a plain file name"),
+                )?;
+            }
+            Fault::DiskCorrupt {
+                node,
+                file: e.file.clone(),
+                bit: None,
+            }
+        }
+        FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
+        FaultKind::DiskLostSync => Fault::DiskLostSync { node },
+        FaultKind::DiskFull => Fault::DiskFull { node },
+        FaultKind::DiskSlow => {
+            let delay_ms = e.delay_ms.ok_or_else(|| required("delay_ms"))?;
+            c.ensure(
+                (1..=60_000).contains(&delay_ms),
+                &at(&base, "delay_ms"),
+                || format!("must be 1..=60000, got {delay_ms}"),
+            )?;
+            Fault::DiskSlow { node, delay_ms }
+        }
+        FaultKind::DiskCalm => Fault::DiskCalm { ends: None },
     };
     debug_assert_eq!(spec.kind(), e.fault);
     Ok(TimedFault {
@@ -442,6 +470,8 @@ fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
         ("offset_ms", e.offset_ms.is_some()),
         ("drift_ppm", e.drift_ppm.is_some()),
         ("delta_ms", e.delta_ms.is_some()),
+        ("delay_ms", e.delay_ms.is_some()),
+        ("file", e.file.is_some()),
         ("duration_ms", e.duration_ms.is_some()),
         ("down_ms", e.down_ms.is_some()),
     ];
@@ -535,6 +565,11 @@ fn check_random(c: &Checker, raw: &ScenarioFile, r: &RandomFaults) -> Check {
     c.ensure(r.delay_ms_max >= 1, &at(&base, "delay_ms_max"), || {
         "must be at least 1".into()
     })?;
+    c.ensure(
+        (1..=60_000).contains(&r.disk_slow_ms_max),
+        &at(&base, "disk_slow_ms_max"),
+        || format!("must be 1..=60000, got {}", r.disk_slow_ms_max),
+    )?;
     if let Some(max) = r.down_nodes_max {
         c.ensure(max < raw.nodes, &at(&base, "down_nodes_max"), || {
             format!(

@@ -157,6 +157,8 @@ mod tests {
             }
             ends += usize::from(o.a == 1 || o.a == 100);
         }
-        assert!(ends > 50, "ends of the range visited {ends} times in 200");
+        // An end is drawn half the time; `a = 100` is then invalid next to most `b` and
+        // dropped, so about a quarter of the seeds keep `a` at an end.
+        assert!(ends > 30, "ends of the range visited {ends} times in 200");
     }
 }

@@ -176,7 +176,15 @@ impl WorldState {
                 unsynced_bytes_lost: loss.bytes_lost,
             },
         );
+        self.log_disk_effects(now, n);
         loss
+    }
+
+    /// Logs what disk faults did to `n`'s disk since the last call.
+    pub fn log_disk_effects(&mut self, now: SimTime, n: NodeId) {
+        for effect in self.node_mut(n).disk.take_effects() {
+            self.log(now, Event::Disk { node: n, effect });
+        }
     }
 
     /// SIGSTOP: the process takes no input and produces no output until resumed.

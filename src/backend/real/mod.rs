@@ -85,6 +85,7 @@ pub struct ServeConfig {
 
 struct RealNodeEnv {
     node: NodeId,
+    incarnation: Incarnation,
     transport: RealTransport,
     storage: DirStorage,
     clock: RealClock,
@@ -128,6 +129,13 @@ impl NodeEnv for RealNodeEnv {
     fn record(&mut self, event: Event) {
         tracing::debug!(?event, "node event");
     }
+
+    fn restarted(&mut self) -> Incarnation {
+        // A real fsync failure: the software starts again in this process, from the disk.
+        self.incarnation = Incarnation(self.incarnation.0.saturating_add(1));
+        tracing::warn!(node = %self.node, incarnation = self.incarnation.0, "restarting after a failed sync");
+        self.incarnation
+    }
 }
 
 fn node_book(cluster: &[SocketAddr]) -> BTreeMap<Addr, SocketAddr> {
@@ -153,6 +161,7 @@ pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::
     let transport = RealTransport::start(Addr::Node(cfg.node), sock, node_book(&cfg.cluster));
     let env = RealNodeEnv {
         node: cfg.node,
+        incarnation,
         transport,
         storage,
         clock: RealClock::new(),

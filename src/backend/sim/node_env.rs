@@ -6,7 +6,7 @@ use super::runtime::SimRuntime;
 use super::transport::Transport;
 use crate::disk::{Storage, StorageError};
 use crate::event::Event;
-use crate::ids::{Addr, NodeId};
+use crate::ids::{Addr, Incarnation, NodeId};
 use crate::node::env::{Inbound, NodeEnv};
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
@@ -59,19 +59,35 @@ impl<R: SimRuntime> NodeEnv for SimNodeEnv<R> {
 
     fn with_storage<T>(&mut self, f: impl FnOnce(&mut dyn Storage) -> T) -> T {
         let mut w = self.transport.world().borrow_mut();
-        f(&mut w.node_mut(self.node).disk)
+        let result = f(&mut w.node_mut(self.node).disk);
+        w.log_disk_effects(R::now(), self.node);
+        result
     }
 
     async fn sync(&mut self) -> Result<(), StorageError> {
+        let extra_ms = {
+            let mut w = self.transport.world().borrow_mut();
+            let extra_ms = w.node_mut(self.node).disk.sync_extra_ms();
+            w.log_disk_effects(R::now(), self.node);
+            extra_ms
+        };
         // A crash during this sleep drops this task: the writes stay unsynced and are lost.
-        R::sleep(self.fsync).await;
-        self.transport
+        R::sleep(self.fsync + Duration::from_millis(extra_ms)).await;
+        // The disk's rules when the sync completes decide what it did.
+        let mut w = self.transport.world().borrow_mut();
+        let result = w.node_mut(self.node).disk.complete_sync();
+        w.log_disk_effects(R::now(), self.node);
+        result
+    }
+
+    fn restarted(&mut self) -> Incarnation {
+        let incarnation = self
+            .transport
             .world()
             .borrow_mut()
-            .node_mut(self.node)
-            .disk
-            .sync_all();
-        Ok(())
+            .node_started(R::now(), self.node);
+        self.transport.set_incarnation(incarnation);
+        incarnation
     }
 
     async fn wait_while_paused(&mut self) {

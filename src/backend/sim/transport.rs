@@ -50,6 +50,12 @@ impl<R: SimRuntime> Transport<R> {
         }
     }
 
+    /// The node's software started again (same socket): stamp the new incarnation.
+    pub fn set_incarnation(&mut self, incarnation: Incarnation) {
+        debug_assert!(self.incarnation.is_some(), "clients do not restart");
+        self.incarnation = Some(incarnation);
+    }
+
     /// The world this transport belongs to.
     pub fn world(&self) -> &Rc<RefCell<WorldState>> {
         &self.world

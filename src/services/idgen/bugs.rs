@@ -20,6 +20,24 @@ pub const RESTART_FORGETS: Bug = Bug::new(
     "timestamp high-water mark not persisted",
 );
 
+/// A failed sync of the high-water mark is ignored and the ids that waited for it are issued.
+pub const ACK_AFTER_FAILED_SYNC: Bug = Bug::new(
+    "idgen-ack-after-failed-sync",
+    "a failed sync is ignored and the id is issued",
+);
+
+/// A corrupt high-water-mark file is read as empty: the node starts afresh.
+pub const TRUST_CORRUPT_HWM: Bug = Bug::new(
+    "idgen-trust-corrupt-hwm",
+    "a corrupt high-water mark is read as a fresh start",
+);
+
+/// A failed high-water-mark write (no space) is ignored and the id is issued.
+pub const IGNORE_WRITE_ERROR: Bug = Bug::new(
+    "idgen-ignore-write-error",
+    "a failed high-water-mark write (disk full) is ignored",
+);
+
 /// With leased worker ids: once granted, a worker id is used for good — a node paused past its
 /// lease resumes and issues under a worker id the service has given to another node.
 pub const WORKER_LEASE_IGNORED: Bug = Bug::new(
@@ -40,6 +58,9 @@ pub const ALL: &[Bug] = &[
     CLOCK_ROLLBACK,
     SEQUENCE_WRAP,
     RESTART_FORGETS,
+    ACK_AFTER_FAILED_SYNC,
+    TRUST_CORRUPT_HWM,
+    IGNORE_WRITE_ERROR,
     WORKER_LEASE_IGNORED,
     LEASE_IGNORES_MARK,
 ];

@@ -1,20 +1,18 @@
 //! The ID generator's sans-IO core.
 
 use super::bugs;
+use super::hwm::{HWM_FILE, HwmLog, Recovery, recover};
 use super::lease::{LEASE_TIMER, RENEW_TIMER, Usable, WorkerLease};
 use super::msg::IdgenMsg;
 use super::{IdLayout, IdgenConfig};
 use crate::buggify;
 use crate::ids::NodeId;
-use crate::node::service::{Ctx, Message, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The persisted high-water mark: no id will ever be issued at or below this timestamp after a
-/// restart.
-const HWM_FILE: &str = "idgen.hwm";
 const RETRY_TIMER: TimerId = TimerId(1);
 /// How long a request waits for a renewal to raise the lease's ceiling before looking again.
 const LEASE_WAIT_MS: u64 = 5;
@@ -56,6 +54,8 @@ pub enum Refusal {
     NoWorkerLease,
     /// This node is a lock server, not a generator.
     NotAGenerator,
+    /// A new high-water mark could not be written (e.g. the disk is full).
+    StateUnwritable,
 }
 
 impl Message for IdRequest {
@@ -83,8 +83,11 @@ pub struct IdGen {
     /// the high-water mark with the sequence exhausted, so the next id is above it.
     last_ts: u64,
     last_seq: u64,
-    /// Durable high-water mark.
+    /// Durable high-water mark: no id will ever be issued above it before it is raised, nor at
+    /// or below it after a restart.
     reserved_until: u64,
+    /// Where the next high-water mark goes in its file.
+    hwm_log: HwmLog,
     /// Set when the state on disk could not be read: refuse everything rather than risk a repeat.
     unreadable: bool,
     queue: VecDeque<ReplyTo>,
@@ -116,6 +119,7 @@ impl Service for IdGen {
             last_ts: 0,
             last_seq: 0,
             reserved_until: 0,
+            hwm_log: HwmLog::default(),
             unreadable: false,
             queue: VecDeque::new(),
             lease: None,
@@ -123,14 +127,7 @@ impl Service for IdGen {
         };
         match ctx.storage().read(HWM_FILE) {
             Ok(None) => {}
-            Ok(Some(bytes)) => match parse_hwm(&bytes) {
-                Some(hwm) => {
-                    idgen.reserved_until = hwm;
-                    idgen.last_ts = hwm;
-                    idgen.last_seq = layout.sequence_max();
-                }
-                None => idgen.unreadable = true,
-            },
+            Ok(Some(bytes)) => idgen.recover(ctx, &bytes),
             Err(_) => idgen.unreadable = true,
         }
         if idgen.unreadable {
@@ -168,6 +165,14 @@ impl Service for IdGen {
             idgen.lease = Some(lease);
         }
         idgen
+    }
+
+    fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        if ctx.bug(bugs::ACK_AFTER_FAILED_SYNC) {
+            // The bug: the replies waiting for the mark go out although it is not durable.
+            return AfterSyncFailure::Continue;
+        }
+        AfterSyncFailure::Restart
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: IdgenMsg) {
@@ -277,7 +282,7 @@ impl IdGen {
             return Step::Wait(Duration::from_millis(1));
         }
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
-            return Step::Refuse(Refusal::StateUnreadable);
+            return Step::Refuse(Refusal::StateUnwritable);
         }
         // Postconditions the correct core relies on; each planted bug breaks one on purpose.
         let planted = ctx.bug(bugs::CLOCK_ROLLBACK) || ctx.bug(bugs::SEQUENCE_WRAP);
@@ -317,8 +322,35 @@ impl IdGen {
         self.last_ts == 0 && self.last_seq == 0 && self.reserved_until == 0
     }
 
+    /// Takes the high-water mark from its file's bytes: a torn tail is ignored (it was never
+    /// synced), corruption makes the node refuse for good — it says so.
+    fn recover(&mut self, ctx: &mut Ctx<'_, Self>, bytes: &[u8]) {
+        let mut recovery = recover(bytes);
+        if let Recovery::Corrupt { record, reason } = &recovery {
+            ctx.note(
+                "idgen/hwm-corrupt",
+                json!({"record": record, "reason": reason}),
+            );
+            if ctx.bug(bugs::TRUST_CORRUPT_HWM) {
+                // The bug: a damaged file is as good as no file.
+                recovery = Recovery::Fresh;
+            } else {
+                self.unreadable = true;
+            }
+        }
+        if let Recovery::Mark { hwm, torn_bytes } = recovery {
+            if torn_bytes > 0 {
+                ctx.note("idgen/hwm-torn-tail", json!(torn_bytes));
+            }
+            self.reserved_until = hwm;
+            self.last_ts = hwm;
+            self.last_seq = self.layout.sequence_max();
+        }
+        self.hwm_log = HwmLog::after(bytes, &recovery);
+    }
+
     /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
-    /// it cannot be persisted (the node then refuses from here on).
+    /// it cannot be written (this request is refused; a later one tries again).
     fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
         // BUGGIFY: reserve a single millisecond, so the next one needs a sync of its own.
         let ahead_ms = if ctx.buggify(buggify::IDGEN_EAGER_RESERVE) {
@@ -332,16 +364,20 @@ impl IdGen {
             self.reserved_until = hwm;
             return true;
         }
-        match ctx.storage().write(HWM_FILE, hwm.to_string().as_bytes()) {
+        match self.hwm_log.persist(ctx.storage(), hwm) {
             Ok(()) => {
                 self.reserved_until = hwm;
                 ctx.sync();
                 true
             }
-            Err(_) => {
-                // Cannot persist: stop issuing beyond what is already safe.
-                self.unreadable = true;
-                ctx.note("idgen/state-unwritable", json!(null));
+            Err(e) => {
+                ctx.note("idgen/state-unwritable", json!(e.to_string()));
+                if ctx.bug(bugs::IGNORE_WRITE_ERROR) {
+                    // The bug: issue above a mark that is not on disk.
+                    self.reserved_until = hwm;
+                    return true;
+                }
+                // Cannot persist: issue nothing beyond what is already durable.
                 false
             }
         }
@@ -357,10 +393,6 @@ impl IdGen {
         let ts = u64::try_from(ms).ok()?;
         (ts <= self.layout.timestamp_max()).then_some(ts)
     }
-}
-
-fn parse_hwm(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]

@@ -259,7 +259,8 @@ fn planted_restart_forgets_reissues() {
 #[test]
 fn unreadable_state_refuses_rather_than_risking_a_repeat() {
     let mut rig = Rig::new(IdgenConfig::default(), &[]);
-    let written = crate::disk::Storage::write(&mut rig.disk, HWM_FILE, b"not a number");
+    // A whole record's worth of garbage: corruption, not a torn first write.
+    let written = crate::disk::Storage::write(&mut rig.disk, HWM_FILE, b"not a number at all!");
     assert!(written.is_ok());
     let mut idg = rig.start();
     rig.request(&mut idg);
@@ -271,4 +272,61 @@ fn unreadable_state_refuses_rather_than_risking_a_repeat() {
             ..
         }
     )));
+}
+
+fn refused(out: &[Output<IdGen>], why: &Refusal) -> bool {
+    out.iter()
+        .any(|o| matches!(o, Output::Reply { resp: IdResponse::Refused(r), .. } if r == why))
+}
+
+#[test]
+fn a_full_disk_refuses_the_request_and_a_later_one_succeeds() {
+    let mut rig = Rig::new(IdgenConfig::default(), &[]);
+    let mut idg = rig.start();
+    rig.disk.add_rule(crate::disk::DiskRule::Full);
+    rig.request(&mut idg);
+    assert!(refused(&rig.take(), &Refusal::StateUnwritable));
+    rig.disk.clear_rules();
+    rig.request(&mut idg);
+    assert_eq!(rig.ids().len(), 1);
+}
+
+#[test]
+fn planted_ignore_write_error_issues_above_the_durable_mark() {
+    let mut rig = Rig::new(IdgenConfig::default(), &[bugs::IGNORE_WRITE_ERROR]);
+    let mut idg = rig.start();
+    rig.disk.add_rule(crate::disk::DiskRule::Full);
+    rig.request(&mut idg);
+    let before = rig.ids();
+    assert_eq!(before.len(), 1);
+    rig.disk.clear_rules();
+    rig.disk.crash();
+    let mut idg = rig.start();
+    rig.request(&mut idg);
+    assert_eq!(rig.ids(), before, "nothing on disk: the same id again");
+}
+
+#[test]
+fn a_corrupt_mark_is_reported_and_refused_and_the_planted_bug_trusts_it() {
+    for (bug, reissues) in [(None, false), (Some(bugs::TRUST_CORRUPT_HWM), true)] {
+        let bugs: Vec<Bug> = bug.into_iter().collect();
+        let mut rig = Rig::new(IdgenConfig::default(), &bugs);
+        let mut idg = rig.start();
+        rig.request(&mut idg);
+        let before = rig.ids();
+        assert!(rig.disk.corrupt(HWM_FILE, 77));
+        rig.disk.crash();
+        let mut idg = rig.start();
+        rig.request(&mut idg);
+        let out = rig.take();
+        let noted = out
+            .iter()
+            .any(|o| matches!(o, Output::Note { label, .. } if *label == "idgen/hwm-corrupt"));
+        assert!(noted, "the node says so");
+        let again = out.iter().any(
+            |o| matches!(o, Output::Reply { resp: IdResponse::Id(id), .. } if before.contains(id)),
+        );
+        assert_eq!(again, reissues, "{bug:?}");
+        assert_eq!(refused(&out, &Refusal::StateUnreadable), !reissues);
+    }
 }

@@ -4,7 +4,10 @@
 //!
 //! Guarantees: ids are unique, and the ids one node hands out strictly increase — also across
 //! crashes, because the node persists (and fsyncs) a timestamp high-water mark `reserve_ms`
-//! ahead of the ids it issues and never issues at or below it after a restart. When the wall
+//! ahead of the ids it issues and never issues at or below it after a restart (checksummed, see
+//! [`hwm`]: a torn last record is ignored, a corrupt one makes the node refuse for good rather
+//! than risk a repeat; a failed write refuses the request, a failed sync restarts the node from
+//! what the disk holds). When the wall
 //! clock steps back, the node waits (up to `backwards_wait_ms_max`) or refuses; when a
 //! millisecond's sequence is exhausted, it waits for the next millisecond.
 
@@ -12,6 +15,7 @@ pub mod bugs;
 mod client;
 mod config;
 mod core;
+pub mod hwm;
 pub mod invariants;
 mod layout;
 mod lease;

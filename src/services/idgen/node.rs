@@ -7,7 +7,7 @@ use super::config::IdgenConfig;
 use super::core::{IdGen, IdRequest, IdResponse, Refusal};
 use super::msg::IdgenMsg;
 use crate::ids::{Addr, NodeId};
-use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
 use crate::services::lock::{LockMachine, replica_config};
 use crate::services::replicated::ReplicatedNode;
 use serde_json::json;
@@ -126,6 +126,15 @@ impl Service for IdgenNode {
             IdgenNode::Generator(g) => generator(ctx, |inner| g.on_timer(inner, timer)),
             IdgenNode::LockServer { node, info } => {
                 server(ctx, info, |inner| node.on_timer(inner, timer));
+            }
+        }
+    }
+
+    fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        match self {
+            IdgenNode::Generator(g) => generator(ctx, |inner| g.on_sync_failed(inner)),
+            IdgenNode::LockServer { node, info } => {
+                server(ctx, info, |inner| node.on_sync_failed(inner))
             }
         }
     }

@@ -41,6 +41,12 @@ pub const TRUNCATE_ON_STALE_APPEND: Bug = Bug::new(
     "a follower truncates its log on a delayed AppendEntries whose entries it already has",
 );
 
+/// Recovery reads log records without verifying their checksums: a corrupt entry is applied.
+pub const IGNORE_CHECKSUM: Bug = Bug::new(
+    "kv-ignore-checksum",
+    "log checksums are not verified at recovery: a corrupt entry is applied",
+);
+
 /// Every planted bug of the KV store.
 pub const ALL: &[Bug] = &[
     STALE_READ,
@@ -50,6 +56,7 @@ pub const ALL: &[Bug] = &[
     NO_DEDUP,
     LEASE_READ_NO_DRIFT_BOUND,
     TRUNCATE_ON_STALE_APPEND,
+    IGNORE_CHECKSUM,
 ];
 
 /// What the run's bugs switch on in the host and the Raft core.
@@ -66,5 +73,6 @@ pub fn host_bugs(bugs: &BugSet) -> HostBugs {
         ack_before_fsync: on(ACK_BEFORE_FSYNC),
         stale_read: on(STALE_READ),
         no_dedup: on(NO_DEDUP),
+        ignore_checksum: on(IGNORE_CHECKSUM),
     }
 }

@@ -57,5 +57,6 @@ pub fn host_bugs(bugs: &BugSet) -> HostBugs {
         ack_before_fsync: grant_before_fsync,
         stale_read: false,
         no_dedup: false,
+        ignore_checksum: false,
     }
 }

@@ -144,6 +144,23 @@ fn parse_frame(bytes: &[u8], at: usize) -> Parsed<'_> {
     }
 }
 
+/// A frame read without its checksums: the length as written, whatever it is.
+fn parse_frame_unverified(bytes: &[u8], at: usize) -> Parsed<'_> {
+    let rest = &bytes[at..];
+    let Some(len) = rest.get(..4) else {
+        return Parsed::Short;
+    };
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    match rest.get(HEADER_BYTES..HEADER_BYTES.saturating_add(len)) {
+        Some(payload) => Parsed::Record {
+            payload,
+            next: at + HEADER_BYTES + len,
+        },
+        None => Parsed::Short,
+    }
+}
+
 /// A file that must hold exactly one intact record.
 fn single_record<'a>(file: &'static str, bytes: &'a [u8]) -> Result<&'a [u8], StoreError> {
     match parse_frame(bytes, 0) {
@@ -190,6 +207,15 @@ fn load_snapshot(storage: &dyn Storage) -> Result<Snapshot, StoreError> {
 
 /// Reads and verifies the durable state. See the module docs for torn tails vs corruption.
 pub fn load<C: Command>(storage: &mut dyn Storage) -> Result<Loaded<C>, StoreError> {
+    load_checked(storage, true)
+}
+
+/// [`load`], with log checksums verified or not (`verify = false`: the planted bug
+/// `kv-ignore-checksum`, which takes a damaged record's length and payload at face value).
+pub fn load_checked<C: Command>(
+    storage: &mut dyn Storage,
+    verify: bool,
+) -> Result<Loaded<C>, StoreError> {
     let hard_state = load_hard_state(storage)?;
     let snapshot = load_snapshot(storage)?;
     let bytes = storage.read(LOG_FILE)?.unwrap_or_default();
@@ -197,7 +223,12 @@ pub fn load<C: Command>(storage: &mut dyn Storage) -> Result<Loaded<C>, StoreErr
     let mut records: Vec<(u64, Entry<C>)> = Vec::new();
     let mut torn_tail = None;
     while at < bytes.len() {
-        match parse_frame(&bytes, at) {
+        let parsed = if verify {
+            parse_frame(&bytes, at)
+        } else {
+            parse_frame_unverified(&bytes, at)
+        };
+        match parsed {
             Parsed::Record { payload, next } => {
                 let entry: Entry<C> = serde_json::from_slice(payload)
                     .map_err(|e| corrupt(LOG_FILE, at, format!("undecodable entry: {e}")))?;

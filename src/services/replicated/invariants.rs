@@ -7,7 +7,8 @@
 //!   An acknowledged write is acknowledged once applied, so a write lost by a later leader shows
 //!   up here as another entry at its index;
 //! - `replicas-converge` (eventually): after everything healed, every replica caught up with
-//!   what its group had applied halfway through the liveness phase;
+//!   what its group had applied halfway through the liveness phase — except one that found its
+//!   durable state damaged and said so (`raft/refusing-to-serve`): it fail-stops by design;
 //! - `one-vote-per-term` (always): no node votes for two candidates in one term, across its
 //!   restarts (election safety rests on it);
 //! - `commit-own-term` (always): what a leader commits by counting replicas is an entry of its
@@ -208,6 +209,24 @@ impl Invariant for SameEntryPerIndex {
 
 struct ReplicasConverge;
 
+/// Nodes whose last incarnation said it refuses to serve (damaged durable state).
+fn refusing_to_serve(events: &[EventRecord]) -> std::collections::BTreeSet<NodeId> {
+    use crate::event::Event;
+    let mut refusing = std::collections::BTreeSet::new();
+    for rec in events {
+        match &rec.event {
+            Event::Start { node, .. } => {
+                refusing.remove(node);
+            }
+            Event::Note { node, label, .. } if label == "raft/refusing-to-serve" => {
+                refusing.insert(*node);
+            }
+            _ => {}
+        }
+    }
+    refusing
+}
+
 impl Invariant for ReplicasConverge {
     fn name(&self) -> &'static str {
         "replicas-converge"
@@ -245,8 +264,10 @@ impl Invariant for ReplicasConverge {
             let n = reached.entry((a.group, a.node)).or_default();
             *n = (*n).max(a.index);
         }
+        let refusing = refusing_to_serve(r.events);
         let behind: Vec<String> = reached
             .iter()
+            .filter(|&(&(_, node), _)| !refusing.contains(&node))
             .filter(|&(&(group, _), &index)| index < target.get(&group).copied().unwrap_or(0))
             .map(|(&(group, node), &index)| {
                 format!(

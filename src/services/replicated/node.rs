@@ -36,6 +36,8 @@ pub struct HostBugs {
     pub stale_read: bool,
     /// Retried writes are applied again (sessions ignored).
     pub no_dedup: bool,
+    /// Recovery reads log records without verifying their checksums.
+    pub ignore_checksum: bool,
 }
 
 /// How every replica of a replicated service is configured.
@@ -104,8 +106,8 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
                 }
                 Some(live)
             }
-            Err(reason) => {
-                ctx.note("raft/refusing-to-serve", json!(reason));
+            Err(stop) => {
+                stop.carry_out(ctx);
                 None
             }
         };
@@ -149,11 +151,44 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
     }
 }
 
-/// Loads the durable state; `Err` (with why) when it cannot be trusted.
+/// Why a replica stops taking part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stop {
+    /// The durable state cannot be trusted (corruption, a snapshot that does not restore):
+    /// refuse to serve for good — starting afresh would forget votes and acknowledged entries.
+    Refuse(String),
+    /// The disk refused a read or write (full, failing): memory may no longer match the disk,
+    /// so the node halts and its software starts again from what the disk holds.
+    Halt(String),
+}
+
+impl Stop {
+    fn of_store(context: &str, e: StoreError) -> Stop {
+        match e {
+            StoreError::Storage(e) => Stop::Halt(format!("{context}: {e}")),
+            e @ (StoreError::Corrupt { .. } | StoreError::Encode(_)) => {
+                Stop::Refuse(format!("{context}: {e}"))
+            }
+        }
+    }
+
+    /// Says so, and halts when the disk is to blame.
+    fn carry_out<S: Service>(self, ctx: &mut Ctx<'_, S>) {
+        match self {
+            Stop::Refuse(reason) => ctx.note("raft/refusing-to-serve", json!(reason)),
+            Stop::Halt(reason) => {
+                ctx.note("raft/storage-failed", json!(reason));
+                ctx.halt(reason);
+            }
+        }
+    }
+}
+
+/// Loads the durable state; `Err` (with why) when it cannot be trusted or read.
 fn recover<M: StateMachine>(
     cfg: &NodeConfig<M>,
     ctx: &mut Ctx<'_, ReplicatedNode<M>>,
-) -> Result<Live<M>, String> {
+) -> Result<Live<M>, Stop> {
     let bugs = (cfg.bugs)(&ctx.info().bugs);
     let sessions = SessionOptions {
         no_dedup: bugs.no_dedup,
@@ -161,8 +196,8 @@ fn recover<M: StateMachine>(
     };
     // A damaged log or snapshot is refused, never read as empty: that would forget
     // acknowledged writes.
-    let loaded =
-        store::load::<Logged<M::Op>>(ctx.storage()).map_err(|e: StoreError| e.to_string())?;
+    let loaded = store::load_checked::<Logged<M::Op>>(ctx.storage(), !bugs.ignore_checksum)
+        .map_err(|e| Stop::of_store("cannot recover", e))?;
     if let Some(torn) = loaded.torn_tail {
         // Only a record that was never fully written can be torn: it was never synced, so never
         // acknowledged. Dropping it is safe; it is reported, not hidden.
@@ -175,7 +210,7 @@ fn recover<M: StateMachine>(
     let app = if snapshot.meta.index == 0 {
         Replicated::new(sessions)
     } else {
-        Replicated::restore(sessions, &snapshot.data).map_err(|e| e.to_string())?
+        Replicated::restore(sessions, &snapshot.data).map_err(|e| Stop::Refuse(e.to_string()))?
     };
     let group = cfg.routing.group_of_node(ctx.node(), &ctx.info().cluster);
     let members = cfg.routing.members(group, &ctx.info().cluster);
@@ -229,9 +264,9 @@ impl<M: StateMachine> ReplicatedNode<M> {
                 }
                 break;
             }
-            if let Err(reason) = live.handle(ctx, ready) {
-                ctx.note("raft/refusing-to-serve", json!(reason));
-                // Nothing may be promised any more: fail-stop.
+            if let Err(stop) = live.handle(ctx, ready) {
+                // Nothing may be promised any more: fail-stop (or halt and recover from disk).
+                stop.carry_out(ctx);
                 self.live = None;
             }
         }
@@ -339,11 +374,11 @@ impl<M: StateMachine> Live<M> {
         &mut self,
         ctx: &mut Ctx<'_, ReplicatedNode<M>>,
         ready: Ready<Logged<M::Op>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Stop> {
         // 1. persist, 2. sync — unless the planted bug acknowledges first.
         self.store
             .persist(ctx.storage(), &ready)
-            .map_err(|e| format!("cannot persist: {e}"))?;
+            .map_err(|e| Stop::of_store("cannot persist", e))?;
         let sync = ready.needs_sync();
         if sync && !self.bugs.ack_before_fsync {
             ctx.sync();
@@ -355,8 +390,10 @@ impl<M: StateMachine> Live<M> {
         // 4. restore
         if let Some(snap) = &ready.snapshot {
             if snap.restore {
-                self.app = Replicated::restore(self.sessions, &snap.snapshot.data)
-                    .map_err(|e| format!("snapshot from the leader does not restore: {e}"))?;
+                self.app =
+                    Replicated::restore(self.sessions, &snap.snapshot.data).map_err(|e| {
+                        Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
+                    })?;
                 self.observe_state(ctx, snap.snapshot.meta.term);
                 self.fail_pending(ctx, None);
             }
