@@ -152,7 +152,7 @@ pub enum Band {
     Process,
     /// Partitions cutting its links.
     Partition,
-    /// Loss, duplication and delay rules on its links (and any other lasting fault).
+    /// Loss, duplication and delay rules on its links, disk faults (any other lasting fault).
     Network,
     /// Instantaneous: clock steps, offsets, drift (and any other one-off fault).
     Instant,
@@ -216,8 +216,15 @@ pub fn fault_marks(events: &[EventRecord], nodes: u32, end_ns: u64) -> Vec<Fault
                 });
                 continue;
             }
+            Fault::DiskCalm { ends: None } => {
+                close(&mut open, &mut marks, at, |f| {
+                    matches!(f, Fault::DiskCalm { .. })
+                });
+                continue;
+            }
             // An undo whose fault is not open (already ended by a blanket heal): nothing to draw.
             Fault::Heal { .. }
+            | Fault::DiskCalm { .. }
             | Fault::NetCalm { .. }
             | Fault::Restart { .. }
             | Fault::Resume { .. } => {

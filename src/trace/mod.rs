@@ -211,6 +211,17 @@ pub fn derive(events: &[EventRecord], nodes: u32) -> Traced {
                     "fault",
                 );
             }
+            Event::Halt { node, reason, .. } => {
+                if let Some(i) = open.remove(&Addr::Node(*node)) {
+                    t.extend(i, at);
+                }
+                t.instant(
+                    at,
+                    Some(Addr::Node(*node)),
+                    format!("halt: {reason}"),
+                    "fault",
+                );
+            }
             Event::Sync { node, .. }
             | Event::Reply { node, .. }
             | Event::Observe { node, .. }
