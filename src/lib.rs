@@ -29,5 +29,6 @@ pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod services;
+pub mod shrink;
 pub mod time;
 pub mod world;
