@@ -39,7 +39,11 @@ pub fn run(args: &ScenariosArgs) -> anyhow::Result<ExitCode> {
 /// `partition, heal; swarm: crash, pause` — the kinds the schedule names, then the swarm's.
 fn fault_kinds(sc: &Scenario) -> String {
     let names = |kinds: BTreeSet<FaultKind>| {
-        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+        kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let scheduled: BTreeSet<FaultKind> = sc.schedule.iter().map(|t| t.spec.kind()).collect();
     let swarm: BTreeSet<FaultKind> = sc

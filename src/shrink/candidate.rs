@@ -68,7 +68,10 @@ impl Candidate {
     /// The same candidate with the integer at `path` set (tables created as needed).
     pub fn with_int(&self, path: &[&str], value: u64) -> Self {
         let mut c = self.clone();
-        c.set(path, Value::Integer(i64::try_from(value).unwrap_or(i64::MAX)));
+        c.set(
+            path,
+            Value::Integer(i64::try_from(value).unwrap_or(i64::MAX)),
+        );
         c
     }
 
@@ -151,7 +154,10 @@ mod tests {
                     [faults.random]\nkinds = [\"crash\"]\n";
         let c = Candidate::new(doc(text)).with_int(&["workload", "think_ms_min"], 2);
         let out = c.render();
-        assert!(out.starts_with("service = \"kv\"\nnodes = 5\nclients = 3\n"), "{out}");
+        assert!(
+            out.starts_with("service = \"kv\"\nnodes = 5\nclients = 3\n"),
+            "{out}"
+        );
         let sc = crate::scenario::Scenario::parse(&out, "rendered", None);
         let sc = sc.unwrap_or_else(|e| panic!("{e}\n{out}"));
         assert_eq!((sc.nodes, sc.workload.think_ms_min), (5, 2));

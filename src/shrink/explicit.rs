@@ -298,7 +298,8 @@ mod tests {
                 lasts_ms: Some(3),
             },
         ];
-        let mut text = "service = \"idgen\"\nnodes = 3\nclients = 1\nduration_ms = 100\n\n".to_string();
+        let mut text =
+            "service = \"idgen\"\nnodes = 3\nclients = 1\nduration_ms = 100\n\n".to_string();
         for e in &entries {
             e.render(&mut text);
         }
@@ -311,7 +312,11 @@ mod tests {
         assert_eq!(sc.schedule[2].revert_after_ms, Some(3));
         assert_eq!(entries.iter().filter_map(Entry::max_node).max(), Some(2));
         let on_two = within(&entries, 2);
-        assert_eq!(on_two.len(), 2, "the partition has no link left among n0, n1");
+        assert_eq!(
+            on_two.len(),
+            2,
+            "the partition has no link left among n0, n1"
+        );
         assert_eq!(on_two[0].at_ms, 7);
         assert_eq!(within(&entries, 1).len(), 0);
     }

@@ -221,12 +221,12 @@ pub fn shrink(
     let first = run_seed(&original, opts.seed, &opts.run)?;
     let target = target_of(&first, &original, opts.seed, &bugs)?;
     // Validation accepted the text, so it is a TOML table.
-    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        ScenarioError::Io {
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ScenarioError::Io {
             file: source.to_string(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let before = Size::of(&original, &first);
     let mut search = Search {
         opts,
