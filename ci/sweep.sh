@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fault-injection sweep with an explicit budget, for CI machines (not part of `cargo test`).
 #
-#   ci/sweep.sh [--seeds-per-scenario N] [--budget-seconds S] [--partition K/M] [--bug NAME]...
+#   ci/sweep.sh [--scenario PATH]... [--seeds-per-scenario N] [--budget-seconds S]
+#               [--partition K/M] [--bug NAME]... [--knobs] [--buggify]
 #
-# Runs N seeds of every scenario in fault-scenarios/. With --partition K/M (K from 1), this
+# Runs N seeds of every scenario in fault-scenarios/ (or of the --scenario files/directories). With --partition K/M (K from 1), this
 # machine takes the K-th of M disjoint seed blocks, so M machines sweep M*N seeds per scenario
 # without overlap. Reports of failing seeds (summary, history, events) go to ci-out/failures/,
 # and each failing seed is appended to ci-out/new-regressions.txt in the format of
@@ -21,8 +22,12 @@ budget=1800
 part_k=1
 part_m=1
 bugs=()
+scenarios=()
+randomize=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --scenario) scenarios+=("$2"); shift 2 ;;
+    --knobs|--buggify) randomize+=("$1"); shift ;;
     --seeds-per-scenario) seeds="$2"; shift 2 ;;
     --budget-seconds) budget="$2"; shift 2 ;;
     --partition) part_k="${2%/*}"; part_m="${2#*/}"; shift 2 ;;
@@ -31,6 +36,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if (( part_k < 1 || part_k > part_m )); then echo "bad --partition $part_k/$part_m" >&2; exit 2; fi
+if (( ${#scenarios[@]} == 0 )); then scenarios=(fault-scenarios); fi
 
 start=$(( (part_k - 1) * seeds ))
 end=$(( start + seeds ))
@@ -38,8 +44,8 @@ mkdir -p ci-out/failures
 cargo build --release --locked
 
 set +e
-timeout "$budget" ./target/release/faultlab run --scenario fault-scenarios --seeds "$start..$end" \
-  "${bugs[@]}" --json --failures-dir ci-out/failures > ci-out/sweep.json
+timeout "$budget" ./target/release/faultlab run --scenario "${scenarios[@]}" --seeds "$start..$end" \
+  "${bugs[@]}" "${randomize[@]}" --json --failures-dir ci-out/failures > ci-out/sweep.json
 status=$?
 set -e
 

@@ -194,6 +194,27 @@ fn cases() -> Vec<Bad> {
             Some(6),
             "at least one",
         ),
+        bad(
+            "buggify rate above 1000 per mille",
+            &format!("{GOOD}[randomize]\nbuggify = true\nbuggify_fire_permille = 5000\n"),
+            "randomize.buggify_fire_permille",
+            Some(7),
+            "at most 1000",
+        ),
+        bad(
+            "unknown randomize key",
+            &format!("{GOOD}[randomize]\nknob = true\n"),
+            "randomize.knob",
+            Some(6),
+            "unknown field",
+        ),
+        bad(
+            "leases leave no generator",
+            &format!("{GOOD}[idgen.leases]\nservers = 3\n"),
+            "idgen.leases",
+            Some(5),
+            "none of 3 nodes",
+        ),
     ]
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod faults;
 mod planted_bugs;
+mod randomize;
 mod real_cluster;
 mod regressions;
 mod scenario_errors;

@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod buggify;
 pub mod bugs;
 pub mod canon;
 pub mod check;

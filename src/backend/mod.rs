@@ -116,6 +116,8 @@ pub struct HostSetup<S: Service, C> {
     pub service_cfg: S::Config,
     /// Planted bugs switched on.
     pub bugs: BugSet,
+    /// BUGGIFY, when the run has it.
+    pub buggify: Option<crate::buggify::Buggify>,
     /// How clients behave.
     pub client: ClientConfig,
     /// Makes the client core of one client.

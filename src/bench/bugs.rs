@@ -6,7 +6,7 @@
 use crate::backend::BackendKind;
 use crate::bugs::{Bug, BugSet};
 use crate::invariants::Overall;
-use crate::runner::{RunError, RunOptions, run_seed};
+use crate::runner::{RandomizeFlags, RunError, RunOptions, run_seed};
 use crate::scenario::Scenario;
 use crate::shrink::{ShrinkError, ShrinkOptions, Size, shrink};
 use serde::Serialize;
@@ -135,13 +135,15 @@ pub fn hunt(
     })
 }
 
-/// Shrinks the first catch of `report` (`text` is the scenario file it came from), with at
-/// most `runs_max` runs. `None` when the bug was never caught.
+/// Shrinks the first catch of `report` (`text` is the scenario file it came from; `randomize`
+/// what the hunt switched on beyond it), with at most `runs_max` runs. `None` when the bug was
+/// never caught.
 pub fn shrink_first_catch(
     report: &BugReport,
     text: &str,
     source: &str,
     bug: Bug,
+    randomize: RandomizeFlags,
     runs_max: u32,
 ) -> Result<Option<Shrunk>, ShrinkError> {
     let Some(seed) = report.first_catch() else {
@@ -152,6 +154,7 @@ pub fn shrink_first_catch(
         run: RunOptions {
             extra_bugs: BugSet::from([bug]),
             backend: report.backend,
+            randomize,
             ..RunOptions::default()
         },
         runs_max,

@@ -1,7 +1,7 @@
 //! `faultlab bench bugs`: seeds and wall time to catch every planted bug in the scenarios built
 //! to catch it.
 
-use super::common::load_scenarios;
+use super::common::{RandomizeArgs, load_scenarios};
 use anyhow::Context;
 use clap::Args;
 use faultlab::backend::BackendKind;
@@ -29,6 +29,8 @@ pub struct BugBenchArgs {
     /// One JSON array of reports instead of the table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
     /// Also shrink each bug's first catch (`faultlab shrink`) and show faults and operations
     /// before → after.
     #[arg(long)]
@@ -39,7 +41,11 @@ pub struct BugBenchArgs {
 }
 
 pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
-    let scenarios = load_scenarios(&args.scenarios)?;
+    let mut scenarios = load_scenarios(&args.scenarios)?;
+    for sc in &mut scenarios {
+        sc.randomize.knobs |= args.randomize.knobs;
+        sc.randomize.buggify |= args.randomize.buggify;
+    }
     let mut reports: Vec<BugReport> = Vec::new();
     if !args.json {
         let shrunk = if args.shrink {
@@ -64,7 +70,9 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
             if args.shrink {
                 let text = std::fs::read_to_string(&sc.source)
                     .with_context(|| format!("{}: cannot read the scenario", sc.source))?;
-                r.shrunk = shrink_first_catch(&r, &text, &sc.source, bug, args.shrink_runs_max)?;
+                let flags = args.randomize.flags();
+                r.shrunk =
+                    shrink_first_catch(&r, &text, &sc.source, bug, flags, args.shrink_runs_max)?;
             }
             if !args.json {
                 let show =

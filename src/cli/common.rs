@@ -10,6 +10,27 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// `--knobs` and `--buggify`: FoundationDB's randomized knobs and BUGGIFY points, on for every
+/// scenario run (a scenario can also ask for them in `[randomize]`).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct RandomizeArgs {
+    /// Draw the service's knobs (its tunables, within their safe ranges) per seed.
+    #[arg(long)]
+    pub knobs: bool,
+    /// Switch BUGGIFY points on (each active in a seed with probability 1/4).
+    #[arg(long)]
+    pub buggify: bool,
+}
+
+impl RandomizeArgs {
+    pub fn flags(self) -> faultlab::runner::RandomizeFlags {
+        faultlab::runner::RandomizeFlags {
+            knobs: self.knobs,
+            buggify: self.buggify,
+        }
+    }
+}
+
 /// How the user invoked us, for replay commands they can paste.
 pub fn program_name() -> String {
     std::env::args()

@@ -1,6 +1,6 @@
 //! `faultlab replay`: run one seed, write its records, print its digest.
 
-use super::common::{program_name, resolve_bugs, write_report};
+use super::common::{RandomizeArgs, program_name, resolve_bugs, write_report};
 use clap::Args;
 use faultlab::backend::BackendKind;
 use faultlab::runner::report::summary_text;
@@ -34,6 +34,8 @@ pub struct ReplayArgs {
     /// Also write tracing output (filtered by RUST_LOG, default info) to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +43,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let sc = Scenario::load(&args.scenario)?;
     let opts = RunOptions {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
+        randomize: args.randomize.flags(),
         backend: args.backend,
         events_max: args.events_max,
     };

@@ -1,7 +1,7 @@
 //! `faultlab run`: sweep seeds of one or more scenarios and summarise. Exit code: 1 if any
 //! seed failed, else 3 if any seed (or the sweep's coverage) is unknown, else 0.
 
-use super::common::{Elapsed, load_scenarios, program_name, resolve_bugs};
+use super::common::{Elapsed, RandomizeArgs, load_scenarios, program_name, resolve_bugs};
 use super::run_report::{ScenarioReport, print_text, scenario_report};
 use anyhow::Context;
 use clap::Args;
@@ -46,6 +46,8 @@ pub struct RunArgs {
     /// unknown into this directory.
     #[arg(long)]
     pub failures_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -60,6 +62,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for sc in &scenarios {
         let opts = RunOptions {
             extra_bugs: resolve_bugs(sc, &args.bugs)?,
+            randomize: args.randomize.flags(),
             backend: args.backend,
             events_max: args.events_max,
         };

@@ -63,7 +63,12 @@ pub fn scenario_report(
     elapsed_ms: u64,
 ) -> ScenarioReport {
     let bug_set: BugSet = sc.bugs.union(&opts.extra_bugs).copied().collect();
-    let replay = |seed| replay_command_for(program, &sc.source, seed, &bug_set, opts.backend);
+    let flags = faultlab::runner::RandomizeFlags {
+        knobs: sc.randomize.knobs || opts.randomize.knobs,
+        buggify: sc.randomize.buggify || opts.randomize.buggify,
+    };
+    let replay =
+        |seed| replay_command_for(program, &sc.source, seed, &bug_set, opts.backend, flags);
     let (mut failures, mut unknowns) = (Vec::new(), Vec::new());
     let mut totals = Counters::default();
     let mut coverage = Coverage::new(&sc.expect, &sc.expect_notes);

@@ -1,6 +1,6 @@
 //! `faultlab shrink`: a failing seed → a smaller scenario file that fails the same invariant.
 
-use super::common::{Elapsed, resolve_bugs};
+use super::common::{Elapsed, RandomizeArgs, resolve_bugs};
 use anyhow::Context;
 use clap::Args;
 use faultlab::backend::BackendKind;
@@ -31,6 +31,8 @@ pub struct ShrinkArgs {
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub runs_max: u32,
+    #[command(flatten)]
+    pub randomize: RandomizeArgs,
     /// Print each step's effect on stderr.
     #[arg(long, short)]
     pub verbose: bool,
@@ -51,6 +53,7 @@ pub fn run(args: &ShrinkArgs) -> anyhow::Result<ExitCode> {
         run: RunOptions {
             extra_bugs: resolve_bugs(&sc, &args.bugs)?,
             backend: args.backend,
+            randomize: args.randomize.flags(),
             ..RunOptions::default()
         },
         runs_max: args.runs_max,

@@ -150,6 +150,7 @@ fn drive(fake: &FakeEnv, run_for: Duration) {
         incarnation: Incarnation(1),
         cluster: vec![NodeId(0)],
         bugs: Default::default(),
+        buggify: None,
     };
     let env = fake.clone();
     local.block_on(&rt, async move {

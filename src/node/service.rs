@@ -6,6 +6,7 @@
 //! simulator, on real sockets and in unit tests without a runtime. Services never import the
 //! simulator, the nemesis or the checkers.
 
+use crate::buggify::Buggify;
 use crate::bugs::{Bug, BugSet};
 use crate::disk::Storage;
 use crate::ids::{Addr, Incarnation, NodeId};
@@ -47,6 +48,8 @@ pub struct NodeInfo {
     pub cluster: Vec<NodeId>,
     /// Planted bugs switched on.
     pub bugs: BugSet,
+    /// BUGGIFY points, when this run has them (never on real sockets).
+    pub buggify: Option<Buggify>,
 }
 
 /// One effect a handler asks for, executed by the host in order. Everything after a `Sync`
@@ -138,6 +141,19 @@ impl<'a, S: Service> Ctx<'a, S> {
     /// True when the planted bug `bug` is switched on for this run.
     pub fn bug(&self, bug: Bug) -> bool {
         self.info.bugs.contains(&bug)
+    }
+
+    /// True when the BUGGIFY point `point` fires here and now (see [`crate::buggify`]); a
+    /// firing is noted under the point's name. Always false without BUGGIFY.
+    pub fn buggify(&mut self, point: &'static str) -> bool {
+        let Some(b) = self.info.buggify else {
+            return false;
+        };
+        let fires = b.fires(point, self.info.node, self.info.incarnation, self.now.mono);
+        if fires {
+            self.note(point, Value::Null);
+        }
+        fires
     }
 
     /// The local clocks, read once when this input arrived.

@@ -12,6 +12,7 @@ pub mod sweep;
 use crate::backend::madsim::{self, MadsimBackend};
 use crate::backend::turmoil::TurmoilBackend;
 use crate::backend::{Backend, BackendKind, DriverError, HostSetup, SimDriver, SimOptions};
+use crate::buggify::{self, Buggify};
 use crate::bugs::BugSet;
 use crate::client::ClientConfig;
 use crate::counters::Counters;
@@ -22,7 +23,8 @@ use crate::invariants::{self, Outcome, Overall, RunRecords, Tag, Verdict};
 use crate::nemesis::Nemesis;
 use crate::rng::RunSeeds;
 use crate::scenario::Scenario;
-use crate::services::{OptionsVisitor, Registered, ServiceSpec};
+use crate::services::knobs::{self, KnobValue};
+use crate::services::{OptionsVisitor, Registered, ServiceOptions, ServiceSpec, Shape};
 use crate::time::{LocalInstant, SimTime, set_trace_now};
 use crate::world::{WorldConfig, WorldState};
 use rand::Rng;
@@ -44,6 +46,8 @@ pub const EVENTS_MAX_DEFAULT: usize = 5_000_000;
 pub struct RunOptions {
     /// Bugs switched on in addition to the scenario's own.
     pub extra_bugs: BugSet,
+    /// `[randomize]` switches turned on in addition to the scenario's own.
+    pub randomize: RandomizeFlags,
     /// Bound on the event log (hitting it makes `records-complete` unknown).
     pub events_max: usize,
     /// The simulator.
@@ -54,10 +58,31 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             extra_bugs: BugSet::new(),
+            randomize: RandomizeFlags::default(),
             events_max: EVENTS_MAX_DEFAULT,
             backend: BackendKind::default(),
         }
     }
+}
+
+/// Knobs and BUGGIFY switched on from the command line (`--knobs`, `--buggify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RandomizeFlags {
+    /// Draw the service's knobs per seed.
+    pub knobs: bool,
+    /// BUGGIFY points on.
+    pub buggify: bool,
+}
+
+/// What a run drew beyond the scenario: knob values and the active BUGGIFY points.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Randomized {
+    /// Knobs and BUGGIFY as switched on for the run (the scenario's and the command line's).
+    pub flags: RandomizeFlags,
+    /// Every knob drawn, with its value.
+    pub knobs: Vec<KnobValue>,
+    /// The BUGGIFY points active in this seed.
+    pub buggify_active: Vec<&'static str>,
 }
 
 /// The harness (not the system under test) failed.
@@ -93,6 +118,8 @@ pub struct RunOutcome {
     pub history: History,
     /// When the liveness phase began.
     pub heal_at: SimTime,
+    /// Knob values and BUGGIFY points of this seed.
+    pub randomized: Randomized,
 }
 
 impl RunOutcome {
@@ -138,6 +165,34 @@ fn run_seed_here(
 ) -> Result<RunOutcome, RunError> {
     let bugs: BugSet = scenario.bugs.union(&opts.extra_bugs).copied().collect();
     let seeds = RunSeeds::new(seed);
+    let flags = RandomizeFlags {
+        knobs: scenario.randomize.knobs || opts.randomize.knobs,
+        buggify: scenario.randomize.buggify || opts.randomize.buggify,
+    };
+    let mut randomized = Randomized {
+        flags,
+        ..Randomized::default()
+    };
+    let knobbed;
+    let scenario = if flags.knobs {
+        let (service, knobs) = scenario.service.visit(DrawKnobs {
+            seed,
+            shape: scenario.shape(),
+        });
+        randomized.knobs = knobs;
+        knobbed = Scenario {
+            service,
+            ..scenario.clone()
+        };
+        &knobbed
+    } else {
+        scenario
+    };
+    let buggify = flags.buggify.then(|| {
+        let b = Buggify::new(seed, scenario.randomize.buggify_fire_permille);
+        randomized.buggify_active = b.active_points(buggify::POINTS);
+        b
+    });
     let world = Rc::new(RefCell::new(new_world(scenario, &seeds, opts)));
     let heal_at = SimTime::from_ms(scenario.duration_ms);
     // A panic in a service (a tripped assertion) is a finding, not a harness crash.
@@ -146,6 +201,7 @@ fn run_seed_here(
             scenario,
             seeds,
             bugs: &bugs,
+            buggify,
             world: &world,
             backend: opts.backend,
         })
@@ -200,7 +256,25 @@ fn run_seed_here(
         log: state.log,
         history: state.history,
         heal_at,
+        randomized,
     })
+}
+
+/// Draws a service's knobs for one seed (their own RNG stream: nothing else shifts).
+struct DrawKnobs {
+    seed: u64,
+    shape: Shape,
+}
+
+impl OptionsVisitor for DrawKnobs {
+    type Output = (ServiceOptions, Vec<KnobValue>);
+
+    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
+        let mut rng = crate::rng::component_rng(self.seed, "knobs", 0);
+        let validate = knobs::validator(self.shape, T::validate);
+        let (drawn, values) = knobs::draw(opts, &T::knobs(), &mut rng, validate);
+        (T::wrap(drawn), values)
+    }
 }
 
 fn new_world(scenario: &Scenario, seeds: &RunSeeds, opts: &RunOptions) -> WorldState {
@@ -235,6 +309,7 @@ struct Simulate<'a> {
     scenario: &'a Scenario,
     seeds: RunSeeds,
     bugs: &'a BugSet,
+    buggify: Option<Buggify>,
     world: &'a Rc<RefCell<WorldState>>,
     backend: BackendKind,
 }
@@ -253,6 +328,7 @@ impl OptionsVisitor for Simulate<'_> {
             clients: sc.clients,
             service_cfg: <T as ServiceSpec>::server_config(opts, &shape),
             bugs: self.bugs.clone(),
+            buggify: self.buggify,
             client: ClientConfig {
                 nodes: sc.node_ids(),
                 process_stride: u64::from(sc.clients),

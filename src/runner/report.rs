@@ -2,7 +2,7 @@
 //! explains the run (what faults fired, what was counted, what was checked, how to replay it),
 //! and the command that replays it.
 
-use super::RunOutcome;
+use super::{RandomizeFlags, RunOutcome};
 use crate::backend::BackendKind;
 use crate::bugs::BugSet;
 use crate::counters::Counter;
@@ -18,6 +18,7 @@ pub fn replay_command(program: &str, outcome: &RunOutcome) -> String {
         outcome.seed,
         &outcome.bugs,
         outcome.backend,
+        outcome.randomized.flags,
     )
 }
 
@@ -28,10 +29,17 @@ pub fn replay_command_for(
     seed: u64,
     bugs: &BugSet,
     backend: BackendKind,
+    randomize: RandomizeFlags,
 ) -> String {
     let mut cmd = format!("{program} replay --scenario {source} --seed {seed}");
     for bug in bugs {
         let _ = write!(cmd, " --bug {bug}");
+    }
+    if randomize.knobs {
+        cmd.push_str(" --knobs");
+    }
+    if randomize.buggify {
+        cmd.push_str(" --buggify");
     }
     if backend != BackendKind::default() {
         let _ = write!(cmd, " --backend {backend}");
@@ -141,6 +149,19 @@ pub fn summary_text(program: &str, o: &RunOutcome) -> String {
     let _ = writeln!(out, "bugs       {bugs}");
     let _ = writeln!(out, "digest     {}", o.digest);
     let _ = writeln!(out, "heal at    {}", o.heal_at);
+    let r = &o.randomized;
+    if r.flags.knobs {
+        let knobs: Vec<String> = r.knobs.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "knobs      {}", knobs.join(", "));
+    }
+    if r.flags.buggify {
+        let active = if r.buggify_active.is_empty() {
+            "none active in this seed".to_string()
+        } else {
+            r.buggify_active.join(", ")
+        };
+        let _ = writeln!(out, "buggify    {active}");
+    }
     let _ = writeln!(out, "\nfaults");
     for r in o.log.records() {
         let at = r.time_ns.to_string();

@@ -47,11 +47,38 @@ pub struct ScenarioFile {
     /// `[faults]`: schedule and swarm.
     #[serde(default)]
     pub faults: FaultsFile,
+    /// `[randomize]`: knobs drawn per seed, BUGGIFY points. Default: neither.
+    #[serde(default)]
+    pub randomize: Randomize,
     /// Minimum observable effects, `<counter>_min = N` (see `counters.rs`), and a `notes`
     /// table of minimums on service notes (rare paths), judged over a sweep. Default:
     /// `ops_ok_min = 1`, nothing else.
     #[serde(default)]
     pub expect: BTreeMap<String, ExpectEntry>,
+}
+
+/// `[randomize]`: FoundationDB's two tools for reaching rare states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Randomize {
+    /// Draw each of the service's declared knobs (its tunables, within their safe ranges) per
+    /// seed, instead of the scenario's values. Default false.
+    pub knobs: bool,
+    /// Switch the services' BUGGIFY points on: each is active in a seed with probability 1/4,
+    /// and an active one fires with `buggify_fire_permille`. Default false.
+    pub buggify: bool,
+    /// Default 50 (5 %).
+    pub buggify_fire_permille: u32,
+}
+
+impl Default for Randomize {
+    fn default() -> Self {
+        Randomize {
+            knobs: false,
+            buggify: false,
+            buggify_fire_permille: 50,
+        }
+    }
 }
 
 /// One `[expect]` entry: a counter minimum, or the `notes` table.

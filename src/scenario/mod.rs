@@ -8,7 +8,7 @@ mod spans;
 mod validate;
 
 pub use error::ScenarioError;
-pub use file::{DiskConfig, NetworkConfig, RandomFaults, WorkloadConfig};
+pub use file::{DiskConfig, NetworkConfig, RandomFaults, Randomize, WorkloadConfig};
 
 use crate::bugs::BugSet;
 use crate::counters::Counter;
@@ -55,6 +55,8 @@ pub struct Scenario {
     pub expect: BTreeMap<Counter, u64>,
     /// `[expect.notes]`: minimum counts of service notes (rare paths), judged over a sweep.
     pub expect_notes: BTreeMap<String, u64>,
+    /// `[randomize]`.
+    pub randomize: Randomize,
 }
 
 /// A fault at a fixed time, optionally undone later.

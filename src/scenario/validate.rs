@@ -202,6 +202,7 @@ pub(super) fn validate(
         random: raw.faults.random,
         expect,
         expect_notes,
+        randomize: raw.randomize,
     })
 }
 
@@ -249,6 +250,16 @@ fn check_sizes(c: &Checker, raw: &ScenarioFile) -> Check {
         raw.disk.fsync_ms <= 10_000,
         &[key("disk"), key("fsync_ms")],
         || format!("must be at most 10000, got {}", raw.disk.fsync_ms),
+    )?;
+    c.ensure(
+        raw.randomize.buggify_fire_permille <= 1000,
+        &[key("randomize"), key("buggify_fire_permille")],
+        || {
+            format!(
+                "must be at most 1000, got {}",
+                raw.randomize.buggify_fire_permille
+            )
+        },
     )?;
     let w = &raw.workload;
     let wl = [key("workload")];

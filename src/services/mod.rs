@@ -9,6 +9,7 @@
 //! file wires the core to its invariants (which may use the checker).
 
 pub mod idgen;
+pub mod knobs;
 pub mod kv;
 pub mod lock;
 pub mod raft;
@@ -81,6 +82,10 @@ pub trait ServiceSpec: 'static {
     fn invariants(opts: &Self::Options) -> Vec<Box<dyn Invariant>>;
     /// What a bare history supports (a run on real sockets has no event log).
     fn history_checks(opts: &Self::Options, history: &History) -> Vec<Verdict>;
+    /// Its tunables with the ranges it promises to be correct in (`[randomize] knobs`).
+    fn knobs() -> Vec<knobs::Knob<Self::Options>> {
+        Vec::new()
+    }
 }
 
 /// A registered service: a [`ServiceSpec`] with a place in [`ServiceKind`].

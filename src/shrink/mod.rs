@@ -234,7 +234,7 @@ pub fn shrink(
         runs: 1,
         budget_exhausted: false,
         seen: BTreeMap::new(),
-        best: prepared(doc, &original, opts.seed, target, &bugs),
+        best: prepared(doc, &original, opts, target, &bugs),
         best_size: before,
         steps: Vec::new(),
     };
@@ -290,10 +290,11 @@ fn target_of(
 fn prepared(
     doc: toml::Table,
     sc: &Scenario,
-    seed: u64,
+    opts: &ShrinkOptions,
     target: &str,
     bugs: &[String],
 ) -> Candidate {
+    let (seed, opts_randomize) = (opts.seed, opts.run.randomize);
     let mut c = Candidate::new(doc);
     let with: String = bugs.iter().map(|b| format!(" --bug {b}")).collect();
     c.set(
@@ -308,6 +309,15 @@ fn prepared(
         )),
     );
     c.remove("catches");
+    // Knobs and BUGGIFY switched on from the command line belong in the file, so that it
+    // reproduces on its own.
+    let flags = opts_randomize;
+    if flags.knobs {
+        c.set(&["randomize", "knobs"], Value::Boolean(true));
+    }
+    if flags.buggify {
+        c.set(&["randomize", "buggify"], Value::Boolean(true));
+    }
     for (key, value) in [
         ("nodes", u64::from(sc.nodes)),
         ("clients", u64::from(sc.clients)),

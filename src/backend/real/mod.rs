@@ -162,6 +162,8 @@ pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::
         incarnation,
         cluster: (0..cfg.cluster.len() as u32).map(NodeId).collect(),
         bugs: cfg.bugs,
+        // BUGGIFY is for simulation only.
+        buggify: None,
     };
     let rng = RunSeeds::new(cfg.seed).node(cfg.node.0, incarnation.0);
     run_node::<S, _>(env, service_cfg, info, rng).await;

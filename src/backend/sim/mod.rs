@@ -55,6 +55,7 @@ where
         incarnation,
         cluster: (0..setup.nodes).map(NodeId).collect(),
         bugs: setup.bugs.clone(),
+        buggify: setup.buggify,
     };
     let rng = setup.seeds.node(node.0, incarnation.0);
     let span = tracing::info_span!("node", node = %node, inc = incarnation.0);

@@ -4,6 +4,7 @@ use super::bugs;
 use super::lease::{LEASE_TIMER, RENEW_TIMER, Usable, WorkerLease};
 use super::msg::IdgenMsg;
 use super::{IdLayout, IdgenConfig};
+use crate::buggify;
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
@@ -272,6 +273,9 @@ impl IdGen {
                 return Step::Wait(Duration::from_millis(LEASE_WAIT_MS));
             }
         }
+        if ctx.buggify(buggify::IDGEN_SPURIOUS_WAIT) {
+            return Step::Wait(Duration::from_millis(1));
+        }
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
             return Step::Refuse(Refusal::StateUnreadable);
         }
@@ -316,9 +320,13 @@ impl IdGen {
     /// Persists a new high-water mark; the reply that follows waits for the sync. `false` when
     /// it cannot be persisted (the node then refuses from here on).
     fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
-        let hwm = ts
-            .saturating_add(self.cfg.reserve_ms)
-            .min(self.layout.timestamp_max());
+        // BUGGIFY: reserve a single millisecond, so the next one needs a sync of its own.
+        let ahead_ms = if ctx.buggify(buggify::IDGEN_EAGER_RESERVE) {
+            1
+        } else {
+            self.cfg.reserve_ms
+        };
+        let hwm = ts.saturating_add(ahead_ms).min(self.layout.timestamp_max());
         if ctx.bug(bugs::RESTART_FORGETS) {
             // The bug: remember the reservation in memory only.
             self.reserved_until = hwm;

@@ -27,6 +27,7 @@ impl Rig {
                 incarnation: Incarnation(1),
                 cluster: vec![NodeId(3)],
                 bugs: bugs.iter().copied().collect::<BugSet>(),
+                buggify: None,
             },
             disk: SimDisk::new(),
             rng: component_rng(0, "test", 0),

@@ -37,6 +37,7 @@ impl Rig {
                 incarnation: Incarnation(1),
                 cluster: (0..5).map(NodeId).collect(),
                 bugs: bugs.iter().copied().collect::<BugSet>(),
+                buggify: None,
             },
             disk: SimDisk::new(),
             rng: component_rng(0, "test", 0),

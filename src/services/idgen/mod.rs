@@ -27,6 +27,7 @@ pub use layout::IdLayout;
 pub use msg::IdgenMsg;
 pub use node::IdgenNode;
 
+use super::knobs::Knob;
 use super::{OptionError, ServiceSpec, Shape};
 use crate::bugs::Bug;
 use crate::history::History;
@@ -76,5 +77,23 @@ impl ServiceSpec for IdgenService {
 
     fn history_checks(_opts: &IdgenConfig, history: &History) -> Vec<Verdict> {
         invariants::history_only(history)
+    }
+
+    fn knobs() -> Vec<Knob<IdgenConfig>> {
+        vec![
+            // A window of 1 ms syncs before nearly every id; 2 s makes restarts wait long.
+            Knob {
+                name: "reserve_ms",
+                min: 1,
+                max: 2000,
+                set: |o, v| o.reserve_ms = v,
+            },
+            Knob {
+                name: "backwards_wait_ms_max",
+                min: 0,
+                max: 200,
+                set: |o, v| o.backwards_wait_ms_max = v,
+            },
+        ]
     }
 }

@@ -61,6 +61,17 @@ impl ServiceSpec for KvService {
         all
     }
 
+    fn knobs() -> Vec<super::knobs::Knob<KvOptions>> {
+        let mut knobs = crate::raft_knobs!(KvOptions);
+        knobs.push(super::knobs::Knob {
+            name: "append_entries_max",
+            min: 1,
+            max: 64,
+            set: |o, v| o.append_entries_max = usize::try_from(v).unwrap_or(1),
+        });
+        knobs
+    }
+
     fn history_checks(_opts: &KvOptions, history: &History) -> Vec<Verdict> {
         vec![Verdict {
             invariant: "linearizable",

@@ -60,6 +60,10 @@ impl ServiceSpec for LockService {
         all
     }
 
+    fn knobs() -> Vec<super::knobs::Knob<LockOptions>> {
+        crate::raft_knobs!(LockOptions)
+    }
+
     fn history_checks(_opts: &LockOptions, history: &History) -> Vec<Verdict> {
         vec![Verdict {
             invariant: "linearizable",

@@ -260,6 +260,14 @@ impl<C: Command> RaftCore<C> {
         }
     }
 
+    /// BUGGIFY: the election timer runs out now, as if heartbeats had gone missing (a leader
+    /// is not affected).
+    pub fn expire_election_timer(&mut self) {
+        if self.role != Role::Leader {
+            self.election_deadline = self.now;
+        }
+    }
+
     pub(crate) fn reset_election_deadline(&mut self, rng: &mut DetRng) {
         let ms =
             rng.random_range(self.cfg.election_timeout_ms_min..self.cfg.election_timeout_ms_max);

@@ -8,6 +8,7 @@
 
 use super::state::Replicated;
 use super::{Logged, Rejection, Request, Response, Routing, SessionOptions, StateMachine};
+use crate::buggify;
 use crate::bugs::BugSet;
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, ReplyTo, Service, TimerId};
@@ -120,6 +121,9 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
         let now = ctx.now().mono;
         if let Some(live) = &mut self.live {
             live.core.step(from, msg, now, ctx.rng());
+            if ctx.buggify(buggify::SPURIOUS_ELECTION_TIMEOUT) {
+                live.core.expire_election_timer();
+            }
         }
         self.drive(ctx);
     }
@@ -415,7 +419,11 @@ impl<M: StateMachine> Live<M> {
                         Applied::Stale { .. } => Response::Unknown,
                     };
                     for to in waiting {
-                        ctx.reply(to, resp.clone());
+                        // BUGGIFY: the reply is lost after the work was done; the client
+                        // retries under the same sequence number.
+                        if !ctx.buggify(buggify::DROP_REPLY) {
+                            ctx.reply(to, resp.clone());
+                        }
                     }
                 }
             }
