@@ -30,5 +30,6 @@ pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod services;
+pub mod shrink;
 pub mod time;
 pub mod world;

@@ -3,7 +3,7 @@
 use crate::backend::SimDriver;
 use crate::disk::DiskRule;
 use crate::event::Event;
-use crate::fault::{Fault, FaultSpec};
+use crate::fault::{Fault, FaultSpec, OpenCut};
 use crate::ids::NodeId;
 use crate::net::partition::cut_links;
 use crate::rng::DetRng;
@@ -51,7 +51,13 @@ pub(super) fn resolve(
     Ok(match spec {
         Fault::Partition { kind, cut } => Fault::Partition {
             kind: *kind,
-            cut: cut_links(*kind, nodes, *cut, rng).map_err(|e| e.to_string())?,
+            cut: match cut {
+                OpenCut::Pivot(pivot) => {
+                    cut_links(*kind, nodes, *pivot, rng).map_err(|e| e.to_string())?
+                }
+                // Validation checked the nodes; nothing is drawn.
+                OpenCut::Links(links) => links.clone(),
+            },
         },
         // A planned heal or calm ends everything; only a resolved fault's undo ends one thing.
         Fault::Heal { .. } => Fault::Heal { ends: None },

@@ -180,6 +180,9 @@ pub struct ScheduleEntryFile {
     pub kind: Option<PartitionKind>,
     /// Target node; when absent the nemesis picks one with its RNG.
     pub node: Option<u32>,
+    /// For partition: the exact directed links `[from, to]` to cut instead of drawing the
+    /// shape (how `faultlab shrink` writes a resolved partition back).
+    pub cut: Option<Vec<[u32; 2]>>,
     /// For net-* faults: the sending node (default any).
     pub from: Option<u32>,
     /// For net-* faults: the receiving node (default any).
