@@ -314,7 +314,7 @@ impl FaultKind {
             | FaultKind::DiskLostSync
             | FaultKind::DiskFull => &["node", "duration_ms"],
             FaultKind::DiskSlow => &["node", "delay_ms", "duration_ms"],
-            FaultKind::DiskCorrupt => &["node", "file"],
+            FaultKind::DiskCorrupt => &["node", "file", "bit"],
             FaultKind::Heal | FaultKind::NetCalm | FaultKind::DiskCalm => &[],
         }
     }

@@ -126,8 +126,8 @@ pub(super) fn resolve(
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             delay_ms: *delay_ms,
         },
-        Fault::DiskCorrupt { node, file, .. } => {
-            resolve_corrupt(*node, file.as_deref(), nodes, w, rng)?
+        Fault::DiskCorrupt { node, file, bit } => {
+            resolve_corrupt(*node, file.as_deref(), *bit, nodes, w, rng)?
         }
         Fault::DiskCalm { .. } => Fault::DiskCalm { ends: None },
     })
@@ -137,6 +137,7 @@ pub(super) fn resolve(
 fn resolve_corrupt(
     node: Option<NodeId>,
     file: Option<&str>,
+    bit: Option<u64>,
     nodes: &[NodeId],
     w: &WorldState,
     rng: &mut DetRng,
@@ -165,7 +166,8 @@ fn resolve_corrupt(
             files[rng.random_range(0..files.len())].clone()
         }
     };
-    let bit = rng.random_range(0..len.saturating_mul(8).max(1));
+    // A bit the scenario names is checked against the file when the fault applies.
+    let bit = bit.unwrap_or_else(|| rng.random_range(0..len.saturating_mul(8).max(1)));
     Ok(Fault::DiskCorrupt {
         node,
         file: Some(name),

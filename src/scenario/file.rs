@@ -201,6 +201,9 @@ pub struct ScheduleEntryFile {
     pub delay_ms: Option<u64>,
     /// For disk-corrupt: the file (default: drawn among the node's files when it fires).
     pub file: Option<String>,
+    /// For disk-corrupt with a `file`: the bit to flip, from the file's first byte (default:
+    /// drawn when it fires). What `faultlab shrink` writes to make a corruption exact.
+    pub bit: Option<u64>,
     /// Undo the fault after this long (partition → heal, pause → resume, net-* → net-calm).
     pub duration_ms: Option<u64>,
     /// For `crash`: restart the node after this long.

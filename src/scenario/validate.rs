@@ -435,10 +435,15 @@ fn schedule_entry(
                     || format!("{file:?} is not a plain file name"),
                 )?;
             }
+            c.ensure(
+                e.bit.is_none() || e.file.is_some(),
+                &at(&base, "bit"),
+                || "a bit needs the file it is in (`file`)".to_string(),
+            )?;
             Fault::DiskCorrupt {
                 node,
                 file: e.file.clone(),
-                bit: None,
+                bit: e.bit,
             }
         }
         FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },

@@ -61,7 +61,9 @@ pub fn entries_from_log(
         }
         if matches!(
             action,
-            Fault::Heal { ends: Some(_) } | Fault::NetCalm { ends: Some(_) }
+            Fault::Heal { ends: Some(_) }
+                | Fault::NetCalm { ends: Some(_) }
+                | Fault::DiskCalm { ends: Some(_) }
         ) {
             return Err(Inexpressible {
                 at_ms,
@@ -166,6 +168,20 @@ impl Entry {
                 p.push(("node", node(n)));
                 p.push(("delta_ms", Value::Integer(*delta_ms)));
             }
+            Fault::DiskTornWrite { node: n }
+            | Fault::DiskFsyncFail { node: n }
+            | Fault::DiskLostSync { node: n }
+            | Fault::DiskFull { node: n } => p.push(("node", node(n))),
+            Fault::DiskSlow { node: n, delay_ms } => {
+                p.push(("node", node(n)));
+                p.push(("delay_ms", int(*delay_ms)));
+            }
+            Fault::DiskCorrupt { node: n, file, bit } => {
+                p.push(("node", node(n)));
+                p.extend(file.clone().map(|f| ("file", Value::String(f))));
+                p.extend(bit.map(|b| ("bit", int(b))));
+            }
+            Fault::DiskCalm { .. } => {}
         }
         if let Some(ms) = self.lasts_ms {
             p.push((duration_param(self.fault.kind()), int(ms)));
