@@ -209,6 +209,13 @@ fn cases() -> Vec<Bad> {
             "unknown field",
         ),
         bad(
+            "a corrupted bit without its file",
+            &format!("{GOOD}[[faults.schedule]]\nat_ms = 5\nfault = \"disk-corrupt\"\nnode = 1\nbit = 7\n"),
+            "faults.schedule[0].bit",
+            Some(9),
+            "needs the file",
+        ),
+        bad(
             "leases leave no generator",
             &format!("{GOOD}[idgen.leases]\nservers = 3\n"),
             "idgen.leases",
