@@ -196,6 +196,8 @@ fn every_command_has_help() {
         &["run", "--help"],
         &["replay", "--help"],
         &["check", "--help"],
+        &["shrink", "--help"],
+        &["scenarios", "--help"],
     ] {
         let o = faultlab(cmd);
         assert_eq!(o.status.code(), Some(0), "{cmd:?}");
@@ -317,5 +319,38 @@ fn a_bad_seed_variable_says_what_to_write() {
     assert!(
         all.contains("FAULTLAB_SEED=\"abc\": not a seed: write one non-negative integer"),
         "{all}"
+    );
+}
+
+#[test]
+fn the_scenario_catalogue_lists_every_shipped_scenario() {
+    let out = faultlab(&["scenarios"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = stdout(&out);
+    let shipped = crate::common::shipped_scenarios();
+    for name in &shipped {
+        let sc = crate::common::scenario(name);
+        let line = listing
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(sc.name.as_str()))
+            .unwrap_or_else(|| panic!("{name} is not listed:\n{listing}"));
+        let nodes = sc.nodes.to_string();
+        let mut words = line.split_whitespace().skip(1);
+        assert_eq!(words.next(), Some(sc.service_kind().name()), "{line}");
+        assert_eq!(words.next(), Some(nodes.as_str()), "{line}");
+        assert!(line.ends_with(&sc.description), "{line}");
+        for tf in &sc.schedule {
+            assert!(line.contains(tf.spec.name()), "{line}");
+        }
+    }
+    assert_eq!(
+        listing.lines().count(),
+        shipped.len() + 1,
+        "one header line, then one line per scenario:\n{listing}"
     );
 }

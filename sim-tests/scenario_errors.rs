@@ -119,6 +119,24 @@ fn cases() -> Vec<Bad> {
             "does not exist",
         ),
         bad(
+            "partition link to a node that does not exist",
+            &format!(
+                "{GOOD}[[faults.schedule]]\nat_ms = 10\nfault = \"partition\"\nkind = \"halves\"\ncut = [[0, 1], [1, 3]]\n"
+            ),
+            "faults.schedule[0].cut",
+            Some(9),
+            "does not exist",
+        ),
+        bad(
+            "partition given both a pivot and its links",
+            &format!(
+                "{GOOD}[[faults.schedule]]\nat_ms = 10\nfault = \"partition\"\nkind = \"isolate\"\nnode = 1\ncut = [[0, 1]]\n"
+            ),
+            "faults.schedule[0].cut",
+            Some(10),
+            "not both",
+        ),
+        bad(
             "unknown fault",
             &format!("{GOOD}[[faults.schedule]]\nat_ms = 10\nfault = \"meteor\"\n"),
             "faults.schedule[0].fault",
@@ -189,6 +207,13 @@ fn cases() -> Vec<Bad> {
             "randomize.knob",
             Some(6),
             "unknown field",
+        ),
+        bad(
+            "a corrupted bit without its file",
+            &format!("{GOOD}[[faults.schedule]]\nat_ms = 5\nfault = \"disk-corrupt\"\nnode = 1\nbit = 7\n"),
+            "faults.schedule[0].bit",
+            Some(9),
+            "needs the file",
         ),
         bad(
             "leases leave no generator",

@@ -1,6 +1,6 @@
 //! The simulation tests, one test binary (so a cold `cargo test` links the crate once for
 //! them): every shipped scenario, pinned snapshots, planted bugs, fault effects, scenario
-//! errors, the CLI end to end, the regression seeds and the real-socket cluster.
+//! errors, the CLI end to end, shrinking, the regression seeds and the real-socket cluster.
 //!
 //! `FAULTLAB_SEED=N cargo test --test sim` replays one seed of every scenario-driven test;
 //! `FAULTLAB_SEEDS=A..B cargo test --test sim scenarios` sweeps a range.
@@ -15,4 +15,5 @@ mod regressions;
 mod report;
 mod scenario_errors;
 mod scenarios;
+mod shrink;
 mod snapshots;

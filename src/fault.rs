@@ -92,8 +92,21 @@ pub enum Open {}
 
 impl Stage for Open {
     type Node = Option<NodeId>;
-    /// The isolated or bridge node, if the scenario names one.
-    type Cut = Option<NodeId>;
+    /// A pivot node (or none) to draw the shape around, or the exact links to cut.
+    type Cut = OpenCut;
+}
+
+/// What a planned partition is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OpenCut {
+    /// The shape is drawn when the partition fires, around the isolated or bridge node if the
+    /// scenario names one.
+    Pivot(Option<NodeId>),
+    /// Exactly these directed links `(from, to)`, as the event log records a partition (a
+    /// resolved partition written back as a schedule entry, e.g. by `faultlab shrink`). Draws
+    /// nothing.
+    Links(Vec<(NodeId, NodeId)>),
 }
 
 /// A fault ready to apply: concrete nodes and links, as the event log records it.
@@ -285,7 +298,7 @@ impl FaultKind {
     /// fault says when its [`Fault::undo`] runs.
     pub fn params(self) -> &'static [&'static str] {
         match self {
-            FaultKind::Partition => &["kind", "node", "duration_ms"],
+            FaultKind::Partition => &["kind", "node", "cut", "duration_ms"],
             FaultKind::NetLoss | FaultKind::NetDuplicate => {
                 &["probability", "from", "to", "duration_ms"]
             }
@@ -301,7 +314,7 @@ impl FaultKind {
             | FaultKind::DiskLostSync
             | FaultKind::DiskFull => &["node", "duration_ms"],
             FaultKind::DiskSlow => &["node", "delay_ms", "duration_ms"],
-            FaultKind::DiskCorrupt => &["node", "file"],
+            FaultKind::DiskCorrupt => &["node", "file", "bit"],
             FaultKind::Heal | FaultKind::NetCalm | FaultKind::DiskCalm => &[],
         }
     }
@@ -502,7 +515,7 @@ mod tests {
             match kind {
                 FaultKind::Partition => Fault::Partition {
                     kind: PartitionKind::Halves,
-                    cut: None,
+                    cut: OpenCut::Pivot(None),
                 },
                 FaultKind::Heal => Fault::Heal { ends: None },
                 FaultKind::NetLoss => Fault::NetLoss { probability, links },

@@ -31,6 +31,7 @@ pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod services;
+pub mod shrink;
 pub mod time;
 pub mod trace;
 pub mod world;

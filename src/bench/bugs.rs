@@ -1,12 +1,14 @@
 //! How fast the harness finds each planted bug: for every shipped scenario and every bug it is
 //! built to catch (`catches = [...]`), the seeds run until the first failing one, in several
-//! disjoint blocks of seeds, and the wall time that took — on one core, one run after another.
+//! disjoint blocks of seeds, and the wall time that took — on one core, one run after another;
+//! optionally, how far `faultlab shrink` shrinks the first catch.
 
 use crate::backend::BackendKind;
 use crate::bugs::{Bug, BugSet};
 use crate::invariants::Overall;
-use crate::runner::{RunError, RunOptions, run_seed};
+use crate::runner::{RandomizeFlags, RunError, RunOptions, run_seed};
 use crate::scenario::Scenario;
+use crate::shrink::{ShrinkError, ShrinkOptions, Size, shrink};
 use serde::Serialize;
 
 /// The hunt for one bug in one block of seeds.
@@ -33,6 +35,26 @@ pub struct BugReport {
     pub backend: BackendKind,
     /// One hunt per block.
     pub hunts: Vec<Hunt>,
+    /// The first catch, shrunk (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Shrunk>,
+}
+
+/// How far the first catch of a bug shrank.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shrunk {
+    /// The seed shrunk (the first block's catch).
+    pub seed: u64,
+    /// The invariant every shrunk candidate fails.
+    pub invariant: &'static str,
+    /// The catching run.
+    pub before: Size,
+    /// The shrunk scenario's run.
+    pub after: Size,
+    /// Simulation runs the shrink took.
+    pub runs: u32,
+    /// The run budget ran out (smaller may exist).
+    pub budget_exhausted: bool,
 }
 
 impl BugReport {
@@ -50,6 +72,13 @@ impl BugReport {
             .map(|h| h.seeds_to_catch)
             .collect::<Option<Vec<u64>>>()
             .and_then(|v| v.into_iter().max())
+    }
+
+    /// The first seed that caught it, in the first block that did.
+    pub fn first_catch(&self) -> Option<u64> {
+        self.hunts
+            .iter()
+            .find_map(|h| h.seeds_to_catch.map(|n| h.block_start + n - 1))
     }
 
     /// Median wall time to catch it, in ms.
@@ -102,5 +131,41 @@ pub fn hunt(
         bug: bug.name.to_string(),
         backend,
         hunts,
+        shrunk: None,
     })
+}
+
+/// Shrinks the first catch of `report` (`text` is the scenario file it came from; `randomize`
+/// what the hunt switched on beyond it), with at most `runs_max` runs. `None` when the bug was
+/// never caught.
+pub fn shrink_first_catch(
+    report: &BugReport,
+    text: &str,
+    source: &str,
+    bug: Bug,
+    randomize: RandomizeFlags,
+    runs_max: u32,
+) -> Result<Option<Shrunk>, ShrinkError> {
+    let Some(seed) = report.first_catch() else {
+        return Ok(None);
+    };
+    let opts = ShrinkOptions {
+        seed,
+        run: RunOptions {
+            extra_bugs: BugSet::from([bug]),
+            backend: report.backend,
+            randomize,
+            ..RunOptions::default()
+        },
+        runs_max,
+    };
+    let r = shrink(text, source, Some(&report.scenario), &opts)?;
+    Ok(Some(Shrunk {
+        seed,
+        invariant: r.invariant,
+        before: r.before,
+        after: r.after,
+        runs: r.runs,
+        budget_exhausted: r.budget_exhausted,
+    }))
 }

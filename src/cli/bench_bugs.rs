@@ -2,9 +2,10 @@
 //! to catch it.
 
 use super::common::{RandomizeArgs, load_scenarios};
+use anyhow::Context;
 use clap::Args;
 use faultlab::backend::BackendKind;
-use faultlab::bench::bugs::{BugReport, hunt};
+use faultlab::bench::bugs::{BugReport, Shrunk, hunt, shrink_first_catch};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +31,13 @@ pub struct BugBenchArgs {
     pub json: bool,
     #[command(flatten)]
     pub randomize: RandomizeArgs,
+    /// Also shrink each bug's first catch (`faultlab shrink`) and show faults and operations
+    /// before → after.
+    #[arg(long)]
+    pub shrink: bool,
+    /// Run budget of each shrink.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub shrink_runs_max: u32,
 }
 
 pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
@@ -40,8 +48,16 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let mut reports: Vec<BugReport> = Vec::new();
     if !args.json {
+        let shrunk = if args.shrink {
+            format!(
+                " {:>14} {:>16} {:>5}",
+                "shrunk faults", "shrunk ops", "runs"
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "{:<30} {:<24} {:>7} {:>7} {:>10}  caught by",
+            "{:<30} {:<24} {:>7} {:>7} {:>10}{shrunk}  caught by",
             "bug", "scenario", "median", "worst", "wall p50"
         );
     }
@@ -50,7 +66,14 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
             if !args.bugs.is_empty() && !args.bugs.iter().any(|b| b == bug.name) {
                 continue;
             }
-            let r = hunt(sc, bug, args.blocks, args.seeds_max, 10_000, args.backend)?;
+            let mut r = hunt(sc, bug, args.blocks, args.seeds_max, 10_000, args.backend)?;
+            if args.shrink {
+                let text = std::fs::read_to_string(&sc.source)
+                    .with_context(|| format!("{}: cannot read the scenario", sc.source))?;
+                let flags = args.randomize.flags();
+                r.shrunk =
+                    shrink_first_catch(&r, &text, &sc.source, bug, flags, args.shrink_runs_max)?;
+            }
             if !args.json {
                 let show =
                     |s: Option<u64>| s.map_or(format!(">{}", args.seeds_max), |n| n.to_string());
@@ -58,8 +81,13 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
                 let mut by_unique = by.clone();
                 by_unique.sort_unstable();
                 by_unique.dedup();
+                let shrunk = match (&r.shrunk, args.shrink) {
+                    (Some(s), _) => shrunk_columns(s),
+                    (None, true) => format!(" {:>14} {:>16} {:>5}", "-", "-", "-"),
+                    (None, false) => String::new(),
+                };
                 println!(
-                    "{:<30} {:<24} {:>7} {:>7} {:>8.1} s  {}",
+                    "{:<30} {:<24} {:>7} {:>7} {:>8.1} s{shrunk}  {}",
                     r.bug,
                     r.scenario,
                     show(r.median()),
@@ -76,4 +104,12 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let all_caught = reports.iter().all(|r| r.worst().is_some());
     Ok(ExitCode::from(if all_caught { 0 } else { 1 }))
+}
+
+/// `  15 → 1   11304 → 420   17` (a `+` after the runs: the budget ran out first).
+fn shrunk_columns(s: &Shrunk) -> String {
+    let faults = format!("{} → {}", s.before.faults, s.after.faults);
+    let ops = format!("{} → {}", s.before.ops, s.after.ops);
+    let runs = format!("{}{}", s.runs, if s.budget_exhausted { "+" } else { "" });
+    format!(" {faults:>14} {ops:>16} {runs:>5}")
 }

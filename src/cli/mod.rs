@@ -10,6 +10,8 @@ mod real;
 mod replay;
 mod run;
 mod run_report;
+mod scenarios;
+mod shrink;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +40,10 @@ pub enum Command {
     /// Benchmarks: bug-hunting speed (`bugs`), simulator speed (`sim`), checker speed (`check`).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Shrink a failing seed to a smaller scenario that fails the same invariant.
+    Shrink(shrink::ShrinkArgs),
+    /// List scenario files: service, nodes, fault kinds, what each is for.
+    Scenarios(scenarios::ScenariosArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,5 +71,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Bugs(args)) => bench_bugs::run(&args),
         Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args),
         Command::Bench(BenchCommand::Check(args)) => bench_check::run(&args),
+        Command::Shrink(args) => shrink::run(&args),
+        Command::Scenarios(args) => scenarios::run(&args),
     }
 }

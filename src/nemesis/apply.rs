@@ -3,7 +3,7 @@
 use crate::backend::SimDriver;
 use crate::disk::DiskRule;
 use crate::event::Event;
-use crate::fault::{Fault, FaultSpec};
+use crate::fault::{Fault, FaultSpec, OpenCut};
 use crate::ids::NodeId;
 use crate::net::partition::cut_links;
 use crate::rng::DetRng;
@@ -51,7 +51,13 @@ pub(super) fn resolve(
     Ok(match spec {
         Fault::Partition { kind, cut } => Fault::Partition {
             kind: *kind,
-            cut: cut_links(*kind, nodes, *cut, rng).map_err(|e| e.to_string())?,
+            cut: match cut {
+                OpenCut::Pivot(pivot) => {
+                    cut_links(*kind, nodes, *pivot, rng).map_err(|e| e.to_string())?
+                }
+                // Validation checked the nodes; nothing is drawn.
+                OpenCut::Links(links) => links.clone(),
+            },
         },
         // A planned heal or calm ends everything; only a resolved fault's undo ends one thing.
         Fault::Heal { .. } => Fault::Heal { ends: None },
@@ -120,8 +126,8 @@ pub(super) fn resolve(
             node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
             delay_ms: *delay_ms,
         },
-        Fault::DiskCorrupt { node, file, .. } => {
-            resolve_corrupt(*node, file.as_deref(), nodes, w, rng)?
+        Fault::DiskCorrupt { node, file, bit } => {
+            resolve_corrupt(*node, file.as_deref(), *bit, nodes, w, rng)?
         }
         Fault::DiskCalm { .. } => Fault::DiskCalm { ends: None },
     })
@@ -131,6 +137,7 @@ pub(super) fn resolve(
 fn resolve_corrupt(
     node: Option<NodeId>,
     file: Option<&str>,
+    bit: Option<u64>,
     nodes: &[NodeId],
     w: &WorldState,
     rng: &mut DetRng,
@@ -159,7 +166,8 @@ fn resolve_corrupt(
             files[rng.random_range(0..files.len())].clone()
         }
     };
-    let bit = rng.random_range(0..len.saturating_mul(8).max(1));
+    // A bit the scenario names is checked against the file when the fault applies.
+    let bit = bit.unwrap_or_else(|| rng.random_range(0..len.saturating_mul(8).max(1)));
     Ok(Fault::DiskCorrupt {
         node,
         file: Some(name),

@@ -2,7 +2,7 @@
 //! nemesis seed so a run can print what it is going to do. Which node a fault hits is decided
 //! when it fires (it depends on which nodes are up), also from the nemesis seed.
 
-use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, PartitionKind};
+use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, OpenCut, PartitionKind};
 use crate::net::partition::min_nodes;
 use crate::rng::DetRng;
 use crate::scenario::{RandomFaults, Scenario};
@@ -124,7 +124,10 @@ fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) 
             // Validation guarantees at least two nodes for any partition kind listed; a
             // one-node cluster falls back to a no-op heal.
             match feasible.get(rng.random_range(0..feasible.len().max(1))) {
-                Some(&kind) => Fault::Partition { kind, cut: None },
+                Some(&kind) => Fault::Partition {
+                    kind,
+                    cut: OpenCut::Pivot(None),
+                },
                 None => Fault::Heal { ends: None },
             }
         }

@@ -180,6 +180,9 @@ pub struct ScheduleEntryFile {
     pub kind: Option<PartitionKind>,
     /// Target node; when absent the nemesis picks one with its RNG.
     pub node: Option<u32>,
+    /// For partition: the exact directed links `[from, to]` to cut instead of drawing the
+    /// shape (how `faultlab shrink` writes a resolved partition back).
+    pub cut: Option<Vec<[u32; 2]>>,
     /// For net-* faults: the sending node (default any).
     pub from: Option<u32>,
     /// For net-* faults: the receiving node (default any).
@@ -198,6 +201,9 @@ pub struct ScheduleEntryFile {
     pub delay_ms: Option<u64>,
     /// For disk-corrupt: the file (default: drawn among the node's files when it fires).
     pub file: Option<String>,
+    /// For disk-corrupt with a `file`: the bit to flip, from the file's first byte (default:
+    /// drawn when it fires). What `faultlab shrink` writes to make a corruption exact.
+    pub bit: Option<u64>,
     /// Undo the fault after this long (partition → heal, pause → resume, net-* → net-calm).
     pub duration_ms: Option<u64>,
     /// For `crash`: restart the node after this long.

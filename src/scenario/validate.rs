@@ -10,7 +10,7 @@ use super::{Scenario, TimedFault};
 use crate::bugs::BugSet;
 use crate::clock::DRIFT_PPM_LIMIT;
 use crate::counters::Counter;
-use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, PartitionKind};
+use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, OpenCut, PartitionKind};
 use crate::ids::NodeId;
 use crate::net::partition::min_nodes;
 use crate::rng::Probability;
@@ -384,7 +384,11 @@ fn schedule_entry(
         FaultKind::Partition => {
             let kind = e.kind.ok_or_else(|| required("kind"))?;
             check_partition_kind(c, &at(&base, "kind"), kind, raw.nodes)?;
-            Fault::Partition { kind, cut: node }
+            let cut = match &e.cut {
+                None => OpenCut::Pivot(node),
+                Some(links) => OpenCut::Links(explicit_cut(c, &base, raw.nodes, e, links)?),
+            };
+            Fault::Partition { kind, cut }
         }
         FaultKind::Heal => Fault::Heal { ends: None },
         FaultKind::NetLoss => Fault::NetLoss {
@@ -431,10 +435,15 @@ fn schedule_entry(
                     || format!("{file:?} is not a plain file name"),
                 )?;
             }
+            c.ensure(
+                e.bit.is_none() || e.file.is_some(),
+                &at(&base, "bit"),
+                || "a bit needs the file it is in (`file`)".to_string(),
+            )?;
             Fault::DiskCorrupt {
                 node,
                 file: e.file.clone(),
-                bit: None,
+                bit: e.bit,
             }
         }
         FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
@@ -459,10 +468,44 @@ fn schedule_entry(
     })
 }
 
+/// A partition's `cut = [[from, to], ...]`: existing, distinct nodes; not with `node` (which
+/// only steers a drawn shape).
+fn explicit_cut(
+    c: &Checker,
+    base: &[Segment],
+    nodes: u32,
+    e: &ScheduleEntryFile,
+    links: &[[u32; 2]],
+) -> Result<Vec<(NodeId, NodeId)>, ScenarioError> {
+    let path = at(base, "cut");
+    c.ensure(e.node.is_none(), &path, || {
+        "give either `node` (the shape is drawn around it) or `cut` (the links), not both".into()
+    })?;
+    c.ensure(!links.is_empty(), &path, || {
+        "must name at least one link [from, to]".into()
+    })?;
+    for &[from, to] in links {
+        c.ensure(from < nodes && to < nodes, &path, || {
+            format!("link [{from}, {to}]: node does not exist (nodes = {nodes})")
+        })?;
+        c.ensure(from != to, &path, || {
+            format!("link [{from}, {to}] joins a node to itself")
+        })?;
+    }
+    let mut cut: Vec<(NodeId, NodeId)> = links
+        .iter()
+        .map(|&[from, to]| (NodeId(from), NodeId(to)))
+        .collect();
+    cut.sort_unstable();
+    cut.dedup();
+    Ok(cut)
+}
+
 fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
     let present = [
         ("kind", e.kind.is_some()),
         ("node", e.node.is_some()),
+        ("cut", e.cut.is_some()),
         ("from", e.from.is_some()),
         ("to", e.to.is_some()),
         ("probability", e.probability.is_some()),
