@@ -210,7 +210,9 @@ fn cases() -> Vec<Bad> {
         ),
         bad(
             "a corrupted bit without its file",
-            &format!("{GOOD}[[faults.schedule]]\nat_ms = 5\nfault = \"disk-corrupt\"\nnode = 1\nbit = 7\n"),
+            &format!(
+                "{GOOD}[[faults.schedule]]\nat_ms = 5\nfault = \"disk-corrupt\"\nnode = 1\nbit = 7\n"
+            ),
             "faults.schedule[0].bit",
             Some(9),
             "needs the file",
