@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The canary: proves the sweep pipeline records failures. It sweeps a scenario with a planted
 # bug it is built to catch and checks that the sweep (1) exits 1, (2) wrote each failing seed's
-# records — summary, history, events, and the run report when the binary writes one —, (3)
-# appended the seed to ci-out/new-regressions.txt in sim-tests/regressions.txt's format, and
-# (4) printed a replay command that reproduces the failure. A pipeline that swallows failures
-# fails here, loudly.
+# records — summary, history, events and the run report —, (3) appended the seed to
+# ci-out/new-regressions.txt in sim-tests/regressions.txt's format, (4) printed a replay command
+# that reproduces the failure, and (5) shrank the first failure into a scenario file that still
+# fails with `faultlab run`. A pipeline that swallows failures fails here, loudly.
 #
 #   ci/canary.sh [--scenario FILE] [--bug NAME]
 set -euo pipefail
@@ -34,7 +34,7 @@ shopt -s nullglob
 dirs=(ci-out/failures/*-seed*)
 (( ${#dirs[@]} > 0 )) || fail "no failing seed's records under ci-out/failures/"
 for d in "${dirs[@]}"; do
-  for f in summary.txt history.jsonl events.jsonl; do
+  for f in summary.txt history.jsonl events.jsonl report.html; do
     [[ -s "$d/$f" ]] || fail "$d/$f is missing or empty"
   done
 done
@@ -47,4 +47,12 @@ $replay --out ci-out/canary-replay > /dev/null
 replay_status=$?
 set -e
 [[ $replay_status -eq 1 ]] || fail "replaying '$replay' exited $replay_status, not 1"
-echo "canary: $bug caught in ${#dirs[@]} seed(s) of $scenario; records, regression line and replay OK"
+shrunk=(ci-out/failures/*-seed*/shrunk.toml)
+(( ${#shrunk[@]} > 0 )) || fail "the sweep shrank no failure (no ci-out/failures/*/shrunk.toml)"
+seed=$(basename "$(dirname "${shrunk[0]}")" | grep -o '[0-9]*$')   # the directory is <scenario>-seed<N>
+set +e
+./target/release/faultlab run --scenario "${shrunk[0]}" --seeds "$seed..=$seed" --bug "$bug" > /dev/null
+shrunk_status=$?
+set -e
+[[ $shrunk_status -eq 1 ]] || fail "the shrunk scenario ${shrunk[0]} exited $shrunk_status at seed $seed, not 1"
+echo "canary: $bug caught in ${#dirs[@]} seed(s) of $scenario; records, report, regression line, replay and shrunk scenario OK"
