@@ -103,6 +103,13 @@ fn headless(chromium: &Path, args: &[&str], page: &Path) -> Output {
             "--hide-scrollbars",
         ])
         .args(["--disable-dev-shm-usage", "--no-first-run"])
+        // A CI machine may have no network: keep Chromium from reaching out at every start.
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
