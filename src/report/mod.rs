@@ -13,6 +13,7 @@
 //! It reads records only (history, event log, verdicts): it never imports a service or a backend.
 
 mod html;
+mod svg;
 pub mod timeline;
 
 pub use html::render;
