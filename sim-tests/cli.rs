@@ -341,7 +341,7 @@ fn the_scenario_catalogue_lists_every_shipped_scenario() {
             .unwrap_or_else(|| panic!("{name} is not listed:\n{listing}"));
         let nodes = sc.nodes.to_string();
         let mut words = line.split_whitespace().skip(1);
-        assert_eq!(words.next(), Some(sc.service_kind().name()), "{line}");
+        assert_eq!(words.next(), Some(sc.service_name()), "{line}");
         assert_eq!(words.next(), Some(nodes.as_str()), "{line}");
         assert!(line.ends_with(&sc.description), "{line}");
         for tf in &sc.schedule {

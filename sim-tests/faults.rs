@@ -2,6 +2,7 @@
 //! that silently never fires is a harness bug; so is a "partition" that lets messages through.
 
 use crate::common;
+use faultlab::Registry;
 use faultlab::counters::Counter;
 use faultlab::event::{DropCause, Event, EventRecord};
 use faultlab::fault::Fault;
@@ -20,7 +21,13 @@ fn scenario(name: &str, faults: &str) -> Scenario {
         "service = \"idgen\"\nnodes = {NODES}\nclients = {CLIENTS}\nduration_ms = 3000\nliveness_ms = 500\n\
          [workload]\nthink_ms_max = 3\ntimeout_ms = 50\n{faults}"
     );
-    Scenario::parse(&text, &format!("<{name}>"), Some(name)).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::parse(
+        &text,
+        &format!("<{name}>"),
+        Some(name),
+        &Registry::builtin(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(sc: &Scenario) -> RunOutcome {

@@ -5,9 +5,9 @@
 //! records; they are never told which bug is on.
 
 use crate::common;
+use faultlab::Registry;
 use faultlab::backend::BackendKind;
 use faultlab::invariants::Overall;
-use faultlab::services::ServiceKind;
 
 /// A planted bug and a scenario built to catch it.
 pub struct Case {
@@ -75,7 +75,7 @@ fn every_planted_bug_is_caught_within_its_bound() {
 #[test]
 fn every_planted_bug_has_a_scenario_that_catches_it() {
     let cases = cases();
-    for bug in ServiceKind::all_bugs() {
+    for bug in Registry::builtin().all_bugs() {
         assert!(
             cases.iter().any(|c| c.bug == bug.name),
             "planted bug {bug} is in no shipped scenario's `catches`"

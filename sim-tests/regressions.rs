@@ -1,7 +1,7 @@
 //! Replays every seed listed in `sim-tests/regressions.txt` and checks its expected outcome.
 
 use crate::common;
-use faultlab::services::ServiceKind;
+use faultlab::Registry;
 
 #[derive(Debug)]
 enum Expect {
@@ -44,7 +44,9 @@ fn parse(text: &str) -> Result<Vec<Entry>, String> {
                     )
                 }
                 "bug" => {
-                    ServiceKind::find_bug(v).map_err(|e| format!("line {line}: {e}"))?;
+                    Registry::builtin()
+                        .find_bug(v)
+                        .map_err(|e| format!("line {line}: {e}"))?;
                     bugs.push(v.to_string());
                 }
                 "expect" if v == "pass" => expect = Some(Expect::Pass),

@@ -1,6 +1,7 @@
 //! Malformed scenario files: every mistake is reported with the file, the line and the field —
 //! never a panic, never silently accepted. The CLI turns them into exit code 2.
 
+use faultlab::Registry;
 use faultlab::scenario::Scenario;
 use std::process::Command;
 
@@ -230,7 +231,7 @@ fn cases() -> Vec<Bad> {
 #[test]
 fn every_mistake_names_file_line_and_field() {
     for case in cases() {
-        let err = match Scenario::parse(&case.text, "bad.toml", Some("bad")) {
+        let err = match Scenario::parse(&case.text, "bad.toml", Some("bad"), &Registry::builtin()) {
             Ok(_) => panic!("{}: accepted:\n{}", case.what, case.text),
             Err(e) => e,
         };
@@ -263,7 +264,7 @@ fn every_mistake_names_file_line_and_field() {
 
 #[test]
 fn the_good_base_is_good() {
-    assert!(Scenario::parse(GOOD, "good.toml", Some("good")).is_ok());
+    assert!(Scenario::parse(GOOD, "good.toml", Some("good"), &Registry::builtin()).is_ok());
 }
 
 #[test]

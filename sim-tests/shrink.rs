@@ -3,6 +3,7 @@
 //! operations than the catching run; a seed that does not fail is an error.
 
 use crate::common::{run, scenario};
+use faultlab::Registry;
 use faultlab::counters::Counter;
 use faultlab::scenario::Scenario;
 use faultlab::shrink::explicit::entries_from_log;
@@ -90,7 +91,7 @@ fn shrinks(case: &Case) {
     );
 
     // Standalone: an explicit schedule, no swarm.
-    let sc = Scenario::load(&out.0).unwrap_or_else(|e| panic!("{e}"));
+    let sc = Scenario::load(&out.0, &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
     assert!(sc.random.is_none(), "a shrunk scenario draws no faults");
     assert!(
         sc.schedule.len() < faults_before,

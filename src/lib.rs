@@ -14,6 +14,7 @@ pub mod buggify;
 pub mod bugs;
 pub mod canon;
 pub mod check;
+pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod counters;
@@ -26,12 +27,20 @@ pub mod invariants;
 pub mod nemesis;
 pub mod net;
 pub mod node;
+pub mod plugin;
 pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod services;
 pub mod shrink;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod world;
+
+pub use plugin::{Registry, ServiceSpec};
+/// The RNG crate the seeded [`rng::DetRng`] implements: draw with `faultlab::rand::Rng` without
+/// matching faultlab's `rand` version in your own `Cargo.toml`.
+pub use rand;
+pub use testing::Sim;

@@ -1,11 +1,11 @@
 //! Shared by the sim-tests: scenario loading, seed selection, replay hints, snapshot settings.
 
+use faultlab::Registry;
 use faultlab::backend::BackendKind;
 use faultlab::bugs::BugSet;
 use faultlab::runner::seeds::{SeedRange, seeds_from_env};
 use faultlab::runner::{RunOptions, RunOutcome, run_seed};
 use faultlab::scenario::Scenario;
-use faultlab::services::ServiceKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,7 @@ pub fn shipped_scenarios() -> Vec<String> {
 
 pub fn scenario(name: &str) -> Scenario {
     let path = format!("fault-scenarios/{name}.toml");
-    let sc = Scenario::load(&repo_path(&path));
+    let sc = Scenario::load(&repo_path(&path), &Registry::builtin());
     let mut sc = sc.unwrap_or_else(|e| panic!("{e}"));
     // Replay commands should name the file relative to the repository.
     sc.source = path;
@@ -54,7 +54,12 @@ pub fn announce(line: &str) {
 pub fn bugs(names: &[&str]) -> BugSet {
     names
         .iter()
-        .map(|n| ServiceKind::find_bug(n).unwrap_or_else(|e| panic!("{e}")).1)
+        .map(|n| {
+            Registry::builtin()
+                .find_bug(n)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .1
+        })
         .collect()
 }
 

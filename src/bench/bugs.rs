@@ -135,13 +135,13 @@ pub fn hunt(
     })
 }
 
-/// Shrinks the first catch of `report` (`text` is the scenario file it came from; `randomize`
-/// what the hunt switched on beyond it), with at most `runs_max` runs. `None` when the bug was
-/// never caught.
+/// Shrinks the first catch of `report` in `scenario` (`text` is the file it came from;
+/// `randomize` what the hunt switched on beyond it), with at most `runs_max` runs. `None` when
+/// the bug was never caught.
 pub fn shrink_first_catch(
     report: &BugReport,
+    scenario: &Scenario,
     text: &str,
-    source: &str,
     bug: Bug,
     randomize: RandomizeFlags,
     runs_max: u32,
@@ -159,7 +159,7 @@ pub fn shrink_first_catch(
         },
         runs_max,
     };
-    let r = shrink(text, source, Some(&report.scenario), &opts)?;
+    let r = shrink(scenario, text, &opts)?;
     Ok(Some(Shrunk {
         seed,
         invariant: r.invariant,

@@ -9,67 +9,9 @@ use crate::runner::{RunError, RunOptions, run_seed};
 use crate::scenario::Scenario;
 use serde::Serialize;
 
-/// The ID-generator benchmark: 5 nodes, 5 clients, 10 simulated seconds, no faults, no liveness
-/// phase — the same workload as `fault-scenarios/idgen-calm.toml`.
-pub const IDGEN_SCENARIO: &str = r#"
-description = "benchmark: 5 ID-generator nodes, 5 clients, 10 simulated seconds"
-service = "idgen"
-nodes = 5
-clients = 5
-duration_ms = 10000
-liveness_ms = 0
-
-[workload]
-think_ms_min = 0
-think_ms_max = 10
-timeout_ms = 200
-
-[expect]
-ops_ok_min = 0
-"#;
-
-/// The KV benchmark: 5 nodes, 5 clients, 10 simulated seconds, about 500 client operations
-/// (each client thinks 80–120 ms between operations), no faults. Needs the `kv` service: until
-/// it is registered, loading this preset is an "unknown service" error.
-pub const KV_SCENARIO: &str = r#"
-description = "benchmark: 5 KV nodes, 5 clients, 10 simulated seconds, ~500 operations"
-service = "kv"
-nodes = 5
-clients = 5
-duration_ms = 10000
-liveness_ms = 0
-
-[workload]
-think_ms_min = 80
-think_ms_max = 120
-timeout_ms = 1000
-
-[expect]
-ops_ok_min = 0
-"#;
-
-/// The cluster sizes of the scaling series: the ID-generator benchmark's load (5 clients, 10
+/// The cluster sizes of the scaling series: a preset's load (5 clients, 10
 /// simulated seconds) on ever more nodes.
 pub const SCALING_NODES: &[u32] = &[3, 5, 9, 17, 33, 64];
-
-/// A built-in benchmark scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Preset {
-    /// The 5-node ID generator ([`IDGEN_SCENARIO`]).
-    Idgen,
-    /// The 5-node KV store ([`KV_SCENARIO`]).
-    Kv,
-}
-
-impl Preset {
-    /// The scenario's text and the name it is reported under.
-    pub fn text(self) -> (&'static str, &'static str) {
-        match self {
-            Preset::Idgen => (IDGEN_SCENARIO, "idgen-bench"),
-            Preset::Kv => (KV_SCENARIO, "kv-bench"),
-        }
-    }
-}
 
 /// What `faultlab bench sim` measured for one scenario on one backend.
 #[derive(Debug, Clone, Serialize)]

@@ -2,10 +2,11 @@
 //! to catch it.
 
 use super::common::{RandomizeArgs, load_scenarios};
+use crate::backend::BackendKind;
+use crate::bench::bugs::{BugReport, Shrunk, hunt, shrink_first_catch};
+use crate::plugin::Registry;
 use anyhow::Context;
 use clap::Args;
-use faultlab::backend::BackendKind;
-use faultlab::bench::bugs::{BugReport, Shrunk, hunt, shrink_first_catch};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,8 +41,8 @@ pub struct BugBenchArgs {
     pub shrink_runs_max: u32,
 }
 
-pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
-    let mut scenarios = load_scenarios(&args.scenarios)?;
+pub fn run(args: &BugBenchArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
+    let mut scenarios = load_scenarios(&args.scenarios, registry)?;
     for sc in &mut scenarios {
         sc.randomize.knobs |= args.randomize.knobs;
         sc.randomize.buggify |= args.randomize.buggify;
@@ -71,8 +72,7 @@ pub fn run(args: &BugBenchArgs) -> anyhow::Result<ExitCode> {
                 let text = std::fs::read_to_string(&sc.source)
                     .with_context(|| format!("{}: cannot read the scenario", sc.source))?;
                 let flags = args.randomize.flags();
-                r.shrunk =
-                    shrink_first_catch(&r, &text, &sc.source, bug, flags, args.shrink_runs_max)?;
+                r.shrunk = shrink_first_catch(&r, sc, &text, bug, flags, args.shrink_runs_max)?;
             }
             if !args.json {
                 let show =

@@ -1,12 +1,12 @@
 //! `faultlab bench check`: checker throughput on seeded generated histories, and where it turns
 //! unknown. Build with `--release` for meaningful numbers.
 
+use crate::bench::histories::{GenConfig, kv_history, register_history};
+use crate::bench::mutate;
+use crate::bench::timed::{TimedConfig, timed_register_history};
+use crate::check::{self, CheckOptions, CheckReport, ModelKind, SearchStrategy};
+use crate::history::History;
 use clap::Args;
-use faultlab::bench::histories::{GenConfig, kv_history, register_history};
-use faultlab::bench::mutate;
-use faultlab::bench::timed::{TimedConfig, timed_register_history};
-use faultlab::check::{self, CheckOptions, CheckReport, ModelKind, SearchStrategy};
-use faultlab::history::History;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

@@ -1,11 +1,12 @@
 //! `faultlab bench sim`: simulator speed, on either backend, for one scenario or a scaling
 //! series over cluster sizes.
 
+use crate::backend::BackendKind;
+use crate::bench::sim::{SCALING_NODES, SimBenchReport, bench_sim, scenario_with_nodes};
+use crate::plugin::Registry;
+use crate::runner::seeds::SeedRange;
+use crate::scenario::Scenario;
 use clap::Args;
-use faultlab::backend::BackendKind;
-use faultlab::bench::sim::{Preset, SCALING_NODES, SimBenchReport, bench_sim, scenario_with_nodes};
-use faultlab::runner::seeds::SeedRange;
-use faultlab::scenario::Scenario;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,10 +15,11 @@ pub struct SimBenchArgs {
     /// Scenario file to time (default: the built-in preset).
     #[arg(long, conflicts_with = "preset")]
     pub scenario: Option<PathBuf>,
-    /// Built-in scenario: the 5-node ID generator, or the 5-node KV store (~500 operations);
-    /// both 10 simulated seconds without faults.
-    #[arg(long, value_enum, default_value = "idgen")]
-    pub preset: Preset,
+    /// A registered service's benchmark scenario (the built-in ones: `idgen`, 5 nodes; `kv`,
+    /// 5 nodes and ~500 operations; both 10 simulated seconds without faults). Default: the
+    /// first registered service that has one.
+    #[arg(long)]
+    pub preset: Option<String>,
     /// The simulator (madsim needs a `cargo simbuild` binary).
     #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
     pub backend: BackendKind,
@@ -35,7 +37,7 @@ pub struct SimBenchArgs {
     pub json: bool,
 }
 
-pub fn run(args: SimBenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: SimBenchArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let (text, origin, name) = match &args.scenario {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -44,19 +46,16 @@ pub fn run(args: SimBenchArgs) -> anyhow::Result<ExitCode> {
             (text, path.display().to_string(), stem)
         }
         None => {
-            let (text, name) = args.preset.text();
-            (
-                text.to_string(),
-                format!("<built-in {name}>"),
-                Some(name.to_string()),
-            )
+            let (service, text) = preset(registry, args.preset.as_deref())?;
+            let name = format!("{service}-bench");
+            (text.to_string(), format!("<preset {name}>"), Some(name))
         }
     };
     if args.tick_ms.is_some() && args.backend != BackendKind::Turmoil {
         anyhow::bail!("--tick-ms applies to the turmoil backend only");
     }
     let load = |text: &str| -> anyhow::Result<Scenario> {
-        let mut sc = Scenario::parse(text, &origin, name.as_deref())?;
+        let mut sc = Scenario::parse(text, &origin, name.as_deref(), registry)?;
         if let Some(tick) = args.tick_ms {
             anyhow::ensure!((1..=100).contains(&tick), "--tick-ms must be 1..=100");
             sc.network.tick_ms = tick;
@@ -85,6 +84,32 @@ pub fn run(args: SimBenchArgs) -> anyhow::Result<ExitCode> {
         reports.iter().for_each(print_one);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The benchmark scenario of the service called `name` (default: the first that has one).
+fn preset(registry: &Registry, name: Option<&str>) -> anyhow::Result<(&'static str, &'static str)> {
+    let with_bench = || {
+        registry
+            .services()
+            .filter_map(|s| s.bench_scenario().map(|_| s.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let found = match name {
+        Some(n) => registry.service(n)?.bench_scenario().map(|t| (n, t)),
+        None => registry
+            .services()
+            .find_map(|s| s.bench_scenario().map(|t| (s.name(), t))),
+    };
+    let (service, text) = found.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no benchmark scenario for {} (services with one: {}); give --scenario FILE",
+            name.unwrap_or("any registered service"),
+            with_bench()
+        )
+    })?;
+    let service = registry.service(service)?.name();
+    Ok((service, text))
 }
 
 fn print_one(r: &SimBenchReport) {

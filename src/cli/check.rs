@@ -9,13 +9,13 @@
 //! anything before the first `--model` belongs to the first group.
 
 use super::check_files::{self, Checked, Job, Settings};
-use anyhow::{Context, bail};
-use clap::{ArgMatches, Args, FromArgMatches};
-use faultlab::check::{
+use crate::check::{
     self, BUDGET_STEPS_DEFAULT, CheckOptions, CheckReport, MEMORY_BYTES_MAX_DEFAULT, ModelKind,
     ReadNil,
 };
-use faultlab::history::HistoryFormat;
+use crate::history::HistoryFormat;
+use anyhow::{Context, bail};
+use clap::{ArgMatches, Args, FromArgMatches};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +66,7 @@ pub struct CheckFlags {
 /// `faultlab check` arguments: the flags, and the settings of each history.
 #[derive(Debug)]
 pub struct CheckArgs {
+    /// What the command line said.
     pub flags: CheckFlags,
     /// Per entry of `flags.histories`: its group's settings.
     pub settings: Vec<Settings>,
@@ -156,6 +157,7 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Runs `check`: exit 0 pass, 1 a violation, 3 unknown.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let flags = &args.flags;
     let mut jobs = Vec::new();

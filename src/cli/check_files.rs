@@ -4,9 +4,9 @@
 //! Each thread reads, pairs and checks whole histories on its own (the search's states are not
 //! shared across threads), so a history's verdict never depends on `--jobs`.
 
+use crate::check::{self, CheckOptions, CheckReport, ModelKind, ReadNil};
+use crate::history::{HistoryFormat, Paired, Source, pair};
 use anyhow::{Context, bail};
-use faultlab::check::{self, CheckOptions, CheckReport, ModelKind, ReadNil};
-use faultlab::history::{HistoryFormat, Paired, Source, pair};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

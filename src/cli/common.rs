@@ -1,14 +1,11 @@
 //! Helpers shared by subcommands.
 
+use crate::bugs::BugSet;
+use crate::plugin::{DynService, Registry};
+use crate::scenario::Scenario;
 use anyhow::{Context, bail};
-use faultlab::bugs::BugSet;
-use faultlab::runner::RunOutcome;
-use faultlab::runner::report::summary_text;
-use faultlab::scenario::Scenario;
-use faultlab::services::ServiceKind;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::PathBuf;
 
 /// `--knobs` and `--buggify`: FoundationDB's randomized knobs and BUGGIFY points, on for every
 /// scenario run (a scenario can also ask for them in `[randomize]`).
@@ -23,23 +20,34 @@ pub struct RandomizeArgs {
 }
 
 impl RandomizeArgs {
-    pub fn flags(self) -> faultlab::runner::RandomizeFlags {
-        faultlab::runner::RandomizeFlags {
+    pub fn flags(self) -> crate::runner::RandomizeFlags {
+        crate::runner::RandomizeFlags {
             knobs: self.knobs,
             buggify: self.buggify,
         }
     }
 }
 
-/// How the user invoked us, for replay commands they can paste.
+/// How the user invoked the running binary, for replay commands they can paste.
 pub fn program_name() -> String {
     std::env::args()
         .next()
         .unwrap_or_else(|| "faultlab".to_string())
 }
 
-/// Loads scenario files; a directory means every `*.toml` in it, in name order.
-pub fn load_scenarios(paths: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
+/// The running binary's file name (for `--help` and usage lines).
+pub fn binary_name(program: &str) -> &'static str {
+    let name = std::path::Path::new(program).file_stem().map_or_else(
+        || "faultlab".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    // clap wants a 'static name; this runs once per process.
+    name.leak()
+}
+
+/// Loads scenario files of `registry`'s services; a directory means every `*.toml` in it, in
+/// name order.
+pub fn load_scenarios(paths: &[PathBuf], registry: &Registry) -> anyhow::Result<Vec<Scenario>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -62,23 +70,28 @@ pub fn load_scenarios(paths: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
     }
     files
         .iter()
-        .map(|f| Scenario::load(f).map_err(anyhow::Error::from))
+        .map(|f| Scenario::load(f, registry).map_err(anyhow::Error::from))
         .collect()
 }
 
 /// The command line's `--bug` names, checked against the scenario's service.
 pub fn resolve_bugs(sc: &Scenario, names: &[String]) -> anyhow::Result<BugSet> {
+    bugs_of(sc.plugin().as_ref(), names)
+        .map_err(|e| anyhow::anyhow!("{e} (scenario {} runs {})", sc.source, sc.service_name()))
+}
+
+/// The command line's `--bug` names, each checked to be one of `service`'s.
+pub fn bugs_of(service: &dyn DynService, names: &[String]) -> anyhow::Result<BugSet> {
     let mut bugs = BugSet::new();
     for name in names {
-        let (owner, bug) =
-            ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
-        if owner != sc.service_kind() {
+        let Some(&bug) = service.bugs().iter().find(|b| b.name == name.as_str()) else {
+            let known: Vec<&str> = service.bugs().iter().map(|b| b.name).collect();
             bail!(
-                "--bug {bug} is a bug of the {owner} service, but scenario {} runs {}",
-                sc.source,
-                sc.service_kind()
+                "--bug {name}: not a planted bug of the {} service (known bugs: {})",
+                service.name(),
+                known.join(", ")
             );
-        }
+        };
         bugs.insert(bug);
     }
     Ok(bugs)
@@ -110,45 +123,4 @@ impl Elapsed {
             format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0)
         }
     }
-}
-
-/// Writes `summary.txt`, `history.jsonl` and `events.jsonl` for one run into `dir`.
-pub fn write_report(program: &str, o: &RunOutcome, dir: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
-    let write = |name: &str,
-                 f: &dyn Fn(&mut BufWriter<File>) -> std::io::Result<()>|
-     -> anyhow::Result<()> {
-        let path = dir.join(name);
-        let file =
-            File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
-        let mut w = BufWriter::new(file);
-        f(&mut w)
-            .and_then(|()| w.flush())
-            .with_context(|| format!("{}: cannot write", path.display()))
-    };
-    write("summary.txt", &|w| {
-        w.write_all(summary_text(program, o).as_bytes())
-    })?;
-    write("history.jsonl", &|w| o.history.write_jsonl(w))?;
-    write("events.jsonl", &|w| o.log.write_jsonl(w))?;
-    Ok(())
-}
-
-/// Writes `report.html` (the run report: timeline, faults, verdicts, blamed operations) for one
-/// run of `sc` into `dir`.
-pub fn write_run_report(
-    program: &str,
-    sc: &Scenario,
-    o: &RunOutcome,
-    dir: &Path,
-) -> anyhow::Result<()> {
-    let input = faultlab::report::ReportInput {
-        scenario: sc,
-        outcome: o,
-        replay: faultlab::runner::report::replay_command(program, o),
-    };
-    let path = dir.join("report.html");
-    fs::write(&path, faultlab::report::render(&input))
-        .with_context(|| format!("{}: cannot write", path.display()))
 }

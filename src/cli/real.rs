@@ -1,27 +1,26 @@
-//! `faultlab serve` and `faultlab load`: the same services on real UDP sockets and a real disk.
+//! `serve` and `load`: the same services on real UDP sockets and a real disk.
 
-use super::common::resolve_bugs;
+use super::common::bugs_of;
+use crate::backend::real::{LoadConfig, ServeConfig};
+use crate::bugs::BugSet;
+use crate::history::OpType;
+use crate::ids::NodeId;
+use crate::invariants::{Outcome, Overall, Tag, Verdict};
+use crate::plugin::{DynService, Registry, ServiceOptions};
+use crate::scenario::Scenario;
 use anyhow::Context;
 use clap::Args;
-use faultlab::backend::real::{LoadConfig, ServeConfig, load, serve};
-use faultlab::bugs::BugSet;
-use faultlab::history::{History, OpType};
-use faultlab::ids::NodeId;
-use faultlab::invariants::{Outcome, Overall, Tag, Verdict};
-use faultlab::scenario::Scenario;
-use faultlab::services::{
-    OptionsVisitor, Registered, ServiceKind, ServiceOptions, ServiceSpec, ServiceVisitor, Shape,
-};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The service to run.
-    #[arg(long, value_parser = parse_service)]
-    pub service: ServiceKind,
+    /// The service to run (`services` lists them).
+    #[arg(long)]
+    pub service: String,
     /// This node's index in --cluster.
     #[arg(long)]
     pub node: u32,
@@ -44,8 +43,12 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    #[arg(long, value_parser = parse_service)]
-    pub service: ServiceKind,
+    /// The service the cluster runs.
+    #[arg(long)]
+    pub service: String,
+    /// Take the clients' options (the service's table) from this scenario file.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     /// Every node's UDP address, comma-separated, in node order.
     #[arg(long, value_delimiter = ',', required = true)]
     pub cluster: Vec<SocketAddr>,
@@ -70,83 +73,36 @@ pub struct LoadArgs {
     pub bugs: Vec<String>,
 }
 
-/// The bugs named on the command line, each checked to be one of `service`'s.
-fn bugs_of(service: ServiceKind, names: &[String]) -> anyhow::Result<BugSet> {
-    let mut bugs = BugSet::new();
-    for name in names {
-        let (owner, bug) =
-            ServiceKind::find_bug(name).map_err(|e| anyhow::anyhow!("--bug: {e}"))?;
-        anyhow::ensure!(
-            owner == service,
-            "--bug {bug} is a bug of the {owner} service"
-        );
-        bugs.insert(bug);
-    }
-    Ok(bugs)
-}
-
-fn parse_service(s: &str) -> Result<ServiceKind, String> {
-    ServiceKind::from_name(s)
-        .ok_or_else(|| format!("unknown service {s:?} (known: {})", ServiceKind::names()))
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")
-}
-
-/// Default options of a service, for `serve` without a scenario.
-struct Defaults;
-
-impl ServiceVisitor for Defaults {
-    type Output = ServiceOptions;
-    fn visit<T: Registered>(self) -> ServiceOptions {
-        T::wrap(T::Options::default())
-    }
-}
-
-/// Runs one node of the service, by its type.
-struct Serve {
-    cfg: ServeConfig,
-}
-
-impl OptionsVisitor for Serve {
-    type Output = anyhow::Result<()>;
-    fn visit<T: Registered>(self, opts: &T::Options) -> anyhow::Result<()> {
-        let shape = Shape {
-            nodes: u32::try_from(self.cfg.cluster.len()).unwrap_or(u32::MAX),
-            clients: 0,
-        };
-        T::validate(opts, &shape)
-            .map_err(|e| anyhow::anyhow!("[{}] {}: {}", T::NAME, e.field, e.message))?;
-        let service_cfg = <T as ServiceSpec>::server_config(opts, &shape);
-        let local = tokio::task::LocalSet::new();
-        runtime()?.block_on(local.run_until(serve::<T::Server>(self.cfg, service_cfg)))?;
-        Ok(())
-    }
-}
-
-pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (options, bugs): (ServiceOptions, BugSet) = match &args.scenario {
+/// The service's options and the scenario's bugs: from `--scenario`, else the defaults.
+fn options_of(
+    registry: &Registry,
+    service: &str,
+    scenario: Option<&Path>,
+) -> anyhow::Result<(Arc<dyn DynService>, ServiceOptions, BugSet)> {
+    let plugin = registry.service(service)?.clone();
+    Ok(match scenario {
         Some(path) => {
-            let sc = Scenario::load(path)?;
+            let sc = Scenario::load(path, registry)?;
             anyhow::ensure!(
-                sc.service_kind() == args.service,
+                sc.service_name() == plugin.name(),
                 "{} runs the {} service, not {}",
                 path.display(),
-                sc.service_kind(),
-                args.service
+                sc.service_name(),
+                plugin.name()
             );
-            let extra = resolve_bugs(&sc, &args.bugs)?;
-            (sc.service.clone(), sc.bugs.union(&extra).copied().collect())
+            (plugin, sc.service.clone(), sc.bugs.clone())
         }
-        None => (
-            args.service.visit(Defaults),
-            bugs_of(args.service, &args.bugs)?,
-        ),
-    };
+        None => {
+            let opts = plugin.default_options();
+            (plugin, opts, BugSet::new())
+        }
+    })
+}
+
+pub fn serve_cmd(args: ServeArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
+    let (plugin, options, mut bugs) =
+        options_of(registry, &args.service, args.scenario.as_deref())?;
+    bugs.extend(bugs_of(plugin.as_ref(), &args.bugs)?);
     let cfg = ServeConfig {
         node: NodeId(args.node),
         cluster: args.cluster,
@@ -154,35 +110,14 @@ pub fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bugs,
         seed: args.seed,
     };
-    options.visit(Serve { cfg })?;
+    plugin.serve(&options, cfg)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Drives a real cluster of the service, by its type, and checks what the clients saw.
-struct Load {
-    cfg: LoadConfig,
-    bugs: BugSet,
-}
-
-impl ServiceVisitor for Load {
-    type Output = anyhow::Result<(History, Vec<Verdict>)>;
-    fn visit<T: Registered>(self) -> Self::Output {
-        let opts = T::Options::default();
-        let shape = Shape {
-            nodes: u32::try_from(self.cfg.cluster.len()).unwrap_or(u32::MAX),
-            clients: self.cfg.clients,
-        };
-        let local = tokio::task::LocalSet::new();
-        let bugs = self.bugs;
-        let make = |c| T::client(&opts, &shape, c, &bugs);
-        let history =
-            runtime()?.block_on(local.run_until(load::<T::Server, T::Client>(self.cfg, make)))?;
-        let verdicts = T::history_checks(&opts, &history);
-        Ok((history, verdicts))
-    }
-}
-
-pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
+pub fn load_cmd(args: LoadArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
+    let (plugin, options, mut bugs) =
+        options_of(registry, &args.service, args.scenario.as_deref())?;
+    bugs.extend(bugs_of(plugin.as_ref(), &args.bugs)?);
     let cfg = LoadConfig {
         cluster: args.cluster,
         clients: args.clients,
@@ -192,8 +127,7 @@ pub fn load_cmd(args: LoadArgs) -> anyhow::Result<ExitCode> {
         timeout_ms: args.timeout_ms,
         seed: args.seed,
     };
-    let bugs = bugs_of(args.service, &args.bugs)?;
-    let (history, mut verdicts) = args.service.visit(Load { cfg, bugs })?;
+    let (history, mut verdicts) = plugin.load(&options, cfg, &bugs)?;
     if let Some(path) = &args.out {
         let f = std::fs::File::create(path)
             .with_context(|| format!("{}: cannot create", path.display()))?;

@@ -1,12 +1,13 @@
 //! `faultlab replay`: run one seed, write its records, print its digest.
 
-use super::common::{RandomizeArgs, program_name, resolve_bugs, write_report, write_run_report};
+use super::common::{RandomizeArgs, program_name, resolve_bugs};
+use crate::backend::BackendKind;
+use crate::plugin::Registry;
+use crate::runner::report::summary_text;
+use crate::runner::{RunOptions, run_seed};
+use crate::scenario::Scenario;
 use anyhow::Context;
 use clap::Args;
-use faultlab::backend::BackendKind;
-use faultlab::runner::report::summary_text;
-use faultlab::runner::{RunOptions, run_seed};
-use faultlab::scenario::Scenario;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +31,7 @@ pub struct ReplayArgs {
     pub out: Option<PathBuf>,
     /// Bound on the event log (records beyond it are dropped and `records-complete` turns
     /// unknown); for long runs whose memory is being measured.
-    #[arg(long, default_value_t = faultlab::runner::EVENTS_MAX_DEFAULT)]
+    #[arg(long, default_value_t = crate::runner::EVENTS_MAX_DEFAULT)]
     pub events_max: usize,
     /// Also write tracing output (filtered by RUST_LOG, default info) to this file.
     #[arg(long)]
@@ -44,9 +45,9 @@ pub struct ReplayArgs {
     pub randomize: RandomizeArgs,
 }
 
-pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ReplayArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let program = program_name();
-    let sc = Scenario::load(&args.scenario)?;
+    let sc = Scenario::load(&args.scenario, registry)?;
     let opts = RunOptions {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
         randomize: args.randomize.flags(),
@@ -57,10 +58,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let dir = args.out.unwrap_or_else(|| {
         PathBuf::from("faultlab-out").join(format!("{}-seed{}", sc.name, args.seed))
     });
-    write_report(&program, &outcome, &dir)?;
-    write_run_report(&program, &sc, &outcome, &dir)?;
+    crate::report::write_run_dir(&program, &sc, &outcome, &dir)?;
     if let Some(path) = &args.trace_json {
-        let json = faultlab::trace::chrome_json(outcome.log.records(), sc.nodes, sc.clients);
+        let json = crate::trace::chrome_json(outcome.log.records(), sc.nodes, sc.clients);
         std::fs::write(path, json).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     print!("{}", summary_text(&program, &outcome));

@@ -3,14 +3,15 @@
 
 use super::common::{Elapsed, RandomizeArgs, load_scenarios, program_name, resolve_bugs};
 use super::run_report::{ScenarioReport, print_text, scenario_report};
+use crate::backend::BackendKind;
+use crate::invariants::Overall;
+use crate::plugin::Registry;
+use crate::runner::seeds::SeedRange;
+use crate::runner::sweep::{SeedResult, sweep};
+use crate::runner::{RunOptions, RunOutcome};
+use crate::scenario::Scenario;
 use anyhow::Context;
 use clap::Args;
-use faultlab::backend::BackendKind;
-use faultlab::invariants::Overall;
-use faultlab::runner::seeds::SeedRange;
-use faultlab::runner::sweep::{SeedResult, sweep};
-use faultlab::runner::{RunOptions, RunOutcome};
-use faultlab::scenario::Scenario;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ pub struct RunArgs {
     pub backend: BackendKind,
     /// Bound on the event log (records beyond it are dropped and `records-complete` turns
     /// unknown); for long runs whose memory is being measured.
-    #[arg(long, default_value_t = faultlab::runner::EVENTS_MAX_DEFAULT)]
+    #[arg(long, default_value_t = crate::runner::EVENTS_MAX_DEFAULT)]
     pub events_max: usize,
     /// Print one JSON object per scenario (an array when there are several) instead of text.
     #[arg(long)]
@@ -50,10 +51,10 @@ pub struct RunArgs {
     pub randomize: RandomizeArgs,
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: RunArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let elapsed = Elapsed::start();
     let program = program_name();
-    let scenarios = load_scenarios(&args.scenarios)?;
+    let scenarios = load_scenarios(&args.scenarios, registry)?;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |j| j as usize,
@@ -156,8 +157,7 @@ fn run_one(
         ));
         if let Some(dir) = &args.failures_dir {
             let out = dir.join(format!("{}-seed{}", o.scenario, o.seed));
-            let written_out = super::common::write_report(&program, o, &out)
-                .and_then(|()| super::common::write_run_report(&program, sc, o, &out));
+            let written_out = crate::report::write_run_dir(&program, sc, o, &out);
             match written_out {
                 Ok(()) => {
                     written.fetch_add(1, Ordering::Relaxed);

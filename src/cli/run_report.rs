@@ -2,16 +2,16 @@
 //! unknown, totals of every counter, coverage of the `[expect]` minimums and of the service's
 //! rare paths over the sweep, and each failure and unknown with the command that replays it.
 
-use faultlab::backend::BackendKind;
-use faultlab::bugs::BugSet;
-use faultlab::counters::{Counter, Counters};
-use faultlab::invariants::{Outcome, Overall};
-use faultlab::runner::RunOptions;
-use faultlab::runner::coverage::{Coverage, Reach};
-use faultlab::runner::report::replay_command_for;
-use faultlab::runner::seeds::SeedRange;
-use faultlab::runner::sweep::SeedResult;
-use faultlab::scenario::Scenario;
+use crate::backend::BackendKind;
+use crate::bugs::BugSet;
+use crate::counters::{Counter, Counters};
+use crate::invariants::{Outcome, Overall};
+use crate::runner::RunOptions;
+use crate::runner::coverage::{Coverage, Reach};
+use crate::runner::report::replay_command_for;
+use crate::runner::seeds::SeedRange;
+use crate::runner::sweep::SeedResult;
+use crate::scenario::Scenario;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -63,7 +63,7 @@ pub fn scenario_report(
     elapsed_ms: u64,
 ) -> ScenarioReport {
     let bug_set: BugSet = sc.bugs.union(&opts.extra_bugs).copied().collect();
-    let flags = faultlab::runner::RandomizeFlags {
+    let flags = crate::runner::RandomizeFlags {
         knobs: sc.randomize.knobs || opts.randomize.knobs,
         buggify: sc.randomize.buggify || opts.randomize.buggify,
     };
@@ -104,7 +104,7 @@ pub fn scenario_report(
     ScenarioReport {
         scenario: sc.name.clone(),
         source: sc.source.clone(),
-        service: sc.service_kind().name().to_string(),
+        service: sc.service_name().to_string(),
         backend: opts.backend,
         seeds: seeds.to_string(),
         seeds_run: results.len() as u64,

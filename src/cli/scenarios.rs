@@ -2,9 +2,10 @@
 //! many nodes, under which faults, and what it is for.
 
 use super::common::load_scenarios;
+use crate::fault::FaultKind;
+use crate::plugin::Registry;
+use crate::scenario::Scenario;
 use clap::Args;
-use faultlab::fault::FaultKind;
-use faultlab::scenario::Scenario;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,8 +17,8 @@ pub struct ScenariosArgs {
     pub dir: Vec<PathBuf>,
 }
 
-pub fn run(args: &ScenariosArgs) -> anyhow::Result<ExitCode> {
-    let scenarios = load_scenarios(&args.dir)?;
+pub fn run(args: &ScenariosArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
+    let scenarios = load_scenarios(&args.dir, registry)?;
     let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(8);
     println!(
         "{:<width$}  {:<5}  {:>5}  {:<52}  description",
@@ -27,7 +28,7 @@ pub fn run(args: &ScenariosArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{:<width$}  {:<5}  {:>5}  {:<52}  {}",
             sc.name,
-            sc.service_kind().name(),
+            sc.service_name(),
             sc.nodes,
             fault_kinds(sc),
             sc.description
@@ -57,4 +58,19 @@ fn fault_kinds(sc: &Scenario) -> String {
         (true, false) => format!("swarm: {}", names(swarm)),
         (false, false) => format!("{}; swarm: {}", names(scheduled), names(swarm)),
     }
+}
+
+/// `services`: every registered service with its planted bugs and knobs.
+pub fn services(registry: &Registry) -> anyhow::Result<ExitCode> {
+    for s in registry.services() {
+        println!("{:<8} {}", s.name(), s.about());
+        for bug in s.bugs() {
+            println!("         bug  {:<34} {}", bug.name, bug.about);
+        }
+        let knobs = s.knob_names();
+        if !knobs.is_empty() {
+            println!("         knobs {}", knobs.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,13 @@
 //! `faultlab shrink`: a failing seed → a smaller scenario file that fails the same invariant.
 
 use super::common::{Elapsed, RandomizeArgs, resolve_bugs};
+use crate::backend::BackendKind;
+use crate::plugin::Registry;
+use crate::runner::RunOptions;
+use crate::scenario::Scenario;
+use crate::shrink::{RUNS_MAX_DEFAULT, ShrinkOptions, shrink};
 use anyhow::Context;
 use clap::Args;
-use faultlab::backend::BackendKind;
-use faultlab::runner::RunOptions;
-use faultlab::scenario::Scenario;
-use faultlab::shrink::{RUNS_MAX_DEFAULT, ShrinkOptions, shrink};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,7 +39,7 @@ pub struct ShrinkArgs {
     pub verbose: bool,
 }
 
-pub fn run(args: &ShrinkArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ShrinkArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let elapsed = Elapsed::start();
     let source = args.scenario.display().to_string();
     let text = std::fs::read_to_string(&args.scenario)
@@ -47,7 +48,7 @@ pub fn run(args: &ShrinkArgs) -> anyhow::Result<ExitCode> {
         .scenario
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
-    let sc = Scenario::parse(&text, &source, stem.as_deref())?;
+    let sc = Scenario::parse(&text, &source, stem.as_deref(), registry)?;
     let opts = ShrinkOptions {
         seed: args.seed,
         run: RunOptions {
@@ -58,7 +59,7 @@ pub fn run(args: &ShrinkArgs) -> anyhow::Result<ExitCode> {
         },
         runs_max: args.runs_max,
     };
-    let report = shrink(&text, &source, stem.as_deref(), &opts)?;
+    let report = shrink(&sc, &text, &opts)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("faultlab-out").join(format!("{}-seed{}-shrunk.toml", sc.name, args.seed))
     });

@@ -16,8 +16,8 @@ impl FormatTime for SimTimer {
         // Inside a simulated host the simulator knows the time; outside (the nemesis, the
         // runner) the runner's last reading does.
         let now = turmoil::sim_elapsed()
-            .map(faultlab::time::SimTime::from_duration)
-            .or_else(faultlab::time::trace_now);
+            .map(crate::time::SimTime::from_duration)
+            .or_else(crate::time::trace_now);
         match now {
             Some(t) => write!(w, "t={:>10.6}s", t.ns as f64 / 1e9),
             None => write!(w, "t={:>11}", "-"),

@@ -140,8 +140,9 @@ impl<'a, S: Service> Ctx<'a, S> {
         self.info.node
     }
 
-    /// Who this node is.
-    pub fn info(&self) -> &NodeInfo {
+    /// Who this node is (for as long as the context's inputs live, so it can be handed to
+    /// [`Ctx::nest`]).
+    pub fn info(&self) -> &'a NodeInfo {
         self.info
     }
 

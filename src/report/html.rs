@@ -142,7 +142,7 @@ fn parameters(page: &mut String, input: &ReportInput<'_>) {
     let mut rows: Vec<(&str, String)> = vec![
         ("scenario", format!("{} ({})", sc.name, sc.source)),
         ("description", sc.description.trim().to_string()),
-        ("service", sc.service_kind().to_string()),
+        ("service", sc.service_name().to_string()),
         ("seed", o.seed.to_string()),
         ("backend", o.backend.to_string()),
         (

@@ -12,10 +12,12 @@
 //!
 //! It reads records only (history, event log, verdicts): it never imports a service or a backend.
 
+mod files;
 mod html;
 mod svg;
 pub mod timeline;
 
+pub use files::{WriteError, write_run_dir};
 pub use html::render;
 
 /// Operations drawn one by one in the detail view at most.

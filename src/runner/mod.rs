@@ -10,6 +10,7 @@ pub mod seeds;
 pub mod sweep;
 
 use crate::backend::madsim::{self, MadsimBackend};
+use crate::backend::sim::panic_text;
 use crate::backend::turmoil::TurmoilBackend;
 use crate::backend::{Backend, BackendKind, DriverError, HostSetup, SimDriver, SimOptions};
 use crate::buggify::{self, Buggify};
@@ -21,10 +22,10 @@ use crate::fault::FaultSpec;
 use crate::history::History;
 use crate::invariants::{self, Evidence, Outcome, Overall, RunRecords, Tag, Verdict};
 use crate::nemesis::Nemesis;
+use crate::plugin::ServiceSpec;
+use crate::plugin::knobs::KnobValue;
 use crate::rng::RunSeeds;
 use crate::scenario::Scenario;
-use crate::services::knobs::{self, KnobValue};
-use crate::services::{OptionsVisitor, Registered, ServiceOptions, ServiceSpec, Shape};
 use crate::time::{LocalInstant, SimTime, set_trace_now};
 use crate::world::{WorldConfig, WorldState};
 use rand::Rng;
@@ -178,10 +179,12 @@ fn run_seed_here(
     };
     let knobbed;
     let scenario = if flags.knobs {
-        let (service, knobs) = scenario.service.visit(DrawKnobs {
-            seed,
-            shape: scenario.shape(),
-        });
+        // The knobs' own RNG stream: nothing else shifts.
+        let mut rng = crate::rng::component_rng(seed, "knobs", 0);
+        let (service, knobs) =
+            scenario
+                .plugin()
+                .draw_knobs(&scenario.service, scenario.shape(), &mut rng);
         randomized.knobs = knobs;
         knobbed = Scenario {
             service,
@@ -200,22 +203,27 @@ fn run_seed_here(
     let heal_at = SimTime::from_ms(scenario.duration_ms);
     // A panic in a service (a tripped assertion) is a finding, not a harness crash.
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        scenario.service.visit(Simulate {
-            scenario,
-            seeds,
-            bugs: &bugs,
-            buggify,
-            world: &world,
-            backend: opts.backend,
-        })
+        scenario.plugin().simulate(
+            &scenario.service,
+            SimRun {
+                scenario,
+                seeds,
+                bugs: &bugs,
+                buggify,
+                world: &world,
+                backend: opts.backend,
+            },
+        )
     }));
     set_trace_now(None);
+    // A panic the host software caught (the usual case), or one that unwound this far.
+    let caught = world.borrow_mut().panic.take();
     let panic_message = match ran {
         Ok(result) => {
             result?;
-            None
+            caught
         }
-        Err(payload) => Some(panic_text(payload.as_ref())),
+        Err(payload) => Some(caught.unwrap_or_else(|| panic_text(payload.as_ref()))),
     };
     let mut state = Rc::try_unwrap(world)
         .map(RefCell::into_inner)
@@ -237,7 +245,7 @@ fn run_seed_here(
         expect: &scenario.expect,
         scheduled: &scheduled,
     };
-    let mut checks = scenario.service.visit(ServiceInvariants);
+    let mut checks = scenario.plugin().invariants(&scenario.service);
     checks.extend(invariants::common());
     let (mut verdicts, evidence): (Vec<Verdict>, Vec<_>) = invariants::judge_all(&checks, &records)
         .into_iter()
@@ -271,23 +279,6 @@ fn run_seed_here(
     })
 }
 
-/// Draws a service's knobs for one seed (their own RNG stream: nothing else shifts).
-struct DrawKnobs {
-    seed: u64,
-    shape: Shape,
-}
-
-impl OptionsVisitor for DrawKnobs {
-    type Output = (ServiceOptions, Vec<KnobValue>);
-
-    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
-        let mut rng = crate::rng::component_rng(self.seed, "knobs", 0);
-        let validate = knobs::validator(self.shape, T::validate);
-        let (drawn, values) = knobs::draw(opts, &T::knobs(), &mut rng, validate);
-        (T::wrap(drawn), values)
-    }
-}
-
 fn new_world(scenario: &Scenario, seeds: &RunSeeds, opts: &RunOptions) -> WorldState {
     let cfg = WorldConfig {
         nodes: scenario.nodes,
@@ -305,68 +296,61 @@ fn new_world(scenario: &Scenario, seeds: &RunSeeds, opts: &RunOptions) -> WorldS
     WorldState::new(&cfg, seeds.net(), &starts)
 }
 
-/// The service's own invariants, by its type.
-struct ServiceInvariants;
-
-impl OptionsVisitor for ServiceInvariants {
-    type Output = Vec<Box<dyn invariants::Invariant>>;
-    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
-        T::invariants(opts)
-    }
+/// What the runner hands a service to simulate one seed ([`crate::plugin::DynService::simulate`]).
+pub struct SimRun<'a> {
+    /// The scenario (its knobs already drawn).
+    pub scenario: &'a Scenario,
+    /// Every component's seed.
+    pub seeds: RunSeeds,
+    /// Planted bugs switched on.
+    pub bugs: &'a BugSet,
+    /// BUGGIFY, when the run has it.
+    pub buggify: Option<Buggify>,
+    /// The world the backend runs over.
+    pub world: &'a Rc<RefCell<WorldState>>,
+    /// The simulator.
+    pub backend: BackendKind,
 }
 
-/// Runs the simulation of a scenario's service, by its type, on the chosen backend.
-struct Simulate<'a> {
-    scenario: &'a Scenario,
-    seeds: RunSeeds,
-    bugs: &'a BugSet,
-    buggify: Option<Buggify>,
-    world: &'a Rc<RefCell<WorldState>>,
-    backend: BackendKind,
-}
-
-impl OptionsVisitor for Simulate<'_> {
-    type Output = Result<(), RunError>;
-
-    fn visit<T: Registered>(self, opts: &T::Options) -> Self::Output {
-        let sc = self.scenario;
-        let shape = sc.shape();
-        let client_opts = opts.clone();
-        let client_bugs = self.bugs.clone();
-        let setup = Rc::new(HostSetup::<T::Server, T::Client> {
-            seeds: self.seeds,
-            nodes: sc.nodes,
-            clients: sc.clients,
-            service_cfg: <T as ServiceSpec>::server_config(opts, &shape),
-            bugs: self.bugs.clone(),
-            buggify: self.buggify,
-            client: ClientConfig {
-                nodes: sc.node_ids(),
-                process_stride: u64::from(sc.clients),
-                think_ms_min: sc.workload.think_ms_min,
-                think_ms_max: sc.workload.think_ms_max,
-                timeout_ms: sc.workload.timeout_ms,
-            },
-            make_client: Box::new(move |c| T::client(&client_opts, &shape, c, &client_bugs)),
-            inbox_capacity: sc.network.inbox_capacity,
-            fsync: Duration::from_millis(sc.disk.fsync_ms),
-        });
-        let sim = SimOptions {
-            tick: Duration::from_millis(sc.network.tick_ms),
-            latency_min: Duration::from_millis(sc.network.latency_ms_min),
-            latency_max: Duration::from_millis(sc.network.latency_ms_max),
-            epoch_unix_ns: EPOCH_UNIX_NS,
-            horizon: Duration::from_millis(sc.total_ms()) + Duration::from_secs(3600),
-        };
-        match self.backend {
-            BackendKind::Turmoil => {
-                let driver = TurmoilBackend::build(setup, self.world.clone(), &sim)?;
-                drive(driver, sc, &self.seeds, self.world)
-            }
-            BackendKind::Madsim => {
-                let driver = MadsimBackend::build(setup, self.world.clone(), &sim)?;
-                drive(driver, sc, &self.seeds, self.world)
-            }
+/// Runs the simulation of service `S` with options `opts` on the chosen backend.
+pub(crate) fn simulate<S: ServiceSpec>(opts: &S::Options, run: SimRun<'_>) -> Result<(), RunError> {
+    let sc = run.scenario;
+    let shape = sc.shape();
+    let client_opts = opts.clone();
+    let client_bugs = run.bugs.clone();
+    let setup = Rc::new(HostSetup::<S::Server, S::Client> {
+        seeds: run.seeds,
+        nodes: sc.nodes,
+        clients: sc.clients,
+        service_cfg: S::server_config(opts, &shape),
+        bugs: run.bugs.clone(),
+        buggify: run.buggify,
+        client: ClientConfig {
+            nodes: sc.node_ids(),
+            process_stride: u64::from(sc.clients),
+            think_ms_min: sc.workload.think_ms_min,
+            think_ms_max: sc.workload.think_ms_max,
+            timeout_ms: sc.workload.timeout_ms,
+        },
+        make_client: Box::new(move |c| S::client(&client_opts, &shape, c, &client_bugs)),
+        inbox_capacity: sc.network.inbox_capacity,
+        fsync: Duration::from_millis(sc.disk.fsync_ms),
+    });
+    let sim = SimOptions {
+        tick: Duration::from_millis(sc.network.tick_ms),
+        latency_min: Duration::from_millis(sc.network.latency_ms_min),
+        latency_max: Duration::from_millis(sc.network.latency_ms_max),
+        epoch_unix_ns: EPOCH_UNIX_NS,
+        horizon: Duration::from_millis(sc.total_ms()) + Duration::from_secs(3600),
+    };
+    match run.backend {
+        BackendKind::Turmoil => {
+            let driver = TurmoilBackend::build(setup, run.world.clone(), &sim)?;
+            drive(driver, sc, &run.seeds, run.world)
+        }
+        BackendKind::Madsim => {
+            let driver = MadsimBackend::build(setup, run.world.clone(), &sim)?;
+            drive(driver, sc, &run.seeds, run.world)
         }
     }
 }
@@ -389,6 +373,9 @@ fn drive(
             nemesis.heal_all(&mut driver, world, now);
             break;
         }
+        if world.borrow().panic.is_some() {
+            return Ok(());
+        }
         nemesis.apply_due(&mut driver, world, now);
         let next = nemesis
             .next_due_ms()
@@ -397,18 +384,10 @@ fn drive(
         debug_assert!(next > now, "the nemesis left something due at {now}");
         driver.run_until(next)?;
     }
-    driver.run_until(end)?;
+    if world.borrow().panic.is_none() {
+        driver.run_until(end)?;
+    }
     set_trace_now(Some(driver.now()));
     world.borrow_mut().clients_stop = true;
     Ok(())
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
-    }
 }

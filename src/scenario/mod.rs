@@ -14,9 +14,10 @@ use crate::bugs::BugSet;
 use crate::counters::Counter;
 use crate::fault::FaultSpec;
 use crate::ids::NodeId;
-use crate::services::{ServiceKind, ServiceOptions, Shape};
+use crate::plugin::{DynService, Registry, ServiceOptions, Shape};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
@@ -71,24 +72,42 @@ pub struct TimedFault {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    /// Reads and validates a scenario file of one of `registry`'s services.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
             file: path.display().to_string(),
             message: e.to_string(),
         })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        Self::parse(&text, &path.display().to_string(), stem.as_deref())
+        Self::parse(
+            &text,
+            &path.display().to_string(),
+            stem.as_deref(),
+            registry,
+        )
     }
 
-    /// Parses and validates scenario text; `source` names it in errors.
+    /// Parses and validates scenario text of one of `registry`'s services; `source` names it
+    /// in errors.
     pub fn parse(
         text: &str,
         source: &str,
         default_name: Option<&str>,
+        registry: &Registry,
     ) -> Result<Scenario, ScenarioError> {
-        let raw = validate::deserialize(text, source)?;
-        validate::validate(raw, text, source, default_name)
+        let raw = validate::deserialize(text, source, registry)?;
+        validate::validate(raw, text, source, default_name, registry)
+    }
+
+    /// Parses text derived from this scenario (a shrink candidate, a written-back file): it
+    /// may name only this scenario's service.
+    pub fn reparse(
+        &self,
+        text: &str,
+        source: &str,
+        default_name: Option<&str>,
+    ) -> Result<Scenario, ScenarioError> {
+        Self::parse(text, source, default_name, &Registry::of(self.plugin()))
     }
 
     /// Every node id, in order.
@@ -102,8 +121,13 @@ impl Scenario {
     }
 
     /// The service the scenario runs.
-    pub fn service_kind(&self) -> ServiceKind {
-        self.service.kind()
+    pub fn plugin(&self) -> &Arc<dyn DynService> {
+        self.service.service()
+    }
+
+    /// Its name.
+    pub fn service_name(&self) -> &'static str {
+        self.service.name()
     }
 
     /// The cluster's shape.

@@ -13,8 +13,8 @@ use crate::counters::Counter;
 use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, OpenCut, PartitionKind};
 use crate::ids::NodeId;
 use crate::net::partition::min_nodes;
+use crate::plugin::{Registry, ServiceOptions};
 use crate::rng::Probability;
-use crate::services::{ServiceKind, ServiceOptions};
 use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -28,6 +28,7 @@ pub(super) struct RawScenario<'i> {
 pub(super) fn deserialize<'i>(
     text: &'i str,
     source: &str,
+    registry: &Registry,
 ) -> Result<RawScenario<'i>, ScenarioError> {
     let mut root = DeTable::parse(text).map_err(|e| toml_error(&e, text, source, &[]))?;
     let chosen = root
@@ -36,20 +37,19 @@ pub(super) fn deserialize<'i>(
         .and_then(|v| v.get_ref().as_str())
         .map(str::to_string);
     let mut service_table = None;
-    // A table named for another service would otherwise be silently ignored.
-    for &kind in ServiceKind::ALL {
-        let Some((key, value)) = root.get_mut().remove_entry(kind.name()) else {
-            continue;
-        };
-        if chosen.as_deref() == Some(kind.name()) {
-            service_table = Some(value);
-        } else {
+    if let Some(name) = chosen.as_deref() {
+        service_table = root.get_mut().remove_entry(name).map(|(_, value)| value);
+    }
+    // A table named for another registered service would otherwise be silently ignored (an
+    // unregistered name is an unknown field below).
+    for other in registry.services().map(|s| s.name()) {
+        if let Some((key, _)) = root.get_mut().remove_entry(other) {
             return Err(ScenarioError::Field(FieldError {
                 file: source.to_string(),
                 line: Some(line_at(text, key.span().start)),
-                field: kind.name().to_string(),
+                field: other.to_string(),
                 message: format!(
-                    "options of service `{kind}`, but the scenario runs `{}`",
+                    "options of service `{other}`, but the scenario runs `{}`",
                     chosen.as_deref().unwrap_or("?")
                 ),
             }));
@@ -158,6 +158,7 @@ pub(super) fn validate(
     text: &str,
     source: &str,
     default_name: Option<&str>,
+    registry: &Registry,
 ) -> Result<Scenario, ScenarioError> {
     let RawScenario {
         file: raw,
@@ -165,9 +166,9 @@ pub(super) fn validate(
     } = raw;
     let c = Checker { text, source };
     check_sizes(&c, &raw)?;
-    let service = service_options(&c, &raw, service_table)?;
-    let bugs = check_bugs(&c, &raw.bugs, "bugs", service.kind())?;
-    let catches = check_bugs(&c, &raw.catches, "catches", service.kind())?;
+    let service = service_options(&c, &raw, service_table, registry)?;
+    let bugs = check_bugs(&c, &raw.bugs, "bugs", &service, registry)?;
+    let catches = check_bugs(&c, &raw.catches, "catches", &service, registry)?;
     let (expect, expect_notes) = check_expect(&c, &raw)?;
     let schedule = raw
         .faults
@@ -279,32 +280,34 @@ fn service_options<'i>(
     c: &Checker,
     raw: &ScenarioFile,
     table: Option<Spanned<DeValue<'i>>>,
+    registry: &Registry,
 ) -> Result<ServiceOptions, ScenarioError> {
-    let Some(kind) = ServiceKind::from_name(&raw.service) else {
-        return Err(c.fail(
-            &[key("service")],
-            format!(
-                "unknown service `{}` (known: {})",
-                raw.service,
-                ServiceKind::names()
-            ),
-        ));
-    };
-    parse_service_table(c, kind, table, raw)
+    let service = registry
+        .service(&raw.service)
+        .map_err(|e| c.fail(&[key("service")], e.to_string()))?;
+    parse_service_table(c, service.as_ref(), table, raw)
 }
 
+/// Bugs named in `field`, each one of `service`'s.
 fn check_bugs(
     c: &Checker,
     names: &[String],
     field: &str,
-    service: ServiceKind,
+    service: &ServiceOptions,
+    registry: &Registry,
 ) -> Result<BugSet, ScenarioError> {
     let mut bugs = BugSet::new();
     for (i, name) in names.iter().enumerate() {
         let path = [key(field), Segment::Index(i)];
-        let (owner, bug) = ServiceKind::find_bug(name).map_err(|e| c.fail(&path, e.to_string()))?;
-        c.ensure(owner == service, &path, || {
-            format!("bug `{bug}` belongs to service `{owner}`, not `{service}`")
+        let (owner, bug) = registry
+            .find_bug(name)
+            .map_err(|e| c.fail(&path, e.to_string()))?;
+        c.ensure(owner.name() == service.name(), &path, || {
+            format!(
+                "bug `{bug}` belongs to service `{}`, not `{}`",
+                owner.name(),
+                service.name()
+            )
         })?;
         bugs.insert(bug);
     }

@@ -158,13 +158,19 @@ mod tests {
             out.starts_with("service = \"kv\"\nnodes = 5\nclients = 3\n"),
             "{out}"
         );
-        let sc = crate::scenario::Scenario::parse(&out, "rendered", None);
+        let sc =
+            crate::scenario::Scenario::parse(&out, "rendered", None, &crate::Registry::builtin());
         let sc = sc.unwrap_or_else(|e| panic!("{e}\n{out}"));
         assert_eq!((sc.nodes, sc.workload.think_ms_min), (5, 2));
         assert_eq!(sc.schedule.len(), 1);
         assert!(sc.random.is_some());
         let explicit = c.with_schedule(&[]).render();
-        let sc = crate::scenario::Scenario::parse(&explicit, "explicit", None);
+        let sc = crate::scenario::Scenario::parse(
+            &explicit,
+            "explicit",
+            None,
+            &crate::Registry::builtin(),
+        );
         let sc = sc.unwrap_or_else(|e| panic!("{e}\n{explicit}"));
         assert!(sc.schedule.is_empty() && sc.random.is_none(), "{explicit}");
         assert_eq!(c.int(&["workload", "think_ms_max"]), Some(4));

@@ -321,7 +321,8 @@ mod tests {
         }
         assert!(text.contains("cut = [[0, 2], [2, 0]]"), "{text}");
         assert!(text.contains("down_ms = 3"), "{text}");
-        let sc = crate::scenario::Scenario::parse(&text, "rendered", None);
+        let sc =
+            crate::scenario::Scenario::parse(&text, "rendered", None, &crate::Registry::builtin());
         let sc = sc.unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(sc.schedule.len(), 3);
         assert_eq!(sc.schedule[0].revert_after_ms, Some(20));

@@ -208,18 +208,17 @@ impl fmt::Display for ShrinkReport {
     }
 }
 
-/// Shrinks the failing run of `text` (a scenario file, named `source` in messages) at
-/// `opts.seed`.
+/// Shrinks the failing run at `opts.seed` of `original`, a scenario read from `text` (its
+/// file, whose service table the candidates keep as written).
 pub fn shrink(
+    original: &Scenario,
     text: &str,
-    source: &str,
-    default_name: Option<&str>,
     opts: &ShrinkOptions,
 ) -> Result<ShrinkReport, ShrinkError> {
-    let original = Scenario::parse(text, source, default_name)?;
+    let source = original.source.as_str();
     let bugs: Vec<String> = opts.run.extra_bugs.iter().map(|b| b.to_string()).collect();
-    let first = run_seed(&original, opts.seed, &opts.run)?;
-    let target = target_of(&first, &original, opts.seed, &bugs)?;
+    let first = run_seed(original, opts.seed, &opts.run)?;
+    let target = target_of(&first, original, opts.seed, &bugs)?;
     // Validation accepted the text, so it is a TOML table.
     let doc: toml::Table = text
         .parse()
@@ -227,14 +226,15 @@ pub fn shrink(
             file: source.to_string(),
             message: e.to_string(),
         })?;
-    let before = Size::of(&original, &first);
+    let before = Size::of(original, &first);
     let mut search = Search {
         opts,
         target,
         runs: 1,
         budget_exhausted: false,
         seen: BTreeMap::new(),
-        best: prepared(doc, &original, opts, target, &bugs),
+        best: prepared(doc, original, opts, target, &bugs),
+        original,
         best_size: before,
         steps: Vec::new(),
     };
@@ -332,6 +332,8 @@ fn prepared(
 /// Where a shrink stands.
 struct Search<'a> {
     opts: &'a ShrinkOptions,
+    /// What candidates are re-read against (they run its service).
+    original: &'a Scenario,
     target: &'static str,
     runs: u32,
     budget_exhausted: bool,
@@ -349,7 +351,7 @@ impl Search<'_> {
     /// Runs a candidate (a run from the budget), or `None` when it is not a valid scenario.
     fn run(&mut self, c: &Candidate) -> Result<Option<(Scenario, RunOutcome)>, ShrinkError> {
         let text = c.render();
-        let Ok(sc) = Scenario::parse(&text, CANDIDATE_SOURCE, None) else {
+        let Ok(sc) = self.original.reparse(&text, CANDIDATE_SOURCE, None) else {
             self.seen.insert(text, None);
             return Ok(None);
         };

@@ -64,6 +64,8 @@ pub struct WorldState {
     pub history: History,
     /// Set when clients should stop issuing operations.
     pub clients_stop: bool,
+    /// The first panic of a node's or client's software (`who: message`): the run stops there.
+    pub panic: Option<String>,
 }
 
 impl WorldState {
@@ -94,7 +96,13 @@ impl WorldState {
             log: EventLog::new(cfg.events_max),
             history: History::default(),
             clients_stop: false,
+            panic: None,
         }
+    }
+
+    /// Records a panic of some software (the first one is kept).
+    pub fn record_panic(&mut self, message: String) {
+        self.panic.get_or_insert(message);
     }
 
     /// A node's slot.

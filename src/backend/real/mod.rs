@@ -5,9 +5,11 @@
 //! This is the one module allowed to read the machine's clocks.
 
 mod disk;
+mod service;
 mod transport;
 
 pub use disk::DirStorage;
+pub use service::{load_service, serve_service};
 
 use crate::bugs::BugSet;
 use crate::client::host::run_client;

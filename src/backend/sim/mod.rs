@@ -4,9 +4,11 @@
 
 mod client_env;
 mod node_env;
+mod panic_guard;
 mod runtime;
 mod transport;
 
+pub use panic_guard::panic_text;
 pub use runtime::{SimRuntime, SimSocket};
 
 use super::HostSetup;
@@ -37,6 +39,7 @@ where
     C: ClientLogic<S>,
 {
     let incarnation = world.borrow_mut().node_started(R::now(), node);
+    let world_ref = world.clone();
     let socket = R::bind(Addr::Node(node), setup.nodes, setup.clients).await?;
     let transport = Transport::<R>::start(
         world,
@@ -59,9 +62,8 @@ where
     };
     let rng = setup.seeds.node(node.0, incarnation.0);
     let span = tracing::info_span!("node", node = %node, inc = incarnation.0);
-    run_node::<S, _>(env, setup.service_cfg.clone(), info, rng)
-        .instrument(span)
-        .await;
+    let run = run_node::<S, _>(env, setup.service_cfg.clone(), info, rng).instrument(span);
+    panic_guard::guarded(world_ref, format!("{node}"), run).await;
     Ok(())
 }
 
@@ -91,7 +93,11 @@ where
         let span = tracing::info_span!("client", client = %me);
         let logic = (setup.make_client)(me);
         let fut = run_client::<S, C, _>(env, logic, setup.client.clone(), rng).instrument(span);
-        tasks.push(R::spawn(fut));
+        tasks.push(R::spawn(panic_guard::guarded(
+            world.clone(),
+            format!("client {me}"),
+            fut,
+        )));
     }
     for t in tasks {
         t.await;

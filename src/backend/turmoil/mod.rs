@@ -54,20 +54,22 @@ impl Backend for TurmoilBackend {
                 }
             });
         }
+        let clients_world = world.clone();
         sim.host(CLIENTS_HOST, move || {
-            let (world, setup) = (world.clone(), setup.clone());
+            let (world, setup) = (clients_world.clone(), setup.clone());
             async move {
                 clients_software::<TurmoilRuntime, S, C>(world, setup).await?;
                 Ok(())
             }
         });
-        Ok(TurmoilDriver { sim })
+        Ok(TurmoilDriver { sim, world })
     }
 }
 
 /// A running turmoil simulation.
 pub struct TurmoilDriver {
     sim: turmoil::Sim<'static>,
+    world: Rc<RefCell<WorldState>>,
 }
 
 impl SimDriver for TurmoilDriver {
@@ -77,7 +79,8 @@ impl SimDriver for TurmoilDriver {
 
     fn run_until(&mut self, until: SimTime) -> Result<(), DriverError> {
         // turmoil turns every host once per tick, whatever is due: time moves in fixed steps.
-        while self.now() < until {
+        // A panicked host ends the run where it panicked (see `backend::sim::panic_guard`).
+        while self.now() < until && self.world.borrow().panic.is_none() {
             let at = self.now();
             self.sim.step().map_err(|e| DriverError::Sim {
                 at,

@@ -1,6 +1,6 @@
 //! Options of the ID generator (`[idgen]` in a scenario file); every default is stated here.
 
-use crate::services::OptionError;
+use crate::plugin::OptionError;
 use crate::services::lock::LockOptions;
 use serde::Deserialize;
 
@@ -156,7 +156,7 @@ impl WorkerLeases {
             ));
         }
         // The lock service's own checks, as if its clients were the generators.
-        let shape = crate::services::Shape {
+        let shape = crate::plugin::Shape {
             nodes: self.servers + 1,
             clients: self.generators(nodes),
         };

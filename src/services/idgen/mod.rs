@@ -31,12 +31,31 @@ pub use layout::IdLayout;
 pub use msg::IdgenMsg;
 pub use node::IdgenNode;
 
-use super::knobs::Knob;
-use super::{OptionError, ServiceSpec, Shape};
 use crate::bugs::Bug;
 use crate::history::History;
 use crate::ids::ClientId;
 use crate::invariants::{Invariant, Verdict};
+use crate::plugin::knobs::Knob;
+use crate::plugin::{OptionError, ServiceSpec, Shape};
+
+/// The ID-generator benchmark: 5 nodes, 5 clients, 10 simulated seconds, no faults, no liveness
+/// phase — the same workload as `fault-scenarios/idgen-calm.toml`.
+const BENCH: &str = r#"
+description = "benchmark: 5 ID-generator nodes, 5 clients, 10 simulated seconds"
+service = "idgen"
+nodes = 5
+clients = 5
+duration_ms = 10000
+liveness_ms = 0
+
+[workload]
+think_ms_min = 0
+think_ms_max = 10
+timeout_ms = 200
+
+[expect]
+ops_ok_min = 0
+"#;
 
 /// The ID generator's plug-in.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,6 +66,7 @@ impl ServiceSpec for IdgenService {
     const ABOUT: &'static str =
         "Snowflake-style unique ID generator (timestamp | worker | sequence)";
     const BUGS: &'static [Bug] = bugs::ALL;
+    const BENCH_SCENARIO: Option<&'static str> = Some(BENCH);
     type Options = IdgenConfig;
     type Server = IdgenNode;
     type Client = IdgenClient;

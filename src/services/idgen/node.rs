@@ -28,7 +28,7 @@ pub enum IdgenNode {
 
 /// Runs a generator's handler (same identity, same outputs).
 fn generator<R>(ctx: &mut Ctx<'_, IdgenNode>, f: impl FnOnce(&mut Ctx<'_, IdGen>) -> R) -> R {
-    let info = ctx.info;
+    let info = ctx.info();
     ctx.nest(
         info,
         f,

@@ -18,11 +18,30 @@ pub use state::KvMachine;
 pub use workload::KvWorkload;
 
 use super::replicated::{self, NodeConfig, ReplicatedClient, ReplicatedNode};
-use super::{OptionError, ServiceSpec, Shape};
 use crate::bugs::{Bug, BugSet};
 use crate::history::History;
 use crate::ids::ClientId;
 use crate::invariants::{Invariant, Tag, Verdict};
+use crate::plugin::{OptionError, ServiceSpec, Shape};
+
+/// The KV benchmark: 5 nodes, 5 clients, 10 simulated seconds, about 500 client operations
+/// (each client thinks 80–120 ms between operations), no faults.
+const BENCH: &str = r#"
+description = "benchmark: 5 KV nodes, 5 clients, 10 simulated seconds, ~500 operations"
+service = "kv"
+nodes = 5
+clients = 5
+duration_ms = 10000
+liveness_ms = 0
+
+[workload]
+think_ms_min = 80
+think_ms_max = 120
+timeout_ms = 1000
+
+[expect]
+ops_ok_min = 0
+"#;
 
 /// The KV store's plug-in.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +52,7 @@ impl ServiceSpec for KvService {
     const ABOUT: &'static str =
         "replicated key-value store on Raft (sessions, ReadIndex/lease reads, sharding)";
     const BUGS: &'static [Bug] = bugs::ALL;
+    const BENCH_SCENARIO: Option<&'static str> = Some(BENCH);
     type Options = KvOptions;
     type Server = ReplicatedNode<KvMachine>;
     type Client = ReplicatedClient<KvWorkload>;
@@ -61,9 +81,9 @@ impl ServiceSpec for KvService {
         all
     }
 
-    fn knobs() -> Vec<super::knobs::Knob<KvOptions>> {
+    fn knobs() -> Vec<crate::plugin::knobs::Knob<KvOptions>> {
         let mut knobs = crate::raft_knobs!(KvOptions);
-        knobs.push(super::knobs::Knob {
+        knobs.push(crate::plugin::knobs::Knob {
             name: "append_entries_max",
             min: 1,
             max: 64,

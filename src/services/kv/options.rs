@@ -1,8 +1,8 @@
 //! Options of the KV store (`[kv]` in a scenario file); every default is stated here.
 
+use crate::plugin::{OptionError, Shape};
 use crate::services::raft::{LeaseConfig, RaftConfig};
 use crate::services::replicated::{self, ClientOptions, Routing, SessionOptions};
-use crate::services::{OptionError, Shape};
 use serde::Deserialize;
 
 /// The `[kv]` table.

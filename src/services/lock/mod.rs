@@ -23,11 +23,11 @@ pub(crate) use node::replica_config;
 pub use options::LockOptions;
 pub use wire::{LockRequest, LockResponse, RedlockReq, RedlockResp, WriteReq, WriteResp};
 
-use super::{OptionError, ServiceSpec, Shape};
 use crate::bugs::{Bug, BugSet};
 use crate::history::History;
 use crate::ids::ClientId;
 use crate::invariants::{Invariant, Tag, Verdict};
+use crate::plugin::{OptionError, ServiceSpec, Shape};
 
 /// The lock service's plug-in.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,7 +60,7 @@ impl ServiceSpec for LockService {
         all
     }
 
-    fn knobs() -> Vec<super::knobs::Knob<LockOptions>> {
+    fn knobs() -> Vec<crate::plugin::knobs::Knob<LockOptions>> {
         crate::raft_knobs!(LockOptions)
     }
 

@@ -5,9 +5,9 @@
 
 use super::machine::DutyConfig;
 use crate::ids::NodeId;
+use crate::plugin::{OptionError, Shape};
 use crate::services::raft::RaftConfig;
 use crate::services::replicated::{self, ClientOptions, Routing, SessionOptions};
-use crate::services::{OptionError, Shape};
 use serde::Deserialize;
 
 /// The `[lock]` table.

@@ -85,9 +85,9 @@ impl<Op> Default for DutyPlan<Op> {
 pub fn validate_common(
     client: &ClientOptions,
     sessions: &SessionOptions,
-    shape: &crate::services::Shape,
-) -> Result<(), crate::services::OptionError> {
-    use crate::services::OptionError;
+    shape: &crate::plugin::Shape,
+) -> Result<(), crate::plugin::OptionError> {
+    use crate::plugin::OptionError;
     if client.attempt_timeout_ms == 0 {
         return Err(OptionError::new("attempt_timeout_ms", "must be at least 1"));
     }

@@ -74,41 +74,6 @@ pub fn validator<O>(
     move |o| validate(o, &shape)
 }
 
-/// Raft's tunables, for services whose options carry them under the same names. The maximum
-/// election timeout is drawn first so the minimum can fit below it, and the heartbeat last.
-#[macro_export]
-macro_rules! raft_knobs {
-    ($opts:ty) => {
-        vec![
-            $crate::services::knobs::Knob::<$opts> {
-                name: "election_timeout_ms_max",
-                min: 200,
-                max: 600,
-                set: |o, v| o.election_timeout_ms_max = v,
-            },
-            $crate::services::knobs::Knob::<$opts> {
-                name: "election_timeout_ms_min",
-                min: 80,
-                max: 300,
-                set: |o, v| o.election_timeout_ms_min = v,
-            },
-            $crate::services::knobs::Knob::<$opts> {
-                name: "heartbeat_ms",
-                min: 5,
-                max: 60,
-                set: |o, v| o.heartbeat_ms = v,
-            },
-            // 2 entries: a snapshot nearly every apply, so followers catch up by snapshot.
-            $crate::services::knobs::Knob::<$opts> {
-                name: "compact_after_entries",
-                min: 2,
-                max: 2000,
-                set: |o, v| o.compact_after_entries = v,
-            },
-        ]
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
