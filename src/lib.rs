@@ -28,6 +28,7 @@ pub mod nemesis;
 pub mod net;
 pub mod node;
 pub mod plugin;
+pub mod prelude;
 pub mod report;
 pub mod rng;
 pub mod runner;
@@ -43,4 +44,6 @@ pub use plugin::{Registry, ServiceSpec};
 /// The RNG crate the seeded [`rng::DetRng`] implements: draw with `faultlab::rand::Rng` without
 /// matching faultlab's `rand` version in your own `Cargo.toml`.
 pub use rand;
+/// The JSON values operations are recorded with (`OpDescription`, `Completion`, observations).
+pub use serde_json;
 pub use testing::Sim;

@@ -11,6 +11,29 @@ pub struct Linearizable {
     pub model: ModelKind,
 }
 
+impl Linearizable {
+    /// Under `model`.
+    pub fn new(model: ModelKind) -> Self {
+        Linearizable { model }
+    }
+
+    /// Under the `kv` model: a register per key (`read`/`get`, `write`/`put`, `cas`, `append`,
+    /// `delete`), the operation's `key` on each history line.
+    pub fn kv() -> Self {
+        Self::new(ModelKind::Kv)
+    }
+
+    /// The verdict on a bare history (what a run on real sockets has), for
+    /// [`crate::plugin::ServiceSpec::history_checks`].
+    pub fn judge_history(&self, history: &crate::history::History) -> super::Verdict {
+        super::Verdict {
+            invariant: self.name(),
+            tag: self.tag(),
+            outcome: model_verdict(history, self.model),
+        }
+    }
+}
+
 impl Invariant for Linearizable {
     fn name(&self) -> &'static str {
         "linearizable"

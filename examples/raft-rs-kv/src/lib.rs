@@ -1,0 +1,1 @@
+//! Placeholder: the KV service on TiKV's `raft` crate (being written).
