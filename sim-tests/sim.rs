@@ -8,7 +8,9 @@
 mod cli;
 mod common;
 mod faults;
+mod own_service;
 mod planted_bugs;
+mod plugin_boundary;
 mod randomize;
 mod real_cluster;
 mod regressions;

@@ -128,6 +128,10 @@ impl Operation {
             if !wait.is_zero() {
                 let left = self.deadline.saturating_since(env.now());
                 env.sleep(wait.min(left)).await;
+                if env.now() >= self.deadline {
+                    // Out of time before sending again: the logic decides from what it knows.
+                    break;
+                }
             }
             *req_id += 1;
             send_request::<S, E>(env, to, *req_id, &req);
@@ -144,7 +148,11 @@ impl Operation {
             };
             let next = match reply {
                 Some(resp) => logic.on_reply(&mut cx, resp),
-                None if env.now() >= self.deadline => logic.on_deadline(&mut cx),
+                // Sent and not answered: whether its own timeout or the operation's deadline
+                // ended the wait, it may have been applied, and the logic hears of it as a
+                // timeout before it is asked (at the deadline) whether the operation can
+                // still be a definite failure. Skipping this for a deadline-cut attempt
+                // recorded writes that may have been applied as `fail`.
                 None => logic.on_timeout(&mut cx),
             };
             let expired = env.now() >= self.deadline;

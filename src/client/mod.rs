@@ -95,10 +95,12 @@ pub trait ClientLogic<S: Service>: 'static {
     }
     /// A reply to the current operation arrived (also a late one to an earlier attempt).
     fn on_reply(&mut self, cx: &mut ClientCtx<'_>, resp: S::Response) -> Next<S::Request>;
-    /// The current attempt got no reply in time.
+    /// The current attempt got no reply in time — by its own timeout or because the
+    /// operation's deadline cut it short. It was sent, so it may have taken effect.
     fn on_timeout(&mut self, cx: &mut ClientCtx<'_>) -> Next<S::Request>;
-    /// The operation's deadline passed with attempts outstanding. `Unknown` unless the core
-    /// knows none of its attempts can have taken effect.
+    /// The operation's deadline passed (after [`ClientLogic::on_timeout`] for an attempt it
+    /// cut short). `Unknown` unless the core knows none of its attempts can have taken effect:
+    /// a definite `fail` claims exactly that.
     fn on_deadline(&mut self, _cx: &mut ClientCtx<'_>) -> Next<S::Request> {
         Next::Unknown
     }
