@@ -2,7 +2,6 @@
 //! replayable bit for bit, and leave runs without them untouched (the pinned snapshots).
 
 use crate::common;
-use faultlab::buggify;
 use faultlab::runner::{RandomizeFlags, RunOptions, run_seed};
 
 fn with(knobs: bool, buggify: bool) -> RunOptions {
@@ -37,11 +36,20 @@ fn knob_draws_differ_by_seed_are_reported_and_replay_identically() {
 #[test]
 fn buggify_points_fire_only_when_on_and_only_where_active() {
     let sc = common::scenario("kv-flaky-net");
+    let points = sc.plugin().buggify_points();
+    assert!(!points.is_empty(), "kv declares its BUGGIFY points");
     let mut fired_somewhere = false;
     for seed in 0..8 {
         let on = run_seed(&sc, seed, &with(false, true)).expect("runs");
         common::assert_passed(&on);
-        for point in buggify::POINTS {
+        for note in on.counters.notes.keys() {
+            let declared = points.contains(&note.as_str());
+            assert!(
+                declared || !note.starts_with("buggify/"),
+                "undeclared point {note} fired"
+            );
+        }
+        for point in points {
             let fired = on.counters.notes.get(*point).copied().unwrap_or(0);
             if !on.randomized.buggify_active.contains(point) {
                 assert_eq!(fired, 0, "seed {seed}: inactive {point} fired");
@@ -50,9 +58,7 @@ fn buggify_points_fire_only_when_on_and_only_where_active() {
         }
         let off = run_seed(&sc, seed, &RunOptions::default()).expect("runs");
         assert!(
-            buggify::POINTS
-                .iter()
-                .all(|p| !off.counters.notes.contains_key(*p)),
+            points.iter().all(|p| !off.counters.notes.contains_key(*p)),
             "seed {seed}: a point fired with BUGGIFY off"
         );
     }

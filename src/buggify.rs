@@ -5,6 +5,9 @@
 //! active point then fires at a call with `fire_permille`. Off unless a scenario or the command
 //! line asks for it, and always off on real sockets.
 //!
+//! A service names its points as constants in its own folder and lists them in its plug-in
+//! (`ServiceSpec::BUGGIFY_POINTS`), so reports can say which were active in a seed.
+//!
 //! Stateless on purpose: whether a point fires is a hash of the run seed, the point, the node,
 //! its incarnation and the instant, so a service's own RNG draws are not shifted by it and runs
 //! without BUGGIFY keep their digests.
@@ -66,25 +69,6 @@ fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
-
-/// Every BUGGIFY point of every service, for reports.
-pub const POINTS: &[&str] = &[
-    DROP_REPLY,
-    SPURIOUS_ELECTION_TIMEOUT,
-    IDGEN_SPURIOUS_WAIT,
-    IDGEN_EAGER_RESERVE,
-];
-
-/// Replicated services: the reply to an applied write is never sent (the client times out
-/// and retries with the same session sequence number).
-pub const DROP_REPLY: &str = "buggify/drop-reply";
-/// Raft: a heartbeat from the leader does not reset the follower's election timer.
-pub const SPURIOUS_ELECTION_TIMEOUT: &str = "buggify/spurious-election-timeout";
-/// ID generator: a request that could be served waits a millisecond first.
-pub const IDGEN_SPURIOUS_WAIT: &str = "buggify/idgen-spurious-wait";
-/// ID generator: the high-water mark is persisted (and synced) for every millisecond, not once
-/// per reservation window.
-pub const IDGEN_EAGER_RESERVE: &str = "buggify/idgen-eager-reserve";
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,8 @@ pub trait DynService: Send + Sync + 'static {
     fn knob_names(&self) -> Vec<&'static str>;
     /// [`ServiceSpec::BENCH_SCENARIO`].
     fn bench_scenario(&self) -> Option<&'static str>;
+    /// [`ServiceSpec::BUGGIFY_POINTS`].
+    fn buggify_points(&self) -> &'static [&'static str];
     /// Every option at its default.
     fn default_options(&self) -> ServiceOptions;
     /// Reads the service's table of a scenario (absent: every option at its default) and
@@ -116,6 +118,10 @@ impl<S: ServiceSpec> DynService for Plugin<S> {
 
     fn bench_scenario(&self) -> Option<&'static str> {
         S::BENCH_SCENARIO
+    }
+
+    fn buggify_points(&self) -> &'static [&'static str] {
+        S::BUGGIFY_POINTS
     }
 
     fn default_options(&self) -> ServiceOptions {

@@ -84,6 +84,9 @@ pub trait ServiceSpec: 'static {
     /// A scenario `bench sim --preset NAME` times (TOML text: a calm, fault-free workload);
     /// `None` when the service has none.
     const BENCH_SCENARIO: Option<&'static str> = None;
+    /// Its BUGGIFY points (the names it passes to `ctx.buggify`), so reports can list the
+    /// ones active in a seed.
+    const BUGGIFY_POINTS: &'static [&'static str] = &[];
     /// Its options table, strict (`deny_unknown_fields`), every field defaulted.
     type Options: DeserializeOwned + Default + Clone + Debug + PartialEq + Send + Sync + 'static;
     /// The sans-IO core that runs on every node.

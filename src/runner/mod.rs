@@ -13,7 +13,7 @@ use crate::backend::madsim::{self, MadsimBackend};
 use crate::backend::sim::panic_text;
 use crate::backend::turmoil::TurmoilBackend;
 use crate::backend::{Backend, BackendKind, DriverError, HostSetup, SimDriver, SimOptions};
-use crate::buggify::{self, Buggify};
+use crate::buggify::Buggify;
 use crate::bugs::BugSet;
 use crate::client::ClientConfig;
 use crate::counters::Counters;
@@ -196,7 +196,7 @@ fn run_seed_here(
     };
     let buggify = flags.buggify.then(|| {
         let b = Buggify::new(seed, scenario.randomize.buggify_fire_permille);
-        randomized.buggify_active = b.active_points(buggify::POINTS);
+        randomized.buggify_active = b.active_points(scenario.plugin().buggify_points());
         b
     });
     let world = Rc::new(RefCell::new(new_world(scenario, &seeds, opts)));

@@ -12,7 +12,7 @@
 //! not overwrite what its new life pushed.
 //!
 //! The planted bug [`ACK_BEFORE_REPLICATION`] answers at once and ships writes to the backups
-//! in the background (every 20 ms) — fast, and wrong: a primary that crashes before its backups
+//! in the background (every `resend_ms`) — fast, and wrong: a primary that crashes before its backups
 //! caught up comes back without writes it acknowledged.
 
 use faultlab::prelude::*;
@@ -89,7 +89,6 @@ impl Message for PbResponse {
 
 const STATE_FILE: &str = "pb.state";
 const RESEND: TimerId = TimerId(1);
-const RESEND_MS: u64 = 20;
 
 /// What a backup keeps on disk.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -111,6 +110,7 @@ pub enum PbNode {
 /// The primary's memory.
 pub struct Primary {
     epoch: u32,
+    resend: Duration,
     /// `None` while recovering.
     state: Option<(u64, Values)>,
     /// The highest `(seq)` each backup has acknowledged in this epoch.
@@ -122,23 +122,27 @@ pub struct Primary {
 /// A backup's memory (a copy of its disk).
 pub struct Backup {
     stored: Stored,
+    resend: Duration,
 }
 
 impl Service for PbNode {
     type Msg = PbMsg;
     type Request = PbRequest;
     type Response = PbResponse;
-    type Config = ();
+    /// How often unacknowledged state is sent again.
+    type Config = Duration;
 
-    fn start(_cfg: &(), ctx: &mut Ctx<'_, Self>) -> Self {
-        ctx.set_timer(RESEND, Duration::from_millis(RESEND_MS));
+    fn start(resend: &Duration, ctx: &mut Ctx<'_, Self>) -> Self {
+        let resend = *resend;
+        ctx.set_timer(RESEND, resend);
         if ctx.node() != NodeId(0) {
             return match ctx.storage().read(STATE_FILE) {
                 Ok(None) => PbNode::Backup(Backup {
                     stored: Stored::default(),
+                    resend,
                 }),
                 Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-                    Ok(stored) => PbNode::Backup(Backup { stored }),
+                    Ok(stored) => PbNode::Backup(Backup { stored, resend }),
                     Err(_) => PbNode::Broken,
                 },
                 Err(_) => PbNode::Broken,
@@ -146,6 +150,7 @@ impl Service for PbNode {
         }
         let primary = Primary {
             epoch: ctx.info().incarnation.0,
+            resend,
             state: None,
             acked: BTreeMap::new(),
             waiting: Vec::new(),
@@ -227,7 +232,12 @@ impl Service for PbNode {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, _timer: TimerId) {
-        ctx.set_timer(RESEND, Duration::from_millis(RESEND_MS));
+        match self {
+            PbNode::Primary(Primary { resend, .. }) | PbNode::Backup(Backup { resend, .. }) => {
+                ctx.set_timer(RESEND, *resend);
+            }
+            PbNode::Broken => {}
+        }
         if let PbNode::Primary(p) = self {
             match p.state {
                 None => {
@@ -334,10 +344,20 @@ pub use invariant::AnsweredSurvivesRestart;
 /// The plug-in: what faultlab needs to run, judge and replay the service.
 pub struct PbService;
 
-/// `[pb]` in a scenario: this service has no options.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PbOptions {}
+/// `[pb]` in a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PbOptions {
+    /// How often the primary sends state its backups have not acknowledged (and, with the
+    /// planted bug, how often it replicates at all). Default 20.
+    pub resend_ms: u64,
+}
+
+impl Default for PbOptions {
+    fn default() -> Self {
+        PbOptions { resend_ms: 20 }
+    }
+}
 
 impl ServiceSpec for PbService {
     const NAME: &'static str = "pb";
@@ -347,17 +367,32 @@ impl ServiceSpec for PbService {
     type Server = PbNode;
     type Client = PbClient;
 
-    fn validate(_opts: &PbOptions, shape: &Shape) -> Result<(), OptionError> {
+    fn validate(opts: &PbOptions, shape: &Shape) -> Result<(), OptionError> {
         if shape.nodes < 2 {
             return Err(OptionError::new(
                 "nodes",
                 "a primary needs at least one backup",
             ));
         }
+        if !(1..=1000).contains(&opts.resend_ms) {
+            return Err(OptionError::new("resend_ms", "must be 1..=1000"));
+        }
         Ok(())
     }
 
-    fn server_config(_opts: &PbOptions, _shape: &Shape) {}
+    fn server_config(opts: &PbOptions, _shape: &Shape) -> Duration {
+        Duration::from_millis(opts.resend_ms)
+    }
+
+    /// `--knobs` draws the resend period per seed, within the range it is correct in.
+    fn knobs() -> Vec<Knob<PbOptions>> {
+        vec![Knob {
+            name: "resend_ms",
+            min: 5,
+            max: 100,
+            set: |o, v| o.resend_ms = v,
+        }]
+    }
 
     fn client(_: &PbOptions, _: &Shape, _: ClientId, _: &BugSet) -> PbClient {
         PbClient

@@ -5,7 +5,6 @@ use super::hwm::{HWM_FILE, HwmLog, Recovery, recover};
 use super::lease::{LEASE_TIMER, RENEW_TIMER, Usable, WorkerLease};
 use super::msg::IdgenMsg;
 use super::{IdLayout, IdgenConfig};
-use crate::buggify;
 use crate::ids::NodeId;
 use crate::node::service::{AfterSyncFailure, Ctx, Message, ReplyTo, Service, TimerId};
 use serde::{Deserialize, Serialize};
@@ -278,7 +277,7 @@ impl IdGen {
                 return Step::Wait(Duration::from_millis(LEASE_WAIT_MS));
             }
         }
-        if ctx.buggify(buggify::IDGEN_SPURIOUS_WAIT) {
+        if ctx.buggify(super::SPURIOUS_WAIT) {
             return Step::Wait(Duration::from_millis(1));
         }
         if ts > self.reserved_until && !self.reserve(ctx, ts) {
@@ -353,7 +352,7 @@ impl IdGen {
     /// it cannot be written (this request is refused; a later one tries again).
     fn reserve(&mut self, ctx: &mut Ctx<'_, Self>, ts: u64) -> bool {
         // BUGGIFY: reserve a single millisecond, so the next one needs a sync of its own.
-        let ahead_ms = if ctx.buggify(buggify::IDGEN_EAGER_RESERVE) {
+        let ahead_ms = if ctx.buggify(super::EAGER_RESERVE) {
             1
         } else {
             self.cfg.reserve_ms

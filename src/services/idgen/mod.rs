@@ -67,6 +67,13 @@ impl ServiceSpec for IdgenService {
         "Snowflake-style unique ID generator (timestamp | worker | sequence)";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BENCH_SCENARIO: Option<&'static str> = Some(BENCH);
+    // Its lease servers are replicas of the lock service: theirs are its points too.
+    const BUGGIFY_POINTS: &'static [&'static str] = &[
+        super::replicated::DROP_REPLY,
+        super::replicated::SPURIOUS_ELECTION_TIMEOUT,
+        SPURIOUS_WAIT,
+        EAGER_RESERVE,
+    ];
     type Options = IdgenConfig;
     type Server = IdgenNode;
     type Client = IdgenClient;
@@ -121,3 +128,9 @@ impl ServiceSpec for IdgenService {
         ]
     }
 }
+
+/// BUGGIFY: a request that could be served waits a millisecond first.
+pub const SPURIOUS_WAIT: &str = "buggify/idgen-spurious-wait";
+/// BUGGIFY: the high-water mark is persisted (and synced) for every millisecond, not once per
+/// reservation window.
+pub const EAGER_RESERVE: &str = "buggify/idgen-eager-reserve";

@@ -53,6 +53,7 @@ impl ServiceSpec for KvService {
         "replicated key-value store on Raft (sessions, ReadIndex/lease reads, sharding)";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BENCH_SCENARIO: Option<&'static str> = Some(BENCH);
+    const BUGGIFY_POINTS: &'static [&'static str] = replicated::BUGGIFY_POINTS;
     type Options = KvOptions;
     type Server = ReplicatedNode<KvMachine>;
     type Client = ReplicatedClient<KvWorkload>;

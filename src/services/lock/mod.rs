@@ -38,6 +38,7 @@ impl ServiceSpec for LockService {
     const ABOUT: &'static str =
         "lease lock service with fencing tokens on Raft, a fenced resource, and Redlock to compare";
     const BUGS: &'static [Bug] = bugs::ALL;
+    const BUGGIFY_POINTS: &'static [&'static str] = crate::services::replicated::BUGGIFY_POINTS;
     type Options = LockOptions;
     type Server = LockNode;
     type Client = LockClient;

@@ -177,3 +177,11 @@ impl<C: crate::services::raft::Command> Message for crate::services::raft::RaftM
         crate::services::raft::RaftMsg::label(self)
     }
 }
+
+/// BUGGIFY: the reply to an applied write is never sent (the client times out and retries
+/// with the same session sequence number).
+pub const DROP_REPLY: &str = "buggify/drop-reply";
+/// BUGGIFY: a heartbeat from the leader does not reset the follower's election timer.
+pub const SPURIOUS_ELECTION_TIMEOUT: &str = "buggify/spurious-election-timeout";
+/// The BUGGIFY points of every service on this layer.
+pub const BUGGIFY_POINTS: &[&str] = &[DROP_REPLY, SPURIOUS_ELECTION_TIMEOUT];

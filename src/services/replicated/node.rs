@@ -8,7 +8,6 @@
 
 use super::state::Replicated;
 use super::{Logged, Rejection, Request, Response, Routing, SessionOptions, StateMachine};
-use crate::buggify;
 use crate::bugs::BugSet;
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, ReplyTo, Service, TimerId};
@@ -123,7 +122,7 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
         let now = ctx.now().mono;
         if let Some(live) = &mut self.live {
             live.core.step(from, msg, now, ctx.rng());
-            if ctx.buggify(buggify::SPURIOUS_ELECTION_TIMEOUT) {
+            if ctx.buggify(super::SPURIOUS_ELECTION_TIMEOUT) {
                 live.core.expire_election_timer();
             }
         }
@@ -458,7 +457,7 @@ impl<M: StateMachine> Live<M> {
                     for to in waiting {
                         // BUGGIFY: the reply is lost after the work was done; the client
                         // retries under the same sequence number.
-                        if !ctx.buggify(buggify::DROP_REPLY) {
+                        if !ctx.buggify(super::DROP_REPLY) {
                             ctx.reply(to, resp.clone());
                         }
                     }
