@@ -9,6 +9,9 @@
 //! - `durable-state-recovers` (always): no node found its own durable state inconsistent
 //!   (`raftkv/refused`) unless the disk was corrupted under it — with an honest disk, a crash
 //!   must always leave a state the node can restart from;
+//! - `acknowledged-entries-kept` (always): no leader ever proved a node lost entries the node
+//!   had acknowledged (`raftkv/lost-acknowledged`: a heartbeat committing past the end of the
+//!   node's log, an append overwriting its committed entries);
 //! - `replicas-converge` (eventually): after everything healed, every replica that serves caught
 //!   up with what had been applied halfway through the liveness phase.
 
@@ -24,6 +27,7 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(OneVotePerTerm),
         Box::new(SameEntryPerIndex),
         Box::new(DurableStateRecovers),
+        Box::new(AcknowledgedEntriesKept),
         Box::new(ReplicasConverge),
     ]
 }
@@ -170,7 +174,9 @@ fn refusing(events: &[EventRecord]) -> BTreeSet<NodeId> {
             Event::Start { node, .. } => {
                 out.remove(node);
             }
-            Event::Observe { node, label, .. } if label == "raftkv/refused" => {
+            Event::Observe { node, label, .. }
+                if label == "raftkv/refused" || label == "raftkv/lost-acknowledged" =>
+            {
                 out.insert(*node);
             }
             _ => {}
@@ -211,6 +217,29 @@ impl Invariant for DurableStateRecovers {
             }
         }
         Outcome::Pass
+    }
+}
+
+/// `acknowledged-entries-kept`.
+pub struct AcknowledgedEntriesKept;
+
+impl Invariant for AcknowledgedEntriesKept {
+    fn name(&self) -> &'static str {
+        "acknowledged-entries-kept"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        match observations(r.events, "raftkv/lost-acknowledged").next() {
+            Some((at, node, v)) => {
+                let reason = v.get("reason").and_then(Value::as_str).unwrap_or("?");
+                Outcome::Fail(format!("{node} at {at}: {reason}"))
+            }
+            None => Outcome::Pass,
+        }
     }
 }
 

@@ -21,7 +21,9 @@
 //! Facts the invariants check are recorded with `ctx.observe`: `raftkv/leader` (a node leads a
 //! term), `raftkv/vote` (a vote granted, as it is sent), `raftkv/applied` (index, term and state
 //! digest after each applied entry or restored snapshot), `raftkv/started`, `raftkv/refused`
-//! (the durable state cannot be trusted: the node serves nothing, for good).
+//! (the durable state cannot be trusted: the node serves nothing, for good) and
+//! `raftkv/lost-acknowledged` (a leader's message proves this node lost entries it had
+//! acknowledged — raft-rs would panic; the node stops instead).
 
 use crate::machine::{Applied, Command, KvOp, KvOutput, Machine};
 use crate::msg::{KvRequest, KvResponse, RaftKvMsg};
@@ -105,8 +107,11 @@ struct Live {
 
 /// Why a replica stops.
 enum Stop {
-    /// The durable state (or what a peer proves about it) cannot be trusted: serve nothing.
+    /// The durable state cannot be trusted: serve nothing.
     Refuse(String),
+    /// A leader's message proves this node lost entries it had acknowledged (raft-rs would
+    /// panic on it): serve nothing.
+    LostAcknowledged(String),
     /// The disk refused a write: halt, and start again from what the disk holds.
     Halt(String),
 }
@@ -123,6 +128,9 @@ impl Stop {
         match self {
             Stop::Refuse(reason) => {
                 ctx.observe("raftkv/refused", json!({ "reason": reason }));
+            }
+            Stop::LostAcknowledged(reason) => {
+                ctx.observe("raftkv/lost-acknowledged", json!({ "reason": reason }));
             }
             Stop::Halt(reason) => {
                 ctx.note("raftkv/storage-failed", json!(reason));
@@ -211,7 +219,7 @@ impl Service for RaftKvNode {
             return;
         }
         if let Err(reason) = live.check_safe(&m) {
-            Stop::Refuse(reason).carry_out(ctx);
+            Stop::LostAcknowledged(reason).carry_out(ctx);
             self.live = None;
             return;
         }
@@ -550,6 +558,10 @@ impl Live {
             self.machine = Machine::restore(&s.data, meta.index)
                 .map_err(|e| Stop::Refuse(format!("a snapshot from the leader: {e}")))?;
             self.observe_applied(ctx, meta.term);
+            ctx.note(
+                "raftkv/snapshot-installed",
+                json!({ "index": meta.index, "persisted": !self.bugs.snapshot_not_persisted }),
+            );
         }
         let committed = rd.take_committed_entries();
         self.apply(ctx, &committed);
