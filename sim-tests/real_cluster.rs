@@ -1,8 +1,11 @@
 //! The same service code on real UDP sockets and a real disk: for each service, three
 //! `faultlab serve` processes on loopback, one killed with SIGKILL mid-load and restarted from
 //! its data directory, while `faultlab load` drives clients and checks what they saw with the
-//! service's history checks (unique ids; linearizability for the KV store). Real time, so this
-//! test asserts safety only, never timing.
+//! service's history checks (unique ids; linearizability for the KV store); then a second load
+//! on the same cluster, which must pass too. Then the front door: datagrams that claim to come
+//! from a node they do not come from, or that lack the cluster key's MAC, are dropped and
+//! counted; one data directory serves one process. Real time, so these tests assert safety
+//! only, never timing.
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ struct Cluster {
     nodes: Vec<Option<Child>>,
     addrs: String,
     dir: PathBuf,
+    key: Option<PathBuf>,
 }
 
 impl Drop for Cluster {
@@ -40,18 +44,34 @@ fn free_udp_ports(n: usize) -> Vec<u16> {
 
 impl Cluster {
     fn start(service: &'static str, n: usize) -> Cluster {
+        Self::start_with(service, n, false)
+    }
+
+    /// A cluster whose nodes share a key (written to `<dir>/cluster.key`) when `keyed`.
+    fn start_with(service: &'static str, n: usize, keyed: bool) -> Cluster {
         let addrs: Vec<String> = free_udp_ports(n)
             .into_iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        let dir =
-            std::env::temp_dir().join(format!("faultlab-real-{service}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "faultlab-real-{service}{}-{}",
+            if keyed { "-keyed" } else { "" },
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("cluster directory");
+        let key = keyed.then(|| {
+            let path = dir.join("cluster.key");
+            std::fs::write(&path, "a test secret of thirty-two bytes").expect("key file");
+            owner_only(&path);
+            path
+        });
         let mut c = Cluster {
             service,
             nodes: Vec::new(),
             addrs: addrs.join(","),
             dir,
+            key,
         };
         for i in 0..n {
             let child = c.spawn(i);
@@ -61,22 +81,62 @@ impl Cluster {
     }
 
     fn spawn(&self, i: usize) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_faultlab"))
-            .args([
-                "serve",
-                "--service",
-                self.service,
-                "--node",
-                &i.to_string(),
-                "--cluster",
-                &self.addrs,
-                "--data",
-            ])
-            .arg(self.dir.join(format!("n{i}")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a node")
+        let stderr = std::fs::File::create(self.stderr_path(i)).expect("stderr file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultlab"));
+        cmd.arg("serve");
+        if let Some(key) = &self.key {
+            cmd.arg("--cluster-key").arg(key);
+        }
+        cmd.args([
+            "--service",
+            self.service,
+            "--node",
+            &i.to_string(),
+            "--cluster",
+            &self.addrs,
+            "--data",
+        ])
+        .arg(self.dir.join(format!("n{i}")))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start a node")
+    }
+
+    fn stderr_path(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("n{i}.stderr"))
+    }
+
+    fn node_addr(&self, i: usize) -> String {
+        self.addrs
+            .split(',')
+            .nth(i)
+            .expect("node address")
+            .to_string()
+    }
+
+    /// Starts a load of `duration_ms` with 4 clients, writing the history to `history`.
+    fn load(&self, duration_ms: u64, history: &std::path::Path, key: Option<&PathBuf>) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faultlab"));
+        cmd.args([
+            "load",
+            "--service",
+            self.service,
+            "--cluster",
+            &self.addrs,
+            "--clients",
+            "4",
+            "--duration-ms",
+            &duration_ms.to_string(),
+            "--timeout-ms",
+            "2000",
+        ])
+        .arg("--out")
+        .arg(history);
+        if let Some(key) = key {
+            cmd.arg("--cluster-key").arg(key);
+        }
+        cmd.stdout(Stdio::piped()).spawn().expect("start the load")
     }
 
     fn kill(&mut self, i: usize) {
@@ -145,25 +205,7 @@ fn one_cluster(case: &Case) {
     let mut cluster = Cluster::start(service, nodes);
     sleep(Duration::from_millis(300));
     let history = cluster.dir.join("history.jsonl");
-    let load = Command::new(env!("CARGO_BIN_EXE_faultlab"))
-        .args([
-            "load",
-            "--service",
-            service,
-            "--cluster",
-            &cluster.addrs,
-            "--clients",
-            "4",
-            "--duration-ms",
-            &duration_ms.to_string(),
-            "--timeout-ms",
-            "2000",
-        ])
-        .arg("--out")
-        .arg(&history)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the load");
+    let load = cluster.load(duration_ms, &history, None);
     sleep(Duration::from_millis(700));
     cluster.kill(1);
     sleep(Duration::from_millis(200));
@@ -191,4 +233,116 @@ fn one_cluster(case: &Case) {
         "2",
         "{service}: node 1 restarted from its data directory"
     );
+    // A second run on the same cluster, which holds the first run's data: fresh session ids
+    // and (for the KV store) fresh keys, so its history stands on its own.
+    let again = cluster.dir.join("history-2.jsonl");
+    let out = cluster
+        .load(duration_ms, &again, None)
+        .wait_with_output()
+        .expect("second load finishes");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{service}, second load: {report}"
+    );
+}
+
+/// A datagram "from node 0" with a valid header, sent from a socket that is not node 0's.
+fn forged_from_node_0(to_node: u32) -> Vec<u8> {
+    let mut d = vec![1u8];
+    d.extend_from_slice(&7u64.to_le_bytes());
+    d.push(0);
+    d.extend_from_slice(&0u32.to_le_bytes());
+    d.push(0);
+    d.extend_from_slice(&to_node.to_le_bytes());
+    d.extend_from_slice(br#"{"peer":{"append":{"term":1000}}}"#);
+    d
+}
+
+/// A key file as it should be kept: readable by its owner only.
+fn owner_only(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
+fn wait_for_line(path: &std::path::Path, needle: &str) -> Result<(), String> {
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return Ok(());
+        }
+        sleep(Duration::from_millis(100));
+    }
+    Err(std::fs::read_to_string(path).unwrap_or_default())
+}
+
+#[test]
+fn forged_and_unauthenticated_datagrams_are_dropped_and_counted() {
+    // Without a key: the claimed sender must be where it is configured to be.
+    let open = Cluster::start("kv", 3);
+    sleep(Duration::from_millis(300));
+    let attacker = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    attacker
+        .send_to(&forged_from_node_0(1), open.node_addr(1))
+        .expect("send");
+    wait_for_line(&open.stderr_path(1), "wrong_source=1")
+        .unwrap_or_else(|log| panic!("node 1 did not count the forged datagram:\n{log}"));
+
+    // With a key: a datagram without the MAC is refused; the cluster serves a keyed load; a
+    // load with another key gets nothing accepted (no operation completes: unknown, exit 3).
+    let keyed = Cluster::start_with("kv", 3, true);
+    sleep(Duration::from_millis(300));
+    attacker
+        .send_to(&forged_from_node_0(2), keyed.node_addr(2))
+        .expect("send");
+    wait_for_line(&keyed.stderr_path(2), "garbage=1")
+        .unwrap_or_else(|log| panic!("node 2 did not count the unsealed datagram:\n{log}"));
+    let history = keyed.dir.join("history.jsonl");
+    let out = keyed
+        .load(1500, &history, keyed.key.as_ref())
+        .wait_with_output()
+        .expect("keyed load");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "keyed load: {report}");
+    let wrong = keyed.dir.join("wrong.key");
+    std::fs::write(&wrong, "not the secret the cluster has!!").expect("key");
+    owner_only(&wrong);
+    let out = keyed
+        .load(800, &keyed.dir.join("history-wrong.jsonl"), Some(&wrong))
+        .wait_with_output()
+        .expect("wrong-key load");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the wrong key must get nowhere: {report}"
+    );
+    assert!(report.contains(" ok 0 "), "{report}");
+}
+
+#[test]
+fn a_data_directory_serves_one_process_and_every_interface_needs_a_key() {
+    let cluster = Cluster::start("idgen", 3);
+    sleep(Duration::from_millis(300));
+    let second = Command::new(env!("CARGO_BIN_EXE_faultlab"))
+        .args(["serve", "--service", "idgen", "--node", "0", "--cluster"])
+        .arg(&cluster.addrs)
+        .arg("--data")
+        .arg(cluster.dir.join("n0"))
+        .output()
+        .expect("second serve");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("in use by process"), "{stderr}");
+    let exposed = Command::new(env!("CARGO_BIN_EXE_faultlab"))
+        .args(["serve", "--service", "idgen", "--node", "0"])
+        .args(["--cluster", "0.0.0.0:7199,127.0.0.1:7198"])
+        .arg("--data")
+        .arg(cluster.dir.join("exposed"))
+        .output()
+        .expect("serve on every interface");
+    let stderr = String::from_utf8_lossy(&exposed.stderr);
+    assert_eq!(exposed.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--cluster-key"), "{stderr}");
 }

@@ -40,7 +40,7 @@ impl Buggify {
         let mut h = Fnv64::new();
         h.write(&self.seed.to_le_bytes());
         h.write(point.as_bytes());
-        splitmix(h.finish()) % ACTIVE_ONE_IN == 0
+        splitmix(h.finish()).is_multiple_of(ACTIVE_ONE_IN)
     }
 
     /// True when `point` fires on `node` (incarnation `inc`) at `now`.

@@ -1,10 +1,32 @@
 //! faultlab — deterministic simulation testing for distributed services.
 //!
-//! Layers (data flows down, nothing flows back up): the CLI, `sim-tests/` and `ci/` drive the
-//! [`runner`], which builds a world from a scenario and a seed, applies the [`nemesis`],
-//! collects the event log and the history, and calls the [`invariants`] and the linearizability
-//! [`check`]er. Services ([`services`]) see only the node environment ([`node`]); backends
-//! ([`backend`]) implement it. See `../shared/DESIGN.md` for the full picture.
+//! Layers (data flows down, nothing flows back up): the CLI ([`cli`]), `sim-tests/`, the test
+//! builder ([`testing`]) and `ci/` drive the [`runner`], which builds a world from a scenario
+//! and a seed, applies the [`nemesis`], collects the event log and the history, and calls the
+//! [`invariants`] and the linearizability [`check`]er. Services see only the node environment
+//! ([`node`]); backends ([`backend`]) implement it. See `../shared/DESIGN.md` for the full
+//! picture.
+//!
+//! # Testing your own service
+//!
+//! Write it against [`prelude`] (a sans-IO [`node::service::Service`], a sans-IO
+//! [`client::ClientLogic`], a [`plugin::ServiceSpec`] tying them to options, planted bugs and
+//! invariants), register it, and use any of these — each works for every registered service,
+//! on both simulators:
+//!
+//! | | |
+//! |---|---|
+//! | the whole command line | [`cli::main_with`]`(Registry::new().with::<MyService>())` |
+//! | a sweep from `cargo test` | [`Sim`]`::<MyService>::new()...run().assert_pass()` |
+//! | a scenario file | [`Registry::load_scenario`], [`Registry::parse_scenario`] |
+//! | one seed | [`runner::run_seed`] |
+//! | many seeds, in parallel | [`runner::sweep::sweep`] |
+//! | a seed's records and `report.html` | [`report::write_run_dir`] |
+//! | a smaller failing scenario | [`shrink::shrink`] |
+//! | the same seed twice, compared | [`runner::determinism::check_determinism`] |
+//! | seeds to catch a planted bug | [`bench::bugs::hunt`] |
+//!
+//! The built-in services are registered the same way ([`Registry::builtin`]).
 
 #![warn(missing_docs)]
 

@@ -12,9 +12,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 /// How to get a build with the madsim backend.
-pub const HOW: &str = "build with `--cfg madsim`: `cargo simtest` for the tests, `cargo simbuild` \
-     for target/sim/release/faultlab (a RUSTFLAGS environment variable overrides the cfg from \
-     .cargo/config.toml)";
+pub const HOW: &str = "rebuild with `--cfg madsim` in RUSTFLAGS, in a target directory of its own \
+     (every crate is rebuilt for it), e.g. `RUSTFLAGS=\"--cfg madsim\" cargo build --release \
+     --target-dir target/sim`; in faultlab's own repository `cargo simbuild` and `cargo simtest` \
+     do this (a RUSTFLAGS environment variable overrides the cfg they set)";
 
 /// The madsim backend, absent from this build.
 pub struct MadsimBackend;

@@ -1,7 +1,7 @@
 //! `serve` and `load`: the same services on real UDP sockets and a real disk.
 
 use super::common::bugs_of;
-use crate::backend::real::{LoadConfig, ServeConfig};
+use crate::backend::real::{ClusterKey, LoadConfig, ServeConfig};
 use crate::bugs::BugSet;
 use crate::history::OpType;
 use crate::ids::NodeId;
@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Seed of the node's RNG.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The cluster's shared secret (a file of at least 16 bytes, readable only by you): every
+    /// datagram is authenticated with it. Required to listen on 0.0.0.0.
+    #[arg(long)]
+    pub cluster_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +71,9 @@ pub struct LoadArgs {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The cluster's shared secret, as given to `serve`.
+    #[arg(long)]
+    pub cluster_key: Option<PathBuf>,
     /// Switch on a planted bug the clients take part in (`lock-redlock`: clients speak Redlock;
     /// give the servers the same `--bug`). Repeatable.
     #[arg(long = "bug")]
@@ -99,6 +106,10 @@ fn options_of(
     })
 }
 
+fn key_of(path: Option<&Path>) -> anyhow::Result<Option<ClusterKey>> {
+    Ok(path.map(ClusterKey::load).transpose()?)
+}
+
 pub fn serve_cmd(args: ServeArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let (plugin, options, mut bugs) =
         options_of(registry, &args.service, args.scenario.as_deref())?;
@@ -109,6 +120,7 @@ pub fn serve_cmd(args: ServeArgs, registry: &Registry) -> anyhow::Result<ExitCod
         data_dir: args.data,
         bugs,
         seed: args.seed,
+        cluster_key: key_of(args.cluster_key.as_deref())?,
     };
     plugin.serve(&options, cfg)?;
     Ok(ExitCode::SUCCESS)
@@ -126,6 +138,7 @@ pub fn load_cmd(args: LoadArgs, registry: &Registry) -> anyhow::Result<ExitCode>
         think_ms_max: args.think_ms_max.max(args.think_ms_min),
         timeout_ms: args.timeout_ms,
         seed: args.seed,
+        cluster_key: key_of(args.cluster_key.as_deref())?,
     };
     let (history, mut verdicts) = plugin.load(&options, cfg, &bugs)?;
     if let Some(path) = &args.out {

@@ -72,13 +72,13 @@ pub fn run(args: RunArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
         let report = scenario_report(&program, sc, &args.seeds, &opts, &results, started.ms());
         if !args.json {
             print_text(&report);
-            if written > 0 {
-                if let Some(dir) = &args.failures_dir {
-                    println!(
-                        "    reports of {written} seed(s) written under {}",
-                        dir.display()
-                    );
-                }
+            if written > 0
+                && let Some(dir) = &args.failures_dir
+            {
+                println!(
+                    "    reports of {written} seed(s) written under {}",
+                    dir.display()
+                );
             }
         }
         reports.push(report);

@@ -43,7 +43,14 @@ pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
                 .with_writer(Mutex::new(f))
                 .try_init()
         }
-        None => builder.with_writer(std::io::stderr).try_init(),
+        None => {
+            use std::io::IsTerminal;
+            // Colours only for a person at a terminal: a log file or a pipe gets plain text.
+            builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .try_init()
+        }
     };
     installed.map_err(|e| anyhow::anyhow!("cannot install tracing: {e}"))
 }

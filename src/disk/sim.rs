@@ -320,7 +320,7 @@ fn tear(f: &SimFile) -> Option<(Vec<u8>, u64, u64)> {
     let mut h = Fnv64::new();
     h.write(appended);
     let kept = SECTOR_BYTES * (1 + (h.finish() % sectors as u64) as usize);
-    debug_assert!(kept > 0 && kept < appended.len() && kept % SECTOR_BYTES == 0);
+    debug_assert!(kept > 0 && kept < appended.len() && kept.is_multiple_of(SECTOR_BYTES));
     let content = cached[..durable.len() + kept].to_vec();
     Some((content, kept as u64, (appended.len() - kept) as u64))
 }

@@ -45,7 +45,7 @@ fn a_torn_append_keeps_whole_sectors_of_the_tail() -> Result<(), StorageError> {
     let after = d.read("log")?.unwrap_or_default();
     assert!(after.starts_with(b"durable"));
     let kept = after.len() - b"durable".len();
-    assert!(kept > 0 && kept < 5 * SECTOR_BYTES + 3 && kept % SECTOR_BYTES == 0);
+    assert!(kept > 0 && kept < 5 * SECTOR_BYTES + 3 && kept.is_multiple_of(SECTOR_BYTES));
     let effects = d.take_effects();
     assert!(
         matches!(&effects[..], [DiskEffect::TornWrite { bytes_kept, .. }] if *bytes_kept == kept as u64)

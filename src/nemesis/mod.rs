@@ -74,14 +74,11 @@ impl Nemesis {
                         Ok(action) => {
                             let applied =
                                 apply::apply(&action, driver, &mut world.borrow_mut(), now);
-                            if applied {
-                                if let (Some(after), Some(undo)) = (revert_after_ms, action.undo())
-                                {
-                                    self.plan.push(
-                                        now.as_ms().saturating_add(after),
-                                        Planned::Revert(undo),
-                                    );
-                                }
+                            if applied
+                                && let (Some(after), Some(undo)) = (revert_after_ms, action.undo())
+                            {
+                                self.plan
+                                    .push(now.as_ms().saturating_add(after), Planned::Revert(undo));
                             }
                         }
                         Err(reason) => {

@@ -45,10 +45,10 @@ pub fn cut_links(
             nodes: nodes.len(),
         });
     }
-    if let Some(node) = target {
-        if !nodes.contains(&node) {
-            return Err(PartitionError::UnknownNode { node });
-        }
+    if let Some(node) = target
+        && !nodes.contains(&node)
+    {
+        return Err(PartitionError::UnknownNode { node });
     }
     let mut order = nodes.to_vec();
     order.shuffle(rng);

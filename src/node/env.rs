@@ -42,6 +42,9 @@ pub trait NodeEnv {
     async fn wait_while_paused(&mut self);
     /// Records a node-side event (the event log under simulation, tracing on real machines).
     fn record(&mut self, event: Event);
+    /// An operator should hear this (the service cannot serve, or is stopping): real
+    /// machines warn on stderr. The event log has it as a note already.
+    fn alert(&mut self, _label: &'static str, _value: &serde_json::Value) {}
     /// The node's software starts again on the same machine after stopping itself (a failed
     /// sync): same disk, same clocks, a new incarnation, which this returns.
     fn restarted(&mut self) -> Incarnation;

@@ -255,6 +255,15 @@ impl<S: Service> Host<S> {
                 });
             }
             Output::Halt { .. } => debug_assert!(false, "a halt is handled by flush"),
+            Output::Alert { label, value } => {
+                env.alert(label, &value);
+                env.record(Event::Note {
+                    node,
+                    incarnation,
+                    label: label.to_string(),
+                    value,
+                });
+            }
             Output::Note { label, value } => {
                 debug!(%node, label, %value, "note");
                 env.record(Event::Note {

@@ -99,6 +99,15 @@ pub enum Output<S: Service> {
         /// Why, for the event log.
         reason: String,
     },
+    /// Say why the node cannot serve or is stopping (damaged state, a disk that refuses
+    /// writes): a note in the event log, and on real machines a warning on stderr, where an
+    /// operator looks.
+    Alert {
+        /// A short static name.
+        label: &'static str,
+        /// What is wrong.
+        value: Value,
+    },
     /// Report a rare path.
     Note {
         /// A short static name for the message or note.
@@ -219,6 +228,11 @@ impl<'a, S: Service> Ctx<'a, S> {
         });
     }
 
+    /// Says why the node cannot serve or is stopping (see [`Output::Alert`]).
+    pub fn alert(&mut self, label: &'static str, value: Value) {
+        self.out.push(Output::Alert { label, value });
+    }
+
     /// Reports a rare path for coverage (`sometimes` properties) and debugging.
     pub fn note(&mut self, label: &'static str, value: Value) {
         self.out.push(Output::Note { label, value });
@@ -248,6 +262,7 @@ impl<'a, S: Service> Ctx<'a, S> {
                 Output::Sync => Output::Sync,
                 Output::Observe { label, value } => Output::Observe { label, value },
                 Output::Halt { reason } => Output::Halt { reason },
+                Output::Alert { label, value } => Output::Alert { label, value },
                 Output::Note { label, value } => Output::Note { label, value },
             });
         }

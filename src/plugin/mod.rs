@@ -6,7 +6,7 @@
 //! scenario), its planted bugs, its knobs and its invariants. A [`Registry`] holds the services
 //! a program knows, by name; scenarios name one (`service = "name"`), and everything else —
 //! runs, sweeps, `--bug`, knobs, the shrinker, the CLI ([`crate::cli::main_with`]) and the test
-//! builder ([`crate::sim::Sim`]) — works for whatever is registered.
+//! builder ([`crate::testing::Sim`]) — works for whatever is registered.
 //!
 //! The built-in services (`idgen`, `kv`, `lock`) go through exactly this path:
 //! [`Registry::builtin`] is three calls of [`Registry::with`]. No harness module names them.

@@ -90,7 +90,7 @@ pub struct Randomized {
 #[derive(Debug, Error)]
 pub enum RunError {
     /// The simulator failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Driver(#[from] DriverError),
 }
 

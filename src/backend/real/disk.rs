@@ -8,6 +8,54 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The lock file in a data directory.
+pub const LOCK_FILE: &str = "faultlab.lock";
+
+/// Holds a data directory for this process (released when dropped, or when the process dies):
+/// two processes writing one Raft log corrupt it for good.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Locks `dir` (created if needed), or says which process holds it.
+    pub fn acquire(dir: &Path) -> std::io::Result<DirLock> {
+        use std::io::{Read, Seek};
+        fs::create_dir_all(dir)?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0)?;
+                file.seek(std::io::SeekFrom::Start(0))?;
+                writeln!(file, "{}", std::process::id())?;
+                file.sync_all()?;
+                Ok(DirLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "{}: data directory in use by process {} (it holds {LOCK_FILE}); one \
+                         node per data directory",
+                        dir.display(),
+                        holder.trim()
+                    ),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
 /// A directory of files as a node's disk.
 pub struct DirStorage {
     dir: PathBuf,

@@ -4,12 +4,15 @@
 //!
 //! This is the one module allowed to read the machine's clocks.
 
+pub mod auth;
 mod disk;
 mod service;
 mod transport;
 
-pub use disk::DirStorage;
+pub use auth::ClusterKey;
+pub use disk::{DirLock, DirStorage};
 pub use service::{load_service, serve_service};
+pub use transport::{Drops, Security};
 
 use crate::bugs::BugSet;
 use crate::client::host::run_client;
@@ -83,6 +86,9 @@ pub struct ServeConfig {
     pub bugs: BugSet,
     /// Seed of the RNGs.
     pub seed: u64,
+    /// The cluster's shared key: every datagram authenticated (`None`: only source addresses
+    /// are checked, which is enough on loopback and nowhere else).
+    pub cluster_key: Option<ClusterKey>,
 }
 
 struct RealNodeEnv {
@@ -129,7 +135,14 @@ impl NodeEnv for RealNodeEnv {
     }
 
     fn record(&mut self, event: Event) {
-        tracing::debug!(?event, "node event");
+        match &event {
+            Event::Halt { .. } => tracing::warn!(node = %self.node, ?event, "the node stops"),
+            _ => tracing::debug!(?event, "node event"),
+        }
+    }
+
+    fn alert(&mut self, label: &'static str, value: &serde_json::Value) {
+        tracing::warn!(node = %self.node, label, %value, "the node cannot serve");
     }
 
     fn restarted(&mut self) -> Incarnation {
@@ -156,11 +169,26 @@ pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::
             format!("{} is not in the cluster list", cfg.node),
         )
     })?;
+    check_exposure(listen, cfg.cluster_key.is_some())?;
+    // One process per data directory: two would interleave their writes to one log.
+    let _lock = DirLock::acquire(&cfg.data_dir)?;
     let mut storage = DirStorage::open(&cfg.data_dir).map_err(io::Error::other)?;
     let incarnation = next_incarnation(&mut storage).map_err(io::Error::other)?;
-    let sock = UdpSocket::bind(listen).await?;
+    let sock = UdpSocket::bind(listen)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {listen}: {e}")))?;
     tracing::info!(node = %cfg.node, %listen, incarnation = incarnation.0, "serving");
-    let transport = RealTransport::start(Addr::Node(cfg.node), sock, node_book(&cfg.cluster));
+    let security = Security {
+        key: cfg.cluster_key.clone(),
+        // A restarted node's datagrams must outrank its previous life's (replay windows).
+        epoch: u64::from(incarnation.0),
+    };
+    let transport = RealTransport::start(
+        Addr::Node(cfg.node),
+        sock,
+        node_book(&cfg.cluster),
+        security,
+    );
     let env = RealNodeEnv {
         node: cfg.node,
         incarnation,
@@ -178,6 +206,31 @@ pub async fn serve<S: Service>(cfg: ServeConfig, service_cfg: S::Config) -> io::
     };
     let rng = RunSeeds::new(cfg.seed).node(cfg.node.0, incarnation.0);
     run_node::<S, _>(env, service_cfg, info, rng).await;
+    Ok(())
+}
+
+/// Refuses to listen on every interface without a key (anyone on the network could speak for
+/// a node); warns when listening beyond loopback without one.
+fn check_exposure(listen: SocketAddr, keyed: bool) -> io::Result<()> {
+    if keyed {
+        return Ok(());
+    }
+    if listen.ip().is_unspecified() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{listen} listens on every interface without --cluster-key: anyone who can reach \
+                 it could speak for a node; give --cluster-key FILE, or a specific address"
+            ),
+        ));
+    }
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "no --cluster-key: datagrams are checked only by source address, which a host on \
+             the path can forge; use a cluster key beyond loopback"
+        );
+    }
     Ok(())
 }
 
@@ -211,6 +264,27 @@ pub struct LoadConfig {
     pub timeout_ms: u64,
     /// Seed of the RNGs.
     pub seed: u64,
+    /// The cluster's shared key (see [`ServeConfig::cluster_key`]).
+    pub cluster_key: Option<ClusterKey>,
+}
+
+/// Nanoseconds of the machine's wall clock: a load run's epoch and the source of its client
+/// ids, so that runs neither collide with each other nor replay each other's datagrams.
+#[allow(clippy::disallowed_methods)] // real mode: the machine's clock is the point
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// The first client id of a load run of `clients` clients: drawn per run (session ids derive
+/// from client ids, and a guessable or repeated one lets a session be mistaken for another).
+fn client_id_base(clients: u32, run_ns: u64) -> u32 {
+    let mut h = crate::rng::Fnv64::new();
+    h.write(&run_ns.to_le_bytes());
+    h.write(&std::process::id().to_le_bytes());
+    let span = u64::from(u32::MAX - clients.min(u32::MAX - 1));
+    u32::try_from(h.finish() % span).unwrap_or(0)
 }
 
 struct RealClientEnv {
@@ -283,11 +357,30 @@ where
         think_ms_max: cfg.think_ms_max,
         timeout_ms: cfg.timeout_ms,
     };
+    let run_ns = wall_ns();
+    let base = client_id_base(cfg.clients, run_ns);
+    let security = Security {
+        key: cfg.cluster_key.clone(),
+        epoch: run_ns,
+    };
+    // Clients send from the family and scope of the cluster's addresses.
+    let local: SocketAddr = match cfg.cluster.first() {
+        Some(a) if a.ip().is_loopback() => (a.ip(), 0).into(),
+        Some(a) if a.is_ipv6() => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+        _ => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+    };
     let mut tasks = Vec::new();
     for c in 0..cfg.clients {
-        let me = ClientId(c);
-        let sock = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let transport = RealTransport::start(Addr::Client(me), sock, node_book(&cfg.cluster));
+        let me = ClientId(base + c);
+        let sock = UdpSocket::bind(local)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {local}: {e}")))?;
+        let transport = RealTransport::start(
+            Addr::Client(me),
+            sock,
+            node_book(&cfg.cluster),
+            security.clone(),
+        );
         let env = RealClientEnv {
             me,
             transport,

@@ -27,7 +27,8 @@ impl Bits {
         self.words[i / 64] |= 1 << (i % 64);
         self.hi_word = self.hi_word.max(i / 64);
         while self.first_clear < self.len && self.get(self.first_clear) {
-            if self.first_clear % 64 == 0 && self.words[self.first_clear / 64] == u64::MAX {
+            if self.first_clear.is_multiple_of(64) && self.words[self.first_clear / 64] == u64::MAX
+            {
                 self.first_clear += 64;
             } else {
                 self.first_clear += 1;

@@ -216,7 +216,9 @@ pub(crate) fn reach<M: Model>(
                 continue;
             }
             *steps += 1;
-            if *steps > steps_max || (*steps % DEADLINE_CHECK_STEPS == 0 && deadline.expired()) {
+            if *steps > steps_max
+                || ((*steps).is_multiple_of(DEADLINE_CHECK_STEPS) && deadline.expired())
+            {
                 return Err(ReachStop::Budget);
             }
             let Some(next) = model.step(&from.state, &pool.classes[k as usize].op) else {

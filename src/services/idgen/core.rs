@@ -130,7 +130,7 @@ impl Service for IdGen {
             Err(_) => idgen.unreadable = true,
         }
         if idgen.unreadable {
-            ctx.note("idgen/state-unreadable", json!(null));
+            ctx.alert("idgen/state-unreadable", json!(null));
         }
         if let Some(leases) = &cfg.leases {
             let info = ctx.info();
@@ -270,12 +270,12 @@ impl IdGen {
             // A new millisecond — or, with the rollback bug, an older one.
             (now_ts, 0)
         };
-        if let (Some(u), Some(lease)) = (leased, &mut self.lease) {
-            if ts > u.ceiling {
-                // Not reserved in the lock's mark yet: wait for the renewal that reserves it.
-                lease.renew_soon(ctx, now_ts);
-                return Step::Wait(Duration::from_millis(LEASE_WAIT_MS));
-            }
+        if let (Some(u), Some(lease)) = (leased, &mut self.lease)
+            && ts > u.ceiling
+        {
+            // Not reserved in the lock's mark yet: wait for the renewal that reserves it.
+            lease.renew_soon(ctx, now_ts);
+            return Step::Wait(Duration::from_millis(LEASE_WAIT_MS));
         }
         if ctx.buggify(super::SPURIOUS_WAIT) {
             return Step::Wait(Duration::from_millis(1));
@@ -370,7 +370,7 @@ impl IdGen {
                 true
             }
             Err(e) => {
-                ctx.note("idgen/state-unwritable", json!(e.to_string()));
+                ctx.alert("idgen/state-unwritable", json!(e.to_string()));
                 if ctx.bug(bugs::IGNORE_WRITE_ERROR) {
                     // The bug: issue above a mark that is not on disk.
                     self.reserved_until = hwm;

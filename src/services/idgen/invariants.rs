@@ -162,13 +162,13 @@ impl Invariant for PerNodeMonotonic {
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
         let mut last: BTreeMap<(NodeId, Incarnation), (u64, SimTime)> = BTreeMap::new();
         for i in issued(r) {
-            if let Some(&(prev, prev_at)) = last.get(&(i.node, i.incarnation)) {
-                if i.id <= prev {
-                    return Outcome::Fail(format!(
-                        "{} (incarnation {}) issued {} at {} after {} at {}",
-                        i.node, i.incarnation.0, i.id, i.at, prev, prev_at
-                    ));
-                }
+            if let Some(&(prev, prev_at)) = last.get(&(i.node, i.incarnation))
+                && i.id <= prev
+            {
+                return Outcome::Fail(format!(
+                    "{} (incarnation {}) issued {} at {} after {} at {}",
+                    i.node, i.incarnation.0, i.id, i.at, prev, prev_at
+                ));
             }
             last.insert((i.node, i.incarnation), (i.id, i.at));
         }
@@ -211,13 +211,13 @@ impl Invariant for MonotonicAcrossRestarts {
                     current.insert(i.node, (i.id, i.incarnation));
                 }
             }
-            if let Some(&(h, from)) = high.get(&i.node) {
-                if i.id <= h {
-                    return Outcome::Fail(format!(
-                        "{} (incarnation {}) issued {} at {}, not above {} issued before its restart (incarnation {})",
-                        i.node, i.incarnation.0, i.id, i.at, h, from.0
-                    ));
-                }
+            if let Some(&(h, from)) = high.get(&i.node)
+                && i.id <= h
+            {
+                return Outcome::Fail(format!(
+                    "{} (incarnation {}) issued {} at {}, not above {} issued before its restart (incarnation {})",
+                    i.node, i.incarnation.0, i.id, i.at, h, from.0
+                ));
             }
         }
         Outcome::Pass

@@ -149,15 +149,15 @@ impl WorkerLease {
     pub(super) fn on_timer(&mut self, ctx: &mut Ctx<'_, IdGen>, timer: TimerId, now_ts: u64) {
         if timer == RENEW_TIMER {
             self.renew_soon(ctx, now_ts);
-        } else if timer == LEASE_TIMER {
-            if let Some(f) = &mut self.in_flight {
-                if !f.backing_off {
-                    // The attempt timed out: the next goes to another server.
-                    self.leader = None;
-                    f.target = next_server(&self.servers, &mut self.rr, f.target);
-                }
-                self.send_attempt(ctx);
+        } else if timer == LEASE_TIMER
+            && let Some(f) = &mut self.in_flight
+        {
+            if !f.backing_off {
+                // The attempt timed out: the next goes to another server.
+                self.leader = None;
+                f.target = next_server(&self.servers, &mut self.rr, f.target);
             }
+            self.send_attempt(ctx);
         }
     }
 

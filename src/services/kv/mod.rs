@@ -72,8 +72,11 @@ impl ServiceSpec for KvService {
         }
     }
 
-    fn client(opts: &KvOptions, _shape: &Shape, client: ClientId, _bugs: &BugSet) -> Self::Client {
-        ReplicatedClient::new(KvWorkload::new(opts, client), opts.client(), client)
+    fn client(opts: &KvOptions, shape: &Shape, client: ClientId, _bugs: &BugSet) -> Self::Client {
+        // Client ids are consecutive (0.. under simulation, from a random base on real
+        // sockets): modulo the client count they number the clients 0..n either way.
+        let index = client.0 % shape.clients.max(1);
+        ReplicatedClient::new(KvWorkload::new(opts, client, index), opts.client(), client)
     }
 
     fn invariants(_opts: &KvOptions) -> Vec<Box<dyn Invariant>> {

@@ -150,7 +150,7 @@ impl KvOptions {
                 "the operation weights sum to 0",
             ));
         }
-        if self.groups == 0 || shape.nodes % self.groups != 0 {
+        if self.groups == 0 || !shape.nodes.is_multiple_of(self.groups) {
             return Err(OptionError::new(
                 "groups",
                 format!(

@@ -21,6 +21,10 @@ use std::collections::BTreeMap;
 pub struct KvWorkload {
     client: ClientId,
     keys: u32,
+    /// The run's first client id: 0 under simulation; on real sockets a random number that
+    /// names the run and its keys (`k3@<run>`), so a second `load` on a cluster that holds the
+    /// first one's data starts from keys nobody has written.
+    run: u32,
     /// Cumulative weights of get, put, cas, append, delete.
     cumulative: [u32; 5],
     /// This client only reads.
@@ -32,8 +36,9 @@ pub struct KvWorkload {
 }
 
 impl KvWorkload {
-    /// The workload of client `client`.
-    pub fn new(opts: &KvOptions, client: ClientId) -> Self {
+    /// The workload of client `client`, the `index`-th of its run (0-based).
+    pub fn new(opts: &KvOptions, client: ClientId, index: u32) -> Self {
+        let run = client.0.saturating_sub(index);
         let w = [
             opts.get_weight,
             opts.put_weight,
@@ -50,8 +55,9 @@ impl KvWorkload {
         KvWorkload {
             client,
             keys: opts.keys,
+            run,
             cumulative,
-            read_only: client.0 < opts.read_only_clients,
+            read_only: index < opts.read_only_clients,
             writes: 0,
             seen: BTreeMap::new(),
         }
@@ -75,7 +81,11 @@ impl Workload for KvWorkload {
     type Machine = KvMachine;
 
     fn next(&mut self, cx: &mut ClientCtx<'_>) -> ClientOp<KvOp> {
-        let key = format!("k{}", cx.rng.random_range(0..self.keys));
+        let i = cx.rng.random_range(0..self.keys);
+        let key = match self.run {
+            0 => format!("k{i}"),
+            run => format!("k{i}@{run}"),
+        };
         let total = self.cumulative[4];
         let pick = cx.rng.random_range(0..total);
         let kind = if self.read_only {

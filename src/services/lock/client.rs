@@ -277,11 +277,11 @@ impl LockClient {
         cx: &mut ClientCtx<'_>,
         next: Next<Request<LockOp>>,
     ) -> Next<LockRequest> {
-        if let (Some(cur), Some(req)) = (&mut self.op, self.raft.in_flight()) {
-            if req.seq != cur.seq {
-                cur.seq = req.seq;
-                cur.asked_at = cx.local.mono;
-            }
+        if let (Some(cur), Some(req)) = (&mut self.op, self.raft.in_flight())
+            && req.seq != cur.seq
+        {
+            cur.seq = req.seq;
+            cur.asked_at = cx.local.mono;
         }
         match next {
             Next::Send { to, req } => Next::Send {

@@ -76,15 +76,15 @@ fn leases(history: &History, clients: u64) -> Result<BTreeMap<String, Vec<Lease>
         match e.kind {
             OpType::Invoke => {
                 pending.insert(p, (e.f.clone(), name.clone(), at, line));
-                if e.f == "release" {
-                    if let Some((from_ns, acquire_line)) = open.remove(&(name.clone(), client)) {
-                        out.entry(name).or_default().push(Lease {
-                            client,
-                            from_ns,
-                            to_ns: at,
-                            acquire_line,
-                        });
-                    }
+                if e.f == "release"
+                    && let Some((from_ns, acquire_line)) = open.remove(&(name.clone(), client))
+                {
+                    out.entry(name).or_default().push(Lease {
+                        client,
+                        from_ns,
+                        to_ns: at,
+                        acquire_line,
+                    });
                 }
             }
             OpType::Ok => match pending.remove(&p) {

@@ -9,7 +9,7 @@
 //! lock reserved while the lock is free; a head that does not come back for it within
 //! `lease_ms` is skipped, so a client that gave up cannot block the others.
 
-use crate::services::replicated::{DutyPlan, StateMachine};
+use crate::services::replicated::{DutyPlan, SYSTEM_SESSION, StateMachine};
 use crate::time::LocalInstant;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -183,6 +183,36 @@ impl LockOp {
 impl StateMachine for LockMachine {
     type Op = LockOp;
     type Output = LockResult;
+
+    /// A lease belongs to the session that acquired it: an acquire names its own session, a
+    /// renew or release counts only from the holder's session (not from anyone who guesses a
+    /// token), and the leader's duties (expire, skip, token restarts) only from the leader.
+    fn apply_from(&mut self, index: u64, session: u64, op: &LockOp) -> LockResult {
+        if session != SYSTEM_SESSION {
+            let holder_session = |m: &Self, name: &str, token: u64| {
+                m.locks
+                    .get(name)
+                    .and_then(|l| l.holder.as_ref())
+                    .filter(|h| h.token == token)
+                    .map(|h| h.client)
+            };
+            match op {
+                LockOp::Acquire { client, .. } if *client != session => {
+                    return LockResult::NotHolder;
+                }
+                LockOp::Renew { name, token, .. } | LockOp::Release { name, token } => {
+                    if holder_session(self, name, *token).is_some_and(|c| c != session) {
+                        return LockResult::NotHolder;
+                    }
+                }
+                LockOp::Expire { .. } | LockOp::Skip { .. } | LockOp::RestartTokens => {
+                    return LockResult::Done;
+                }
+                LockOp::Acquire { .. } | LockOp::ReleaseAnyOwner { .. } => {}
+            }
+        }
+        self.apply(index, op)
+    }
     const LABEL: &'static str = "lock";
     type Duties = LockDuties;
     type DutyConfig = DutyConfig;

@@ -75,7 +75,7 @@ impl Service for LockNode {
             let fencing = !ctx.bug(bugs::NO_FENCING);
             let (resource, problem) = Resource::start(ctx.storage(), fencing);
             if let Some(problem) = problem {
-                ctx.note("resource/refusing-to-serve", json!(problem));
+                ctx.alert("resource/refusing-to-serve", json!(problem));
             }
             return LockNode::Resource(resource);
         }
@@ -117,14 +117,12 @@ impl Service for LockNode {
                     ctx.reply(from, LockResponse::WrongNode);
                     return;
                 }
-                if *release_any_owner {
-                    if let LockOp::Release { name, .. } = &req.op {
-                        // The planted bug: the handler drops the owner check.
-                        req = Request {
-                            op: LockOp::ReleaseAnyOwner { name: name.clone() },
-                            ..req
-                        };
-                    }
+                if *release_any_owner && let LockOp::Release { name, .. } = &req.op {
+                    // The planted bug: the handler drops the owner check.
+                    req = Request {
+                        op: LockOp::ReleaseAnyOwner { name: name.clone() },
+                        ..req
+                    };
                 }
                 nested(ctx, info, |inner| node.on_request(inner, from, req));
             }

@@ -141,3 +141,51 @@ fn a_mark_is_raised_only_by_the_holder_and_handed_to_the_next_holder() {
         LockResult::Granted { mark: 500, .. }
     ));
 }
+
+#[test]
+fn a_lease_answers_only_to_the_session_that_acquired_it() {
+    use crate::services::replicated::SYSTEM_SESSION;
+    let mut m = LockMachine::empty();
+    let t = granted(&m.apply_from(1, 5, &acquire("a", 5, 0))).unwrap_or_default();
+    assert_eq!(t, 1);
+    // Another session guessing the token can neither renew nor release it.
+    let renew = LockOp::Renew {
+        name: "a".into(),
+        token: t,
+        mark: 0,
+    };
+    let release = LockOp::Release {
+        name: "a".into(),
+        token: t,
+    };
+    assert_eq!(m.apply_from(2, 6, &renew), LockResult::NotHolder);
+    assert_eq!(m.apply_from(3, 6, &release), LockResult::NotHolder);
+    // Nor acquire under another session's name, nor propose the leader's duties.
+    assert_eq!(
+        m.apply_from(4, 6, &acquire("b", 7, 0)),
+        LockResult::NotHolder
+    );
+    let expire = LockOp::Expire {
+        name: "a".into(),
+        token: t,
+        granted_index: 1,
+    };
+    assert_eq!(m.apply_from(5, 6, &expire), LockResult::Done);
+    assert_eq!(m.apply_from(6, 6, &LockOp::RestartTokens), LockResult::Done);
+    // The holder still holds; its own session renews and releases.
+    assert_eq!(m.apply_from(7, 5, &renew), LockResult::Renewed);
+    assert_eq!(m.apply_from(8, 5, &release), LockResult::Released);
+    // The leader's duties still work from the system session.
+    let t2 = granted(&m.apply_from(9, 5, &acquire("a", 5, 1))).unwrap_or_default();
+    let expire = LockOp::Expire {
+        name: "a".into(),
+        token: t2,
+        granted_index: 9,
+    };
+    assert_eq!(m.apply_from(10, SYSTEM_SESSION, &expire), LockResult::Done);
+    assert_eq!(
+        m.apply_from(11, 5, &renew),
+        LockResult::NotHolder,
+        "expired"
+    );
+}

@@ -138,13 +138,13 @@ impl RaftConfig {
                 return Err((field, "must be at least 1".into()));
             }
         }
-        if let Some(lease) = self.lease_read {
-            if lease.drift_bound_ppm >= 1_000_000 {
-                return Err((
-                    "lease_read.drift_bound_ppm",
-                    format!("must be below 1000000, got {}", lease.drift_bound_ppm),
-                ));
-            }
+        if let Some(lease) = self.lease_read
+            && lease.drift_bound_ppm >= 1_000_000
+        {
+            return Err((
+                "lease_read.drift_bound_ppm",
+                format!("must be below 1000000, got {}", lease.drift_bound_ppm),
+            ));
         }
         Ok(())
     }

@@ -161,7 +161,7 @@ mod hex_bytes {
     pub(super) fn decode(text: &str) -> Option<Vec<u8>> {
         let digit = |c: u8| (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
         let raw = text.as_bytes();
-        if raw.len() % 2 != 0 {
+        if !raw.len().is_multiple_of(2) {
             return None;
         }
         raw.chunks(2)

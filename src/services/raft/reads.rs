@@ -198,12 +198,11 @@ impl<C: Command> RaftCore<C> {
                 });
             }
         }
-        if let Some(lease) = self.lease_duration() {
-            if let Some(&sent) = self.reads.sent_at.get(&quorum_round) {
-                let until = sent.saturating_add(lease);
-                self.reads.lease_until =
-                    Some(self.reads.lease_until.map_or(until, |u| u.max(until)));
-            }
+        if let Some(lease) = self.lease_duration()
+            && let Some(&sent) = self.reads.sent_at.get(&quorum_round)
+        {
+            let until = sent.saturating_add(lease);
+            self.reads.lease_until = Some(self.reads.lease_until.map_or(until, |u| u.max(until)));
         }
         while self
             .reads

@@ -232,10 +232,10 @@ pub fn load_checked<C: Command>(
             Parsed::Record { payload, next } => {
                 let entry: Entry<C> = serde_json::from_slice(payload)
                     .map_err(|e| corrupt(LOG_FILE, at, format!("undecodable entry: {e}")))?;
-                if let Some((_, prev)) = records.last() {
-                    if entry.index != prev.index + 1 || entry.term < prev.term {
-                        return Err(corrupt(LOG_FILE, at, "entries out of order"));
-                    }
+                if let Some((_, prev)) = records.last()
+                    && (entry.index != prev.index + 1 || entry.term < prev.term)
+                {
+                    return Err(corrupt(LOG_FILE, at, "entries out of order"));
                 }
                 records.push((at as u64, entry));
                 at = next;

@@ -44,6 +44,13 @@ pub trait StateMachine: Clone + Debug + PartialEq + Serialize + DeserializeOwned
     fn read(&self, op: &Self::Op) -> Self::Output;
     /// Applies a write, at a log index (the same on every replica).
     fn apply(&mut self, index: u64, op: &Self::Op) -> Self::Output;
+    /// Applies a write that `session` proposed ([`SYSTEM_SESSION`]: the leader's duties). The
+    /// session is the one the replicated layer deduplicated the request under, not anything
+    /// the operation claims about itself: a machine whose operations belong to their proposer
+    /// (a lease to the session that acquired it) checks that here. The default ignores it.
+    fn apply_from(&mut self, index: u64, _session: u64, op: &Self::Op) -> Self::Output {
+        self.apply(index, op)
+    }
     /// The key that decides which replication group owns the operation (`None`: any group).
     fn route_key(_op: &Self::Op) -> Option<&str> {
         None

@@ -174,7 +174,7 @@ impl Stop {
     /// Says so, and halts when the disk is to blame.
     fn carry_out<S: Service>(self, ctx: &mut Ctx<'_, S>) {
         match self {
-            Stop::Refuse(reason) => ctx.note("raft/refusing-to-serve", json!(reason)),
+            Stop::Refuse(reason) => ctx.alert("raft/refusing-to-serve", json!(reason)),
             Stop::Halt(reason) => {
                 ctx.note("raft/storage-failed", json!(reason));
                 ctx.halt(reason);
@@ -387,15 +387,14 @@ impl<M: StateMachine> Live<M> {
             ctx.send(to, msg);
         }
         // 4. restore
-        if let Some(snap) = &ready.snapshot {
-            if snap.restore {
-                self.app =
-                    Replicated::restore(self.sessions, &snap.snapshot.data).map_err(|e| {
-                        Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
-                    })?;
-                self.observe_state(ctx, snap.snapshot.meta.term);
-                self.fail_pending(ctx, None);
-            }
+        if let Some(snap) = &ready.snapshot
+            && snap.restore
+        {
+            self.app = Replicated::restore(self.sessions, &snap.snapshot.data).map_err(|e| {
+                Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
+            })?;
+            self.observe_state(ctx, snap.snapshot.meta.term);
+            self.fail_pending(ctx, None);
         }
         // 5. apply, 6. serve reads
         self.observe_commit(ctx);
@@ -472,14 +471,15 @@ impl<M: StateMachine> Live<M> {
     /// as a follower is not the leader's doing and is not recorded.
     fn observe_commit(&mut self, ctx: &mut Ctx<'_, ReplicatedNode<M>>) {
         let commit = self.core.commit_index();
-        if commit > self.observed_commit && self.core.role() == Role::Leader {
-            if let Some(entry_term) = self.core.term_at(commit) {
-                ctx.observe(
-                    "raft/commit",
-                    json!({"group": self.group, "term": self.core.term(),
+        if commit > self.observed_commit
+            && self.core.role() == Role::Leader
+            && let Some(entry_term) = self.core.term_at(commit)
+        {
+            ctx.observe(
+                "raft/commit",
+                json!({"group": self.group, "term": self.core.term(),
                            "index": commit, "entry_term": entry_term}),
-                );
-            }
+            );
         }
         self.observed_commit = commit;
     }

@@ -94,10 +94,10 @@ impl<M: StateMachine> Replicated<M> {
         } = &mut self.image;
         if cmd.client_id == super::SYSTEM_SESSION {
             // The leader's own duties: not a client retry, nothing to deduplicate.
-            return Applied::Output(machine.apply(index, &cmd.op));
+            return Applied::Output(machine.apply_from(index, cmd.client_id, &cmd.op));
         }
         sessions.apply(&self.options, index, cmd.client_id, cmd.seq, || {
-            machine.apply(index, &cmd.op)
+            machine.apply_from(index, cmd.client_id, &cmd.op)
         })
     }
 

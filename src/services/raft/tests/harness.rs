@@ -140,10 +140,10 @@ impl Cluster {
     pub fn leader(&self) -> Option<u32> {
         let mut best: Option<(u64, u32)> = None;
         for (i, n) in self.nodes.iter().enumerate() {
-            if let Some(c) = n.core.as_ref().filter(|c| c.role() == Role::Leader) {
-                if best.is_none_or(|(t, _)| c.term() > t) {
-                    best = Some((c.term(), i as u32));
-                }
+            if let Some(c) = n.core.as_ref().filter(|c| c.role() == Role::Leader)
+                && best.is_none_or(|(t, _)| c.term() > t)
+            {
+                best = Some((c.term(), i as u32));
             }
         }
         best.map(|(_, i)| i)
@@ -316,13 +316,13 @@ impl Cluster {
         for r in ready.reads {
             self.reads_served += 1;
             self.reads_by_lease += u64::from(r.via == ReadVia::Lease);
-            if let Some(floor) = self.reads.remove(&(id, r.request_ctx)) {
-                if r.index < floor {
-                    self.violations.push(format!(
-                        "stale read at n{id}: index {} < {floor} committed before it began ({:?})",
-                        r.index, r.via
-                    ));
-                }
+            if let Some(floor) = self.reads.remove(&(id, r.request_ctx))
+                && r.index < floor
+            {
+                self.violations.push(format!(
+                    "stale read at n{id}: index {} < {floor} committed before it began ({:?})",
+                    r.index, r.via
+                ));
             }
         }
         if followup {
