@@ -218,6 +218,10 @@ impl Service for RaftKvNode {
             );
             return;
         }
+        if let Err(reason) = live.well_formed(&m) {
+            ctx.note("raftkv/malformed-message", json!(reason));
+            return;
+        }
         if let Err(reason) = live.check_safe(&m) {
             Stop::LostAcknowledged(reason).carry_out(ctx);
             self.live = None;
@@ -379,6 +383,36 @@ impl Live {
             let t = ctx.rng().random_range(e..2 * e);
             r.set_randomized_election_timeout(t);
         }
+    }
+
+    /// What raft-rs assumes of a message and does not check (it would panic or reconfigure
+    /// itself otherwise): appended entries contiguous after the message's index with terms
+    /// that do not go back, a snapshot of this cluster whose image restores. Our own nodes
+    /// never send anything else; a message that breaks these is dropped, never stepped.
+    fn well_formed(&self, m: &RaftMessage) -> Result<(), String> {
+        let mut prev = (m.index, m.log_term);
+        for e in m.entries.iter() {
+            if e.index != prev.0 + 1 || e.term < prev.1 || e.term > m.term {
+                return Err(format!(
+                    "entry ({}, term {}) after ({}, term {})",
+                    e.index, e.term, prev.0, prev.1
+                ));
+            }
+            prev = (e.index, e.term);
+        }
+        if m.get_msg_type() == MessageType::MsgSnapshot {
+            let meta = m.get_snapshot().get_metadata();
+            let mut voters = meta.get_conf_state().voters.clone();
+            voters.sort_unstable();
+            if voters != self.raw.store().conf_state().voters {
+                return Err(format!("snapshot of another membership: {voters:?}"));
+            }
+            if meta.term > m.term || meta.index == 0 {
+                return Err(format!("snapshot at ({}, term {})", meta.index, meta.term));
+            }
+            Machine::restore(&m.get_snapshot().data, meta.index)?;
+        }
+        Ok(())
     }
 
     /// raft-rs panics (by design: "was the raft log lost?") on a few messages that prove this
