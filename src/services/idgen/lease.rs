@@ -176,6 +176,12 @@ impl WorkerLease {
         if f.req_id != req_id || f.backing_off {
             return; // a late or duplicated answer to an earlier attempt
         }
+        if from != f.target {
+            // Only the server asked answers an attempt: a grant "from" anyone else (another
+            // generator, a stranger) would hand out a worker id nobody granted.
+            ctx.note("idgen/lease-reply-from-elsewhere", json!(from.0));
+            return;
+        }
         match resp {
             Response::Rejected(Rejection::NotLeader { hint }) => {
                 self.leader = hint.filter(|h| self.servers.contains(h));
@@ -190,7 +196,10 @@ impl WorkerLease {
                     }
                 }
             }
-            Response::Rejected(Rejection::Overloaded | Rejection::Unavailable)
+            // (Forbidden never answers a generator, whose session is never the leader's.)
+            Response::Rejected(
+                Rejection::Overloaded | Rejection::Unavailable | Rejection::Forbidden,
+            )
             | Response::Unknown => {
                 // Not applied, or maybe applied: the same request (same sequence number)
                 // goes again, to another server.

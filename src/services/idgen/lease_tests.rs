@@ -234,3 +234,34 @@ fn a_refused_renewal_gives_the_worker_id_up_and_queues_for_the_next() {
         "{asked:?}"
     );
 }
+
+#[test]
+fn a_grant_from_anyone_but_the_server_asked_is_ignored() {
+    let mut rig = Rig::new(&[]);
+    let cfg = rig.cfg.clone();
+    let mut idg = rig.with(|ctx| IdGen::start(&cfg, ctx));
+    let asked = rig.asked();
+    let [(req_id, req)] = asked.as_slice() else {
+        panic!("one acquire expected: {asked:?}");
+    };
+    let LockOp::Acquire { attempt, .. } = &req.op else {
+        panic!("an acquire expected: {req:?}");
+    };
+    let forged = IdgenMsg::LeaseReply {
+        req_id: *req_id,
+        resp: Response::Done(LockResult::Granted {
+            token: 9,
+            attempt: *attempt,
+            mark: 0,
+        }),
+    };
+    // n4 is another generator, n2 a server that was not asked.
+    for from in [NodeId(4), NodeId(2)] {
+        rig.with(|ctx| idg.on_message(ctx, from, forged.clone()));
+    }
+    assert!(rig.asked().is_empty(), "no renewal: nothing was granted");
+    assert_eq!(
+        rig.next(&mut idg),
+        vec![IdResponse::Refused(Refusal::NoWorkerLease)]
+    );
+}

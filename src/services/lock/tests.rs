@@ -189,3 +189,86 @@ fn a_lease_answers_only_to_the_session_that_acquired_it() {
         "expired"
     );
 }
+
+mod hostile {
+    use super::*;
+    use crate::services::replicated::SYSTEM_SESSION;
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = LockOp> {
+        let name = prop_oneof![Just("a".to_string()), Just("b".to_string())];
+        let small = 0u64..6;
+        prop_oneof![
+            (name.clone(), 1u64..5, 0u64..3000, small.clone()).prop_map(
+                |(name, client, lease_ms, attempt)| LockOp::Acquire {
+                    name,
+                    client,
+                    lease_ms,
+                    attempt
+                }
+            ),
+            (name.clone(), small.clone(), small.clone())
+                .prop_map(|(name, token, mark)| LockOp::Renew { name, token, mark }),
+            (name.clone(), small.clone()).prop_map(|(name, token)| LockOp::Release { name, token }),
+            (name.clone(), small.clone(), 0u64..40).prop_map(|(name, token, granted_index)| {
+                LockOp::Expire {
+                    name,
+                    token,
+                    granted_index,
+                }
+            }),
+            (name, 1u64..5, 0u64..40).prop_map(|(name, client, free_since_index)| LockOp::Skip {
+                name,
+                client,
+                free_since_index
+            }),
+            Just(LockOp::RestartTokens),
+        ]
+    }
+
+    proptest! {
+        /// Whatever clients propose, under whatever session they claim: a lease changes hands
+        /// only through its own session or the leader's duties, and tokens only grow (a
+        /// client cannot propose the token restart, a leader duty).
+        #[test]
+        fn clients_cannot_take_or_break_anothers_lease(
+            steps in prop::collection::vec((prop_oneof![Just(SYSTEM_SESSION), 1u64..5], op()), 1..80)
+        ) {
+            let mut m = LockMachine::empty();
+            let mut top: std::collections::BTreeMap<String, u64> = Default::default();
+            for (i, (session, op)) in (1u64..).zip(steps) {
+                if session == SYSTEM_SESSION && op == LockOp::RestartTokens {
+                    continue; // the planted bug's duty: tokens going back is its point
+                }
+                let before: Vec<_> = ["a", "b"]
+                    .iter()
+                    .map(|n| m.lock(n).and_then(|l| l.holder.clone()))
+                    .collect();
+                let out = m.apply_from(i, session, &op);
+                if let LockResult::Granted { token, .. } = out {
+                    let name = match &op {
+                        LockOp::Acquire { name, client, .. } => {
+                            if session != SYSTEM_SESSION {
+                                prop_assert_eq!(*client, session, "granted to a session it does not name");
+                            }
+                            name.clone()
+                        }
+                        _ => String::new(),
+                    };
+                    let last = top.entry(name).or_insert(0);
+                    prop_assert!(token > *last, "token {} after {}", token, *last);
+                    *last = token;
+                }
+                for (n, was) in ["a", "b"].iter().zip(before) {
+                    let now = m.lock(n).and_then(|l| l.holder.clone());
+                    let Some(was) = was else { continue };
+                    if now.as_ref() == Some(&was) || session == SYSTEM_SESSION {
+                        continue;
+                    }
+                    // Changed by a client: only the holder's own session may.
+                    prop_assert_eq!(session, was.client, "{} lost its lease to {:?}", n, op);
+                }
+            }
+        }
+    }
+}

@@ -90,6 +90,8 @@ pub struct RaftCore<C> {
     pub(crate) snapshot_out: Option<ReadySnapshot>,
     pub(crate) leader_changes: Vec<LeaderChange>,
     pub(crate) snapshot_wanted_sent: bool,
+    /// Messages refused since the host last asked ([`RaftCore::take_refused`]): why each one.
+    pub(crate) refused: Vec<&'static str>,
 }
 
 impl<C: Command> RaftCore<C> {
@@ -146,6 +148,7 @@ impl<C: Command> RaftCore<C> {
             snapshot_out: None,
             leader_changes: Vec::new(),
             snapshot_wanted_sent: false,
+            refused: Vec::new(),
         };
         assert!(
             core.log.last_term() <= core.term || core.bugs.any(),
@@ -294,6 +297,10 @@ impl<C: Command> RaftCore<C> {
         if from == self.id || !self.peers.contains(&from) {
             return;
         }
+        if let Err(why) = msg.check() {
+            self.refuse(why);
+            return;
+        }
         let term = msg.term();
         match term.cmp(&self.term) {
             Ordering::Greater => match &msg {
@@ -333,8 +340,9 @@ impl<C: Command> RaftCore<C> {
                 round,
                 ..
             } => {
-                self.follow(from, rng);
-                self.on_append(from, prev_index, prev_term, entries, commit, round);
+                if self.follow(from, rng) {
+                    self.on_append(from, prev_index, prev_term, entries, commit, round);
+                }
             }
             RaftMsg::AppendResp {
                 index,
@@ -350,8 +358,9 @@ impl<C: Command> RaftCore<C> {
                 round,
                 ..
             } => {
-                self.follow(from, rng);
-                self.on_snapshot_chunk(from, meta, offset, data, done, round);
+                if self.follow(from, rng) {
+                    self.on_snapshot_chunk(from, meta, offset, data, done, round);
+                }
             }
             RaftMsg::SnapshotResp {
                 index,
@@ -390,17 +399,33 @@ impl<C: Command> RaftCore<C> {
     }
 
     /// Accepts `from` as the leader of the current term.
-    fn follow(&mut self, from: NodeId, rng: &mut DetRng) {
+    /// False (and refused) when this node leads the term itself: no correct peer claims it
+    /// too. Under planted bugs two leaders can share a term, and this one steps down.
+    fn follow(&mut self, from: NodeId, rng: &mut DetRng) -> bool {
         if self.role != Role::Follower || self.leader != Some(from) {
-            assert!(
-                self.role != Role::Leader || self.bugs.any(),
-                "two leaders in term {}",
-                self.term
-            );
+            if self.role == Role::Leader && !self.bugs.any() {
+                self.refuse("a second leader in this node's own term");
+                return false;
+            }
             self.become_follower(self.term, Some(from), rng);
         }
         self.leader_contact_at = Some(self.now);
         self.reset_election_deadline(rng);
+        true
+    }
+
+    /// Notes a peer message no correct replica sends, and drops it.
+    pub(crate) fn refuse(&mut self, why: &'static str) {
+        // Bounded: a host that never asks keeps only the first reasons.
+        if self.refused.len() < 64 {
+            self.refused.push(why);
+        }
+    }
+
+    /// Why peer messages were refused since the last call (the host notes them: under
+    /// simulation a refusal is a finding, on real sockets a hostile or broken peer).
+    pub fn take_refused(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.refused)
     }
 
     /// Proposes a command; on success returns the `(index, term)` it was appended at. It is

@@ -36,7 +36,7 @@ mod types;
 
 pub use config::{LeaseConfig, MESSAGE_BYTES_MAX, RaftBugs, RaftConfig};
 pub use core::{CompactError, RaftCore, RequestError};
-pub use msg::{RaftMsg, RejectHint};
+pub use msg::{APPEND_ENTRIES_MAX, RaftMsg, RejectHint, SNAPSHOT_BYTES_MAX, TERM_INDEX_MAX};
 pub use ready::{ReadState, ReadVia, Ready, ReadySnapshot};
 pub use types::{
     Command, Entry, HardState, LeaderChange, Payload, Recovered, Role, Snapshot, SnapshotMeta,

@@ -109,7 +109,108 @@ pub enum RaftMsg<C> {
     },
 }
 
+/// Entries one AppendEntries may carry, whatever the sender's configuration (every
+/// configuration's `append_entries_max` is far below it).
+pub const APPEND_ENTRIES_MAX: usize = 4096;
+/// Snapshot bytes a replica takes from a leader at most: a stream of chunks that never says
+/// `done` cannot grow a replica's memory past this.
+pub const SNAPSHOT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Terms and indexes beyond this are refused: a replica must always be able to add to them.
+pub const TERM_INDEX_MAX: u64 = u64::MAX / 4;
+
 impl<C> RaftMsg<C> {
+    /// What no correct replica sends, checked before a message reaches the core: out-of-range
+    /// terms and indexes, entries that do not follow `prev_index` one by one or whose terms go
+    /// back or past the sender's, too many entries, snapshots too large. (What a correct
+    /// replica may send but this one must not act on — a stale term, a log that does not
+    /// match — is the protocol's business, not this check's.)
+    pub fn check(&self) -> Result<(), &'static str> {
+        let in_range = |v: u64| v <= TERM_INDEX_MAX;
+        if !in_range(self.term()) {
+            return Err("term out of range");
+        }
+        match self {
+            RaftMsg::PreVote {
+                term,
+                last_index,
+                last_term,
+            }
+            | RaftMsg::Vote {
+                term,
+                last_index,
+                last_term,
+            } => {
+                if !in_range(*last_index) {
+                    return Err("last_index out of range");
+                }
+                if last_term > term {
+                    return Err("last_term above the candidate's term");
+                }
+            }
+            RaftMsg::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                ..
+            } => {
+                if prev_term > term {
+                    return Err("prev_term above the leader's term");
+                }
+                if entries.len() > APPEND_ENTRIES_MAX {
+                    return Err("too many entries");
+                }
+                let last = prev_index.checked_add(entries.len() as u64);
+                if !last.is_some_and(in_range) {
+                    return Err("entry index out of range");
+                }
+                let mut before = *prev_term;
+                for (i, e) in (1u64..).zip(entries) {
+                    if e.index != prev_index + i {
+                        return Err("entries do not follow prev_index one by one");
+                    }
+                    if e.term < before {
+                        return Err("entry terms go back");
+                    }
+                    if e.term > *term {
+                        return Err("entry term above the leader's term");
+                    }
+                    before = e.term;
+                }
+            }
+            RaftMsg::AppendResp { index, reject, .. } => {
+                let hint_ok = reject.is_none_or(|h| {
+                    in_range(h.first_index) && h.conflict_term.is_none_or(in_range)
+                });
+                if !in_range(*index) || !hint_ok {
+                    return Err("index out of range");
+                }
+            }
+            RaftMsg::Snapshot {
+                term,
+                meta,
+                offset,
+                data,
+                ..
+            } => {
+                if meta.term > *term || !in_range(meta.index) {
+                    return Err("snapshot metadata out of range");
+                }
+                let end = offset.checked_add(data.len() as u64);
+                if end.is_none_or(|e| e > SNAPSHOT_BYTES_MAX) {
+                    return Err("snapshot too large");
+                }
+            }
+            RaftMsg::SnapshotResp { index, .. } => {
+                if !in_range(*index) {
+                    return Err("index out of range");
+                }
+            }
+            RaftMsg::PreVoteResp { .. } | RaftMsg::VoteResp { .. } => {}
+        }
+        Ok(())
+    }
+
     /// A short static label for the event log.
     pub fn label(&self) -> &'static str {
         match self {

@@ -188,6 +188,12 @@ impl<C: Command> RaftCore<C> {
             }
             Some(_) => {}
         }
+        // Our log's term at `prev_index` was checked; after skipping what we have committed
+        // it is ours, not the message's, that entries must not go below.
+        if entries.first().is_some_and(|e| e.term < prev_term) && !self.bugs.any() {
+            self.refuse("entries below the term of the entry they follow");
+            return;
+        }
         let had_entries = !entries.is_empty();
         let last_new = prev_index + entries.len() as u64;
         for e in entries {
@@ -231,17 +237,17 @@ impl<C: Command> RaftCore<C> {
         self.on_ack(from, round);
         let last = self.log.last_index();
         let strict = !self.bugs.any();
+        // A follower ahead of its leader is a broken leader-completeness guarantee: only
+        // reachable with a planted bug (or from a peer that lies).
+        if reject.is_none() && index > last && strict {
+            self.refuse("a match beyond the leader's log");
+            return;
+        }
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
         match reject {
             None => {
-                // A follower ahead of its leader is a broken leader-completeness guarantee:
-                // only reachable with a planted bug.
-                assert!(
-                    index <= last || !strict,
-                    "{from} matches {index} beyond our log"
-                );
                 let index = index.min(last);
                 if index > pr.match_index {
                     pr.match_index = index;

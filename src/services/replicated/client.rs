@@ -240,6 +240,19 @@ impl<W: Workload> ClientLogic<ReplicatedNode<W::Machine>> for ReplicatedClient<W
                 }
             }
             Response::Rejected(Rejection::Overloaded) => self.resend(target, true),
+            Response::Rejected(Rejection::Forbidden) => {
+                // This attempt was refused outright; an earlier one may still have applied.
+                let maybe = cur.maybe_applied;
+                self.current = None;
+                if maybe {
+                    Next::Unknown
+                } else {
+                    Next::Done(Completion {
+                        op_type: OpType::Fail,
+                        value: None,
+                    })
+                }
+            }
             Response::Rejected(Rejection::Unavailable) => {
                 let next = self.another(cx, group, target);
                 self.resend(next, false)

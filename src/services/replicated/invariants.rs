@@ -13,8 +13,10 @@
 //!   restarts (election safety rests on it);
 //! - `commit-own-term` (always): what a leader commits by counting replicas is an entry of its
 //!   own term (Raft §5.4.2; earlier entries commit only along with one).
+//! - `peer-messages-valid` (always): no replica refused a peer message as one no correct
+//!   replica sends.
 
-use crate::event::EventRecord;
+use crate::event::{Event, EventRecord};
 use crate::ids::NodeId;
 use crate::invariants::{Invariant, Outcome, RunRecords, Tag, observations};
 use crate::time::SimTime;
@@ -29,7 +31,39 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(ReplicasConverge),
         Box::new(OneVotePerTerm),
         Box::new(CommitOwnTerm),
+        Box::new(PeerMessagesValid),
     ]
+}
+
+/// `peer-messages-valid`: no replica refused a peer's message as one no correct replica
+/// sends. Under simulation every peer runs the same correct code, so a refusal is a bug —
+/// in the sender, or in the check (a false alarm to fix either way). On real sockets the same
+/// refusal is what keeps a hostile datagram from reaching the core.
+struct PeerMessagesValid;
+
+impl Invariant for PeerMessagesValid {
+    fn name(&self) -> &'static str {
+        "peer-messages-valid"
+    }
+
+    fn tag(&self) -> Tag {
+        Tag::Always
+    }
+
+    fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        let refused = r.events.iter().find_map(|rec| match &rec.event {
+            Event::Note {
+                node, label, value, ..
+            } if label == super::node::REFUSED_MESSAGE => Some((rec.time_ns, *node, value)),
+            _ => None,
+        });
+        match refused {
+            Some((at, node, why)) => {
+                Outcome::Fail(format!("at {at}: {node} refused a peer message: {why}"))
+            }
+            None => Outcome::Pass,
+        }
+    }
 }
 
 struct OneVotePerTerm;

@@ -148,6 +148,8 @@ pub enum Rejection {
     Overloaded,
     /// The node found its durable state damaged and serves nothing.
     Unavailable,
+    /// A request no client may make (it claims the leader's own session): never applied.
+    Forbidden,
 }
 
 /// A node's answer to one attempt.

@@ -23,6 +23,10 @@ use std::marker::PhantomData;
 
 const RAFT_TIMER: TimerId = TimerId(1);
 
+/// The note of a peer message the Raft core refused (no correct replica sends it); the
+/// `peer-messages-valid` invariant fails a simulated run that has one.
+pub const REFUSED_MESSAGE: &str = "raft/refused-message";
+
 /// Planted bugs of the host and the layers below it, decided from the run's bug set by the
 /// service (which names its own bugs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,6 +259,9 @@ impl<M: StateMachine> ReplicatedNode<M> {
                 ctx.cancel_timer(RAFT_TIMER);
                 return;
             };
+            for why in live.core.take_refused() {
+                ctx.note(REFUSED_MESSAGE, json!(why));
+            }
             let ready = live.core.ready();
             if ready.is_empty() {
                 // What the leader's duties propose makes more to do.
@@ -297,6 +304,11 @@ impl<M: StateMachine> Live<M> {
                 }
             }))
         };
+        if req.client_id == super::SYSTEM_SESSION {
+            // Only the leader's duties run under it: no session, no deduplication, no checks
+            // of whose a lease is.
+            return Some(Response::Rejected(Rejection::Forbidden));
+        }
         if !self.owns(&req.op) {
             return Some(Response::Rejected(Rejection::NotLeader { hint: None }));
         }

@@ -3,6 +3,7 @@
 
 mod bugs;
 mod harness;
+mod hostile;
 mod random;
 mod scripted;
 mod store;
