@@ -173,3 +173,98 @@ fn the_builder_reports_a_bad_option_by_its_field() {
     let unknown = sim().set("count.nodes_max", 5).scenario().map(|_| ());
     assert!(unknown.is_err_and(|e| e.to_string().contains("nodes_max")));
 }
+
+#[test]
+fn a_deterministic_service_replays_record_for_record() {
+    sim().assert_deterministic(1);
+}
+
+/// The counter again, but its answers depend on a randomly seeded `HashSet`'s order: the
+/// classic determinism leak (clippy's `disallowed_methods` keeps it out of faultlab's own code).
+struct Leaky;
+
+impl Service for Leaky {
+    type Msg = Never;
+    type Request = Never;
+    type Response = Served;
+    type Config = ();
+
+    fn start(_: &(), _: &mut Ctx<'_, Self>) -> Self {
+        Leaky
+    }
+
+    fn on_message(&mut self, _: &mut Ctx<'_, Self>, _: NodeId, _: Never) {}
+
+    #[allow(clippy::disallowed_methods)]
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, _: Never) {
+        let set: std::collections::HashSet<u64> = (0..16).collect();
+        let first = set.iter().next().copied().unwrap_or(0);
+        ctx.reply(from, Served(first));
+    }
+
+    fn on_timer(&mut self, _: &mut Ctx<'_, Self>, _: TimerId) {}
+}
+
+struct LeakyClient;
+
+impl ClientLogic<Leaky> for LeakyClient {
+    fn begin(&mut self, cx: &mut ClientCtx<'_>) -> (OpDescription, Never, NodeId) {
+        let d = OpDescription {
+            f: "count",
+            key: None,
+            value: None,
+        };
+        (d, Never, cx.nodes[0])
+    }
+
+    fn on_reply(&mut self, _: &mut ClientCtx<'_>, r: Served) -> Next<Never> {
+        Next::Done(Completion {
+            op_type: OpType::Ok,
+            value: Some(json!(r.0)),
+        })
+    }
+
+    fn on_timeout(&mut self, _: &mut ClientCtx<'_>) -> Next<Never> {
+        Next::Unknown
+    }
+}
+
+struct LeakyService;
+
+impl ServiceSpec for LeakyService {
+    const NAME: &'static str = "leaky";
+    const ABOUT: &'static str = "answers in a HashSet's random order";
+    const BUGS: &'static [Bug] = &[];
+    type Options = CountOptions;
+    type Server = Leaky;
+    type Client = LeakyClient;
+
+    fn validate(_: &CountOptions, _: &Shape) -> Result<(), OptionError> {
+        Ok(())
+    }
+
+    fn server_config(_: &CountOptions, _: &Shape) {}
+
+    fn client(_: &CountOptions, _: &Shape, _: ClientId, _: &BugSet) -> LeakyClient {
+        LeakyClient
+    }
+
+    fn invariants(_: &CountOptions) -> Vec<Box<dyn Invariant>> {
+        Vec::new()
+    }
+
+    fn history_checks(_: &CountOptions, _: &History) -> Vec<Verdict> {
+        Vec::new()
+    }
+}
+
+#[test]
+#[should_panic(expected = "is not deterministic")]
+fn a_determinism_leak_is_named_at_the_first_record_that_differs() {
+    Sim::<LeakyService>::new()
+        .nodes(1)
+        .clients(2)
+        .safety_ms(300)
+        .liveness_ms(0)
+        .assert_deterministic(0);
+}

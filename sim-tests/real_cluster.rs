@@ -346,3 +346,63 @@ fn a_data_directory_serves_one_process_and_every_interface_needs_a_key() {
     assert_eq!(exposed.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--cluster-key"), "{stderr}");
 }
+
+/// A client datagram to node `to`: header "from client 999", then `body`.
+fn client_datagram(to_node: u32, body: &str) -> Vec<u8> {
+    let mut d = vec![1u8];
+    d.extend_from_slice(&1u64.to_le_bytes());
+    d.push(1);
+    d.extend_from_slice(&999u32.to_le_bytes());
+    d.push(0);
+    d.extend_from_slice(&to_node.to_le_bytes());
+    d.extend_from_slice(body.as_bytes());
+    d
+}
+
+#[test]
+fn a_made_up_fencing_token_cannot_poison_the_resource() {
+    let cluster = Cluster::start("lock", 4);
+    sleep(Duration::from_millis(300));
+    // One write "holding" lock0 with the largest token there is: were it taken, the fence
+    // would stand above every real grant and no honest holder could write again.
+    let attacker = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    attacker
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let body = r#"{"request":{"req_id":1,"req":{"write":{"lock":"lock0","holder":"evil","token":18446744073709551615,"step":1}}}}"#;
+    attacker
+        .send_to(&client_datagram(3, body), cluster.node_addr(3))
+        .expect("send");
+    let mut buf = [0u8; 2048];
+    let (len, _) = attacker.recv_from(&mut buf).expect("the resource answers");
+    let answer = String::from_utf8_lossy(&buf[19..len]).to_string();
+    assert!(answer.contains("rejected"), "{answer}");
+    assert!(!answer.contains("18446744073709551615"), "{answer}");
+    // Honest holders go on, and the fence stands where their tokens put it: a stale write
+    // (token 1, granted long ago) is refused against a small highest token, not u64::MAX.
+    let history = cluster.dir.join("history.jsonl");
+    let out = cluster
+        .load(3000, &history, None)
+        .wait_with_output()
+        .expect("load finishes");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let stale = body
+        .replace("18446744073709551615", "1")
+        .replace("\"req_id\":1", "\"req_id\":2");
+    attacker
+        .send_to(&client_datagram(3, &stale), cluster.node_addr(3))
+        .expect("send");
+    let (len, _) = attacker.recv_from(&mut buf).expect("the resource answers");
+    let answer = String::from_utf8_lossy(&buf[19..len]).to_string();
+    let max: u64 = answer
+        .split("\"max_token\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no max_token in {answer}"));
+    assert!(
+        max > 1 && max < 1_000_000,
+        "the fence is at {max}: {answer}"
+    );
+}

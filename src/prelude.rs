@@ -9,10 +9,10 @@ pub use crate::bugs::{Bug, BugSet};
 pub use crate::client::{ClientCtx, ClientLogic, Completion, Next, OpDescription};
 pub use crate::disk::{Storage, StorageError};
 pub use crate::event::{Event, EventRecord};
-pub use crate::fault::{FaultKind, PartitionKind};
+pub use crate::fault::{Fault, FaultKind, PartitionKind};
 pub use crate::history::{History, OpType};
 pub use crate::ids::{ClientId, NodeId};
-pub use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag, Verdict};
+pub use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag, Verdict, observations};
 pub use crate::node::service::{
     AfterSyncFailure, Ctx, Message, NodeInfo, Output, ReplyTo, Service, TimerId,
 };
@@ -20,6 +20,6 @@ pub use crate::plugin::knobs::Knob;
 pub use crate::plugin::{OptionError, Registry, ServiceSpec, Shape};
 pub use crate::rng::DetRng;
 pub use crate::testing::{Sim, SimReport};
-pub use crate::time::{LocalInstant, LocalNow};
+pub use crate::time::{LocalInstant, LocalNow, SimTime};
 pub use rand::Rng;
 pub use serde_json::{Value, json};

@@ -432,6 +432,27 @@ impl<S: ServiceSpec> Sim<S> {
             .parse_scenario(&self.toml(), &source.display().to_string(), Some(&name))
     }
 
+    /// Runs `seed` twice and compares the two event logs record by record: a service (or a
+    /// dependency of it) that reads the machine's clock, a thread RNG or a randomly seeded
+    /// map's order would replay differently — the one failure replay cannot survive.
+    ///
+    /// # Panics
+    /// When the runs part (naming the first record that differs), or the scenario is invalid.
+    pub fn assert_deterministic(&self, seed: u64) {
+        let scenario = self.scenario().unwrap_or_else(|e| panic!("{e}"));
+        let opts = RunOptions {
+            extra_bugs: self.bugs.clone(),
+            randomize: self.randomize,
+            backend: self.backend,
+            ..RunOptions::default()
+        };
+        match crate::runner::determinism::check_determinism(&scenario, seed, &opts) {
+            Ok(Ok(_)) => {}
+            Ok(Err(divergence)) => panic!("{}: {divergence}", scenario.name),
+            Err(e) => panic!("{} seed {seed}: harness error: {e}", scenario.name),
+        }
+    }
+
     /// Sweeps the seeds.
     ///
     /// # Panics

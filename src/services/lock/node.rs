@@ -9,13 +9,16 @@ use super::machine::LockMachine;
 use super::machine::LockOp;
 use super::options::LockOptions;
 use super::redlock::RedlockServer;
-use super::resource::Resource;
-use super::wire::{LockRequest, LockResponse};
+use super::resource::{ASK_EVERY_MS, Pending, Resource};
+use super::wire::{LockMsg, LockRequest, LockResponse, WriteReq, WriteResp};
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
-use crate::services::raft::RaftMsg;
-use crate::services::replicated::{Logged, NodeConfig, ReplicatedNode, Request};
+use crate::services::replicated::{NodeConfig, ReplicatedNode, Request};
 use serde_json::json;
+use std::time::Duration;
+
+/// The resource's timer: ask the servers again about tokens waiting for confirmation.
+const CONFIRM_TIMER: TimerId = TimerId(7);
 
 /// One node of a lock cluster.
 #[derive(Debug)]
@@ -55,7 +58,10 @@ fn nested<R>(
     ctx.nest(
         info,
         f,
-        |to, msg| Output::Send { to, msg },
+        |to, msg| Output::Send {
+            to,
+            msg: LockMsg::Raft(msg),
+        },
         |to, resp| Output::Reply {
             to,
             resp: LockResponse::Raft(resp),
@@ -64,7 +70,7 @@ fn nested<R>(
 }
 
 impl Service for LockNode {
-    type Msg = RaftMsg<Logged<LockOp>>;
+    type Msg = LockMsg;
     type Request = LockRequest;
     type Response = LockResponse;
     type Config = LockOptions;
@@ -98,8 +104,28 @@ impl Service for LockNode {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: Self::Msg) {
-        if let LockNode::Replica { node, info, .. } = self {
-            nested(ctx, info, |inner| node.on_message(inner, from, msg));
+        match (self, msg) {
+            (LockNode::Replica { node, info, .. }, LockMsg::Raft(m)) => {
+                nested(ctx, info, |inner| node.on_message(inner, from, m));
+            }
+            (LockNode::Replica { node, .. }, LockMsg::ConfirmToken { lock, .. })
+                if from == LockOptions::resource(&ctx.info().cluster) =>
+            {
+                // As far as this replica has applied the log; nothing while it cannot serve.
+                if let Some(machine) = node.machine() {
+                    let next = machine.lock(&lock).map_or(1, |l| l.next_token);
+                    let granted_max = next.saturating_sub(1);
+                    ctx.send(from, LockMsg::TokenGranted { lock, granted_max });
+                }
+            }
+            (LockNode::Resource(resource), LockMsg::TokenGranted { lock, granted_max })
+                if LockOptions::servers(&ctx.info().cluster).contains(&from) =>
+            {
+                for p in resource.confirm(&lock, granted_max) {
+                    resource_write(ctx, resource, p.from, &p.req);
+                }
+            }
+            _ => ctx.note("lock/unexpected-message", json!(from.0)),
         }
     }
 
@@ -132,22 +158,76 @@ impl Service for LockNode {
                 ctx.reply(from, LockResponse::Redlock { from: me, resp });
             }
             (LockNode::Resource(resource), LockRequest::Write(req)) => {
-                let done = resource.write(ctx.storage(), &req);
-                if let Some(v) = done.observed {
-                    ctx.observe("lock/write", v);
+                if !resource.needs_confirmation(&req) {
+                    resource_write(ctx, resource, from, &req);
+                    return;
                 }
-                if done.sync {
-                    ctx.sync();
+                let asking = resource.has_pending();
+                if !resource.hold(from, req.clone()) {
+                    let step = req.step;
+                    ctx.reply(from, LockResponse::Write(WriteResp::Unavailable { step }));
+                    return;
                 }
-                ctx.reply(from, LockResponse::Write(done.resp));
+                ask_servers(ctx, &req.lock, req.token.unwrap_or(0));
+                if !asking {
+                    ctx.set_timer(CONFIRM_TIMER, Duration::from_millis(ASK_EVERY_MS));
+                }
             }
             (_, _) => ctx.reply(from, LockResponse::WrongNode),
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId) {
-        if let LockNode::Replica { node, info, .. } = self {
-            nested(ctx, info, |inner| node.on_timer(inner, timer));
+        match self {
+            LockNode::Replica { node, info, .. } => {
+                nested(ctx, info, |inner| node.on_timer(inner, timer));
+            }
+            LockNode::Resource(resource) if timer == CONFIRM_TIMER => {
+                let (given_up, ask) = resource.tick();
+                for Pending { from, req, .. } in given_up {
+                    let out = resource.refuse_unconfirmed(&req);
+                    if let Some(v) = out.observed {
+                        ctx.observe("lock/write", v);
+                    }
+                    ctx.reply(from, LockResponse::Write(out.resp));
+                }
+                for (lock, token) in ask {
+                    ask_servers(ctx, &lock, token);
+                }
+                if resource.has_pending() {
+                    ctx.set_timer(CONFIRM_TIMER, Duration::from_millis(ASK_EVERY_MS));
+                }
+            }
+            LockNode::Resource(_) | LockNode::Redlock(_) => {}
         }
     }
+}
+
+/// Asks every lock server whether `token` of `lock` was granted.
+fn ask_servers(ctx: &mut Ctx<'_, LockNode>, lock: &str, token: u64) {
+    let servers = LockOptions::servers(&ctx.info().cluster).to_vec();
+    for s in servers {
+        let msg = LockMsg::ConfirmToken {
+            lock: lock.to_string(),
+            token,
+        };
+        ctx.send(s, msg);
+    }
+}
+
+/// The resource takes (or fences off) one write and answers it.
+fn resource_write(
+    ctx: &mut Ctx<'_, LockNode>,
+    resource: &mut Resource,
+    from: ReplyTo,
+    req: &WriteReq,
+) {
+    let done = resource.write(ctx.storage(), req);
+    if let Some(v) = done.observed {
+        ctx.observe("lock/write", v);
+    }
+    if done.sync {
+        ctx.sync();
+    }
+    ctx.reply(from, LockResponse::Write(done.resp));
 }

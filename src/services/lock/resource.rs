@@ -6,11 +6,35 @@
 //! The fence file is `magic "FNC1" | crc32 of the payload: u32 LE | JSON payload`: a flipped
 //! digit in plain JSON would read back as a lower token and let a stale holder write, so a
 //! file whose checksum does not match is corruption, and the resource refuses from then on.
+//!
+//! A token above any it has accepted is taken only once a lock server confirms it was granted
+//! ([`Resource::needs_confirmation`]): the write waits (bounded) while the resource asks every
+//! server for the highest token it granted. Without that, one write with a made-up huge token
+//! would raise the fence above every real grant and lock every honest holder out for good.
 
 use super::wire::{WriteReq, WriteResp};
 use crate::disk::Storage;
+use crate::node::service::ReplyTo;
 use serde_json::json;
 use std::collections::BTreeMap;
+
+/// Writes waiting for their token to be confirmed, at most.
+pub const PENDING_MAX: usize = 256;
+/// Asks (one per [`ASK_EVERY_MS`]) before a token no server confirms is refused.
+pub const ASKS_MAX: u32 = 10;
+/// How often the servers are asked again about pending tokens.
+pub const ASK_EVERY_MS: u64 = 50;
+
+/// A write waiting for its token to be confirmed.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Who to answer.
+    pub from: ReplyTo,
+    /// The write.
+    pub req: WriteReq,
+    /// Times the servers were asked.
+    pub asks: u32,
+}
 
 const FENCE_FILE: &str = "fence";
 const FENCE_MAGIC: &[u8; 4] = b"FNC1";
@@ -23,6 +47,10 @@ pub struct Resource {
     /// resource then refuses every write rather than forget it).
     max_tokens: Option<BTreeMap<String, u64>>,
     fencing: bool,
+    /// The highest token a server has confirmed granted, per lock (relearned after a restart).
+    confirmed: BTreeMap<String, u64>,
+    /// Writes whose token waits for a confirmation, in arrival order.
+    pending: Vec<Pending>,
 }
 
 /// What the resource does with one write.
@@ -52,9 +80,91 @@ impl Resource {
             Resource {
                 max_tokens,
                 fencing,
+                confirmed: BTreeMap::new(),
+                pending: Vec::new(),
             },
             problem,
         )
+    }
+
+    /// True when `req` must wait for a server to confirm its token: fencing is on, the token is
+    /// above every token accepted for its lock and above every one confirmed.
+    pub fn needs_confirmation(&self, req: &WriteReq) -> bool {
+        let (Some(t), Some(max_tokens)) = (req.token, &self.max_tokens) else {
+            return false;
+        };
+        let accepted = max_tokens.get(&req.lock).copied().unwrap_or(0);
+        let confirmed = self.confirmed.get(&req.lock).copied().unwrap_or(0);
+        self.fencing && t > accepted && t > confirmed
+    }
+
+    /// Holds `req` until its token is confirmed; `false` when too many wait already.
+    pub fn hold(&mut self, from: ReplyTo, req: WriteReq) -> bool {
+        if self.pending.len() >= PENDING_MAX {
+            return false;
+        }
+        self.pending.push(Pending { from, req, asks: 0 });
+        true
+    }
+
+    /// A server says it granted up to `granted_max` for `lock`: the writes that were waiting
+    /// for a token at or below it, in arrival order.
+    pub fn confirm(&mut self, lock: &str, granted_max: u64) -> Vec<Pending> {
+        let c = self.confirmed.entry(lock.to_string()).or_insert(0);
+        *c = (*c).max(granted_max);
+        let c = *c;
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.req.lock == lock && p.req.token.is_some_and(|t| t <= c));
+        self.pending = waiting;
+        ready
+    }
+
+    /// One more round of asking: the writes asked about [`ASKS_MAX`] times without a
+    /// confirmation (to refuse), and the `(lock, token)` pairs to ask about again.
+    pub fn tick(&mut self) -> (Vec<Pending>, Vec<(String, u64)>) {
+        for p in &mut self.pending {
+            p.asks += 1;
+        }
+        let (given_up, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.asks > ASKS_MAX);
+        self.pending = waiting;
+        let mut ask: BTreeMap<String, u64> = BTreeMap::new();
+        for p in &self.pending {
+            let t = p.req.token.unwrap_or(0);
+            let e = ask.entry(p.req.lock.clone()).or_insert(t);
+            *e = (*e).min(t);
+        }
+        (given_up, ask.into_iter().collect())
+    }
+
+    /// True while writes wait.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The answer to a write whose token no server confirmed: refused like a stale one.
+    pub fn refuse_unconfirmed(&self, req: &WriteReq) -> WriteOutcome {
+        let max = self
+            .max_tokens
+            .as_ref()
+            .and_then(|m| m.get(&req.lock).copied())
+            .unwrap_or(0);
+        WriteOutcome {
+            resp: WriteResp::Rejected {
+                step: req.step,
+                max_token: max,
+            },
+            sync: false,
+            observed: Some(json!({
+                "lock": req.lock,
+                "holder": req.holder,
+                "token": req.token,
+                "accepted": false,
+                "unconfirmed": true,
+            })),
+        }
     }
 
     /// Handles one write.
@@ -144,6 +254,53 @@ mod tests {
             holder: "c0".to_string(),
             token: Some(token),
         }
+    }
+
+    #[test]
+    fn a_token_above_every_known_one_waits_for_a_server_to_confirm_it() {
+        use crate::ids::{Addr, ClientId};
+        let mut disk = SimDisk::new();
+        let (mut r, _) = Resource::start(&mut disk, true);
+        let from = ReplyTo {
+            to: Addr::Client(ClientId(0)),
+            req_id: 1,
+        };
+        let poison = req(u64::MAX);
+        assert!(r.needs_confirmation(&poison));
+        assert!(r.hold(from, poison.clone()));
+        let honest = req(3);
+        assert!(r.hold(from, honest.clone()));
+        // A server has granted up to 3: the honest write goes on, the poisoned one waits.
+        let ready = r.confirm("a", 3);
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].req, honest);
+        assert!(
+            !r.needs_confirmation(&req(2)),
+            "at or below a confirmed token"
+        );
+        // Nobody ever confirms u64::MAX: refused after ASKS_MAX rounds, never accepted.
+        let mut refused = Vec::new();
+        for _ in 0..=ASKS_MAX {
+            let (given_up, ask) = r.tick();
+            refused.extend(given_up);
+            if !refused.is_empty() {
+                break;
+            }
+            assert_eq!(ask, vec![("a".to_string(), u64::MAX)]);
+        }
+        assert_eq!(refused.len(), 1);
+        let out = r.refuse_unconfirmed(&refused[0].req);
+        assert!(matches!(out.resp, WriteResp::Rejected { .. }), "{out:?}");
+        assert!(!r.has_pending());
+        // The fence did not move: an honest token 4 (once confirmed) is still taken.
+        r.confirm("a", 4);
+        assert!(matches!(
+            r.write(&mut disk, &req(4)).resp,
+            WriteResp::Accepted { .. }
+        ));
+        // Without fencing (the planted bug), nothing waits.
+        let (open, _) = Resource::start(&mut SimDisk::new(), false);
+        assert!(!open.needs_confirmation(&req(u64::MAX)));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::machine::{LockOp, LockResult};
 use crate::ids::NodeId;
 use crate::node::service::Message;
-use crate::services::replicated::{Request, Response};
+use crate::services::raft::RaftMsg;
+use crate::services::replicated::{Logged, Request, Response};
 use serde::{Deserialize, Serialize};
 
 /// A write to the protected resource.
@@ -140,6 +141,39 @@ impl Message for LockResponse {
             LockResponse::Redlock { .. } => "redlock/answer",
             LockResponse::Write(_) => "resource/answer",
             LockResponse::WrongNode => "lock/wrong-node",
+        }
+    }
+}
+
+/// Between the nodes of a lock cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockMsg {
+    /// Between lock servers: the Raft protocol.
+    Raft(RaftMsg<Logged<LockOp>>),
+    /// Resource → lock server: was `token` of `lock` granted?
+    ConfirmToken {
+        /// The lock.
+        lock: String,
+        /// The token a write carries.
+        token: u64,
+    },
+    /// Lock server → resource: the highest token of `lock` it has granted (as far as it has
+    /// applied the log: a lagging server answers low, the leader answers in full).
+    TokenGranted {
+        /// The lock.
+        lock: String,
+        /// Its highest granted token (0: none).
+        granted_max: u64,
+    },
+}
+
+impl Message for LockMsg {
+    fn label(&self) -> &'static str {
+        match self {
+            LockMsg::Raft(m) => Message::label(m),
+            LockMsg::ConfirmToken { .. } => "resource/confirm-token",
+            LockMsg::TokenGranted { .. } => "lock/token-granted",
         }
     }
 }

@@ -252,6 +252,11 @@ fn recover<M: StateMachine>(
 }
 
 impl<M: StateMachine> ReplicatedNode<M> {
+    /// The application as this replica has applied it (`None` while it cannot serve).
+    pub fn machine(&self) -> Option<&M> {
+        self.live.as_ref().map(|l| l.app.machine())
+    }
+
     /// Hands every `Ready` the core has to [`Live::handle`], then sets the one timer.
     fn drive(&mut self, ctx: &mut Ctx<'_, Self>) {
         loop {
