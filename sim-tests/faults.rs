@@ -237,6 +237,52 @@ fn message_loss_duplication_and_delay_happen() {
 }
 
 #[test]
+fn corrupted_messages_are_dropped_at_the_receiver_never_decoded() {
+    let sc = scenario(
+        "corrupt",
+        "[[faults.schedule]]\nat_ms = 200\nfault = \"net-corrupt\"\nprobability = 0.5\nto = 1\nduration_ms = 500\n",
+    );
+    let o = run(&sc);
+    assert_clean(&o);
+    let mut corrupted = BTreeSet::new();
+    let mut garbage_at_n1 = 0;
+    let mut delivered = BTreeSet::new();
+    for r in o.log.records() {
+        match &r.event {
+            Event::Corrupt { to, msg_id, .. } => {
+                assert_eq!(position(*to), NodeId(1), "corruption only on links to n1");
+                assert!(r.time_ns >= SimTime::from_ms(200) && r.time_ns < SimTime::from_ms(700));
+                corrupted.insert(*msg_id);
+            }
+            Event::Garbage { to, error, .. } => {
+                assert!(error.contains("checksum"), "{error}");
+                if position(*to) == NodeId(1) {
+                    garbage_at_n1 += 1;
+                }
+            }
+            Event::Deliver { msg_id, .. } => {
+                delivered.insert(*msg_id);
+            }
+            _ => {}
+        }
+    }
+    assert!(corrupted.len() > 5, "only {} corrupted", corrupted.len());
+    assert_eq!(
+        o.counters[Counter::CorruptedMessages],
+        corrupted.len() as u64
+    );
+    assert_eq!(
+        garbage_at_n1,
+        corrupted.len(),
+        "every corrupted message is dropped as garbage"
+    );
+    assert!(
+        corrupted.is_disjoint(&delivered),
+        "a corrupted message reached a service"
+    );
+}
+
+#[test]
 fn clock_faults_reach_the_service() {
     let sc = scenario(
         "clock",

@@ -257,7 +257,14 @@ fn forged_from_node_0(to_node: u32) -> Vec<u8> {
     d.push(0);
     d.extend_from_slice(&to_node.to_le_bytes());
     d.extend_from_slice(br#"{"peer":{"append":{"term":1000}}}"#);
-    d
+    framed(d)
+}
+
+/// A datagram as the wire carries it without a key: the envelope and its CRC-32.
+fn framed(mut envelope: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&envelope);
+    envelope.extend_from_slice(&crc.to_le_bytes());
+    envelope
 }
 
 /// A key file as it should be kept: readable by its owner only.
@@ -356,7 +363,7 @@ fn client_datagram(to_node: u32, body: &str) -> Vec<u8> {
     d.push(0);
     d.extend_from_slice(&to_node.to_le_bytes());
     d.extend_from_slice(body.as_bytes());
-    d
+    framed(d)
 }
 
 #[test]
@@ -375,7 +382,7 @@ fn a_made_up_fencing_token_cannot_poison_the_resource() {
         .expect("send");
     let mut buf = [0u8; 2048];
     let (len, _) = attacker.recv_from(&mut buf).expect("the resource answers");
-    let answer = String::from_utf8_lossy(&buf[19..len]).to_string();
+    let answer = String::from_utf8_lossy(&buf[19..len.saturating_sub(4)]).to_string();
     assert!(answer.contains("rejected"), "{answer}");
     assert!(!answer.contains("18446744073709551615"), "{answer}");
     // Honest holders go on, and the fence stands where their tokens put it: a stale write
@@ -394,7 +401,7 @@ fn a_made_up_fencing_token_cannot_poison_the_resource() {
         .send_to(&client_datagram(3, &stale), cluster.node_addr(3))
         .expect("send");
     let (len, _) = attacker.recv_from(&mut buf).expect("the resource answers");
-    let answer = String::from_utf8_lossy(&buf[19..len]).to_string();
+    let answer = String::from_utf8_lossy(&buf[19..len.saturating_sub(4)]).to_string();
     let max: u64 = answer
         .split("\"max_token\":")
         .nth(1)

@@ -51,6 +51,9 @@ pub enum Counter {
     DuplicatedMessages,
     /// Messages held back by a delay rule (which reorders them).
     DelayedMessages,
+    /// Messages whose bits a corruption rule flipped in flight (their receivers drop them:
+    /// `garbage_messages`).
+    CorruptedMessages,
     /// Bytes that arrived but did not decode as a message.
     GarbageMessages,
     /// Faults the nemesis applied.
@@ -167,6 +170,7 @@ impl Counter {
             Counter::DroppedInboxFull | Counter::Pauses => matches!(fault, Fault::Pause { .. }),
             Counter::DuplicatedMessages => matches!(fault, Fault::NetDuplicate { .. }),
             Counter::DelayedMessages => matches!(fault, Fault::NetDelay { .. }),
+            Counter::CorruptedMessages => matches!(fault, Fault::NetCorrupt { .. }),
             Counter::ClockJumpsBackward => {
                 matches!(fault, Fault::ClockJump { delta_ms, .. } if *delta_ms < 0)
             }
@@ -294,6 +298,7 @@ impl Counters {
             }
             Event::Duplicate { .. } => self.add(C::DuplicatedMessages, 1),
             Event::Delay { .. } => self.add(C::DelayedMessages, 1),
+            Event::Corrupt { .. } => self.add(C::CorruptedMessages, 1),
             Event::Garbage { .. } => self.add(C::GarbageMessages, 1),
             Event::Fault { action } => {
                 self.add(C::FaultsApplied, 1);

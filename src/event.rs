@@ -232,6 +232,17 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A message's bits were flipped in flight (net-corrupt); its receiver's frame check
+    /// drops it (a `Garbage` event there). Declared last: the canonical encoding numbers
+    /// variants, so appending keeps every other event's bytes.
+    Corrupt {
+        /// The sender.
+        from: Addr,
+        /// The receiver.
+        to: Addr,
+        /// The message id.
+        msg_id: u64,
+    },
 }
 
 /// An event with its true time.

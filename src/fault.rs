@@ -279,6 +279,17 @@ pub enum Fault<S: Stage = Resolved> {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ends: Option<Box<Fault<S>>>,
     },
+    /// Flip a bit of messages in flight on the selected links with a probability (what UDP's
+    /// own checksum misses now and then). The frame checksum catches it: the receiver drops
+    /// the datagram, never decodes it into a wrong message. Declared last so that adding it
+    /// left every other kind's place (and every digest) as it was.
+    NetCorrupt {
+        /// Chance that one message is corrupted.
+        probability: Probability,
+        /// The links affected.
+        #[serde(flatten)]
+        links: LinkSelector,
+    },
 }
 
 /// A fault as a scenario plans it.
@@ -299,7 +310,7 @@ impl FaultKind {
     pub fn params(self) -> &'static [&'static str] {
         match self {
             FaultKind::Partition => &["kind", "node", "cut", "duration_ms"],
-            FaultKind::NetLoss | FaultKind::NetDuplicate => {
+            FaultKind::NetLoss | FaultKind::NetDuplicate | FaultKind::NetCorrupt => {
                 &["probability", "from", "to", "duration_ms"]
             }
             FaultKind::NetDelay => &["probability", "delay_ms_max", "from", "to", "duration_ms"],
@@ -370,9 +381,10 @@ impl<S: Stage> Fault<S> {
         let ends = Some(Box::new(self.clone()));
         match self {
             Fault::Partition { .. } => Some(Fault::Heal { ends }),
-            Fault::NetLoss { .. } | Fault::NetDuplicate { .. } | Fault::NetDelay { .. } => {
-                Some(Fault::NetCalm { ends })
-            }
+            Fault::NetLoss { .. }
+            | Fault::NetDuplicate { .. }
+            | Fault::NetDelay { .. }
+            | Fault::NetCorrupt { .. } => Some(Fault::NetCalm { ends }),
             Fault::Crash { node } => Some(Fault::Restart { node: *node }),
             Fault::Pause { node } => Some(Fault::Resume { node: *node }),
             Fault::DiskTornWrite { .. }
@@ -398,7 +410,9 @@ impl fmt::Display for Fault<Resolved> {
             Fault::Partition { kind, cut } => {
                 write!(f, "partition {} ({} links cut)", kind.name(), cut.len())
             }
-            Fault::NetLoss { probability, links } | Fault::NetDuplicate { probability, links } => {
+            Fault::NetLoss { probability, links }
+            | Fault::NetDuplicate { probability, links }
+            | Fault::NetCorrupt { probability, links } => {
                 write!(
                     f,
                     "{} p={} {}",
@@ -544,6 +558,7 @@ mod tests {
                 FaultKind::DiskFull => Fault::DiskFull { node },
                 FaultKind::DiskSlow => Fault::DiskSlow { node, delay_ms: 1 },
                 FaultKind::DiskCalm => Fault::DiskCalm { ends: None },
+                FaultKind::NetCorrupt => Fault::NetCorrupt { probability, links },
             }
         };
         for &kind in FaultKind::ALL {

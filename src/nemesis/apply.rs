@@ -69,6 +69,10 @@ pub(super) fn resolve(
             probability: *probability,
             links: *links,
         },
+        Fault::NetCorrupt { probability, links } => Fault::NetCorrupt {
+            probability: *probability,
+            links: *links,
+        },
         Fault::NetDelay {
             probability,
             delay_ms_max,
@@ -260,6 +264,7 @@ pub(super) fn apply(
         Fault::NetDuplicate { probability, links } => {
             w.net.faults.add_duplicate(*links, *probability)
         }
+        Fault::NetCorrupt { probability, links } => w.net.faults.add_corrupt(*links, *probability),
         Fault::NetDelay {
             probability,
             delay_ms_max,

@@ -139,6 +139,10 @@ fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) 
             probability: r.duplicate_probability,
             links,
         },
+        FaultKind::NetCorrupt => Fault::NetCorrupt {
+            probability: r.corrupt_probability,
+            links,
+        },
         FaultKind::NetDelay => Fault::NetDelay {
             probability: r.delay_probability,
             delay_ms_max: r.delay_ms_max,

@@ -77,6 +77,9 @@ pub enum DecodeError {
     /// The body does not decode as the service's types.
     #[error("envelope body does not decode: {0}")]
     Body(serde_json::Error),
+    /// The frame's checksum does not match: changed in flight.
+    #[error("frame checksum mismatch (corrupted in flight)")]
+    Checksum,
 }
 
 /// Decodes a datagram's header, leaving the body raw.
@@ -142,6 +145,31 @@ pub fn encode_envelope(msg_id: u64, from: Addr, to: Addr, body: &RawValue) -> Ve
     out
 }
 
+/// Bytes of the checksum that ends every frame (a datagram without a cluster key).
+pub const FRAME_CHECK_BYTES: usize = 4;
+
+/// The frame of an envelope: the envelope and a CRC-32 of it, so a datagram whose bits changed
+/// in flight (UDP's own 16-bit checksum misses some) is dropped, never decoded into a wrong
+/// message.
+pub fn seal_frame(mut envelope: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&envelope);
+    envelope.extend_from_slice(&crc.to_le_bytes());
+    envelope
+}
+
+/// The envelope of a frame whose checksum matches.
+pub fn open_frame(frame: &[u8]) -> Result<&[u8], DecodeError> {
+    let at = frame
+        .len()
+        .checked_sub(FRAME_CHECK_BYTES)
+        .ok_or(DecodeError::Header("shorter than a frame checksum"))?;
+    let (envelope, crc) = frame.split_at(at);
+    if crc32fast::hash(envelope).to_le_bytes() != crc {
+        return Err(DecodeError::Checksum);
+    }
+    Ok(envelope)
+}
+
 /// Decodes a body with the receiver's types.
 pub fn decode_body<B: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<B, DecodeError> {
     serde_json::from_str(raw.get()).map_err(DecodeError::Body)
@@ -156,6 +184,19 @@ pub fn encode_body<B: Serialize>(body: &B) -> Result<Box<RawValue>, serde_json::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_opens_unchanged_and_any_flipped_bit_is_caught() {
+        let envelope = b"header and a body".to_vec();
+        let frame = seal_frame(envelope.clone());
+        assert_eq!(open_frame(&frame).ok(), Some(&envelope[..]));
+        for bit in 0..frame.len() * 8 {
+            let mut bad = frame.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(open_frame(&bad).is_err(), "bit {bit} flipped was accepted");
+        }
+        assert!(open_frame(b"abc").is_err());
+    }
 
     type TestBody = Body<String, u32, i64>;
 

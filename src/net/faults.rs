@@ -30,6 +30,8 @@ pub struct SendDecision {
     pub duplicate: bool,
     /// Held back this long on arrival.
     pub extra_delay: Option<Duration>,
+    /// Corrupted in flight: which bit to flip (this number modulo the datagram's bits).
+    pub corrupt: Option<u64>,
 }
 
 /// The network's fault rules.
@@ -40,6 +42,7 @@ pub struct NetFaults {
     loss: Vec<(LinkSelector, Probability)>,
     duplicate: Vec<(LinkSelector, Probability)>,
     delay: Vec<DelayRule>,
+    corrupt: Vec<(LinkSelector, Probability)>,
     /// `client_home[c]` = the node client `c` sits next to.
     client_home: Vec<NodeId>,
 }
@@ -103,6 +106,9 @@ impl NetFaults {
             Fault::NetDuplicate { probability, links } => {
                 remove_first(&mut self.duplicate, |r| *r == (*links, *probability));
             }
+            Fault::NetCorrupt { probability, links } => {
+                remove_first(&mut self.corrupt, |r| *r == (*links, *probability));
+            }
             Fault::NetDelay {
                 probability,
                 delay_ms_max,
@@ -139,6 +145,11 @@ impl NetFaults {
         self.duplicate.push((links, probability));
     }
 
+    /// Adds a corruption rule.
+    pub fn add_corrupt(&mut self, links: LinkSelector, probability: Probability) {
+        self.corrupt.push((links, probability));
+    }
+
     /// Adds a delay rule.
     pub fn add_delay(&mut self, links: LinkSelector, probability: Probability, delay_ms_max: u64) {
         self.delay.push(DelayRule {
@@ -153,11 +164,15 @@ impl NetFaults {
         self.loss.clear();
         self.duplicate.clear();
         self.delay.clear();
+        self.corrupt.clear();
     }
 
-    /// True when any loss, duplication or delay rule is in force.
+    /// True when any loss, duplication, delay or corruption rule is in force.
     pub fn has_rules(&self) -> bool {
-        !(self.loss.is_empty() && self.duplicate.is_empty() && self.delay.is_empty())
+        !(self.loss.is_empty()
+            && self.duplicate.is_empty()
+            && self.delay.is_empty()
+            && self.corrupt.is_empty())
     }
 
     /// Decides the fate of one message. Rules are tried in the order they were added; draws
@@ -189,6 +204,12 @@ impl NetFaults {
                 let ms = rng.random_range(1..=rule.delay_ms_max.max(1));
                 let extra = decision.extra_delay.unwrap_or_default() + Duration::from_millis(ms);
                 decision.extra_delay = Some(extra);
+            }
+        }
+        // Drawn last: a run without corruption rules draws exactly what it drew before.
+        for (links, p) in &self.corrupt {
+            if links.matches(a, b) && p.sample(rng) {
+                decision.corrupt = Some(rng.random());
             }
         }
         decision

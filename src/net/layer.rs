@@ -29,10 +29,20 @@ pub struct Outbound<'a> {
     pub label: &'static str,
     /// The encoded body (hashed into the event log, never stored).
     pub body: &'a RawValue,
-    /// Size of the whole datagram on the wire.
+    /// Size of the envelope (header and body; the frame's 4-byte checksum, like UDP's own, is
+    /// not counted).
     pub bytes: u32,
     /// Whether the destination was up when the message was sent.
     pub destination_up: bool,
+}
+
+/// What the wire carries of one send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sent {
+    /// Copies to put on the wire (0: dropped).
+    pub copies: u8,
+    /// Flip this bit (modulo the datagram's bits) in every copy: corrupted in flight.
+    pub corrupt: Option<u64>,
 }
 
 /// The network's state in a run: fault rules, the draws that apply them, message ids and the
@@ -72,14 +82,15 @@ impl NetState {
         self.delays.len()
     }
 
-    /// Logs and judges one send. Returns how many copies to put on the wire (0: dropped).
+    /// Logs and judges one send: how many copies to put on the wire (0: dropped), and which
+    /// bit to flip in them, if the message is corrupted in flight.
     pub fn on_send(
         &mut self,
         log: &mut EventLog,
         now: SimTime,
         msg_id: u64,
         m: &Outbound<'_>,
-    ) -> u8 {
+    ) -> Sent {
         let mut fnv = Fnv64::new();
         fnv.write(m.body.get().as_bytes());
         let (from, to) = (m.from, m.to);
@@ -109,7 +120,7 @@ impl NetState {
                     cause,
                 },
             );
-            return 0;
+            return Sent::default();
         }
         let room = self.delays.len() < DELAYED_MAX;
         if let (Some(extra), true) = (decision.extra_delay, room) {
@@ -124,11 +135,18 @@ impl NetState {
             );
             self.delays.insert((to, msg_id), extra);
         }
-        if decision.duplicate {
+        if decision.corrupt.is_some() {
+            log.push(now, Event::Corrupt { from, to, msg_id });
+        }
+        let copies = if decision.duplicate {
             log.push(now, Event::Duplicate { from, to, msg_id });
             2
         } else {
             1
+        };
+        Sent {
+            copies,
+            corrupt: decision.corrupt,
         }
     }
 
@@ -196,7 +214,7 @@ mod tests {
         };
         for _ in 0..3 {
             let id = net.next_msg_id();
-            assert_eq!(net.on_send(&mut log, SimTime::ZERO, id, &m), 1);
+            assert_eq!(net.on_send(&mut log, SimTime::ZERO, id, &m).copies, 1);
         }
         assert_eq!(net.delayed_count(), 3);
         net.faults.cut_links(&[(NodeId(0), NodeId(1))]);

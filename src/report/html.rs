@@ -124,14 +124,14 @@ svg{display:block;border:1px solid #ddd;background:#fff;margin:6px 0}\
 svg text{font:10px ui-monospace,monospace;fill:#333}\
 .ok{fill:#3fa34d}.fail{fill:#f0a030}.info{fill:#8c8ca8}.pending{fill:#b8b8c8}\
 .crash{fill:#222}.pause{fill:#8e44ad}.partition{fill:#e67e22}.net-loss{fill:#2e86c1}\
-.net-duplicate{fill:#17a589}.net-delay{fill:#5dade2}.clock-jump,.clock-offset,.clock-drift{fill:#c0392b}\
+.net-duplicate{fill:#17a589}.net-delay{fill:#5dade2}.net-corrupt{fill:#d4ac0d}.clock-jump,.clock-offset,.clock-drift{fill:#c0392b}\
 .disk{fill:#6d4c41}.fault{fill:#7f8c8d}.lane{fill:#fafafa}.heal{stroke:#2a8a2a;stroke-dasharray:4 3}\
 .other-key{opacity:.3}.blamed-line{stroke:#d00;stroke-width:1;opacity:.6}.blamed-op{stroke:#d00;stroke-width:2.5;fill-opacity:.95}.prefix-op{stroke:#155724;stroke-width:1}\
 text.blamed-label{fill:#d00;font-weight:bold;paint-order:stroke;stroke:#fff;stroke-width:3px}.tick{stroke:#ddd}\
 .legend span{display:inline-block;margin-right:10px}.sw{display:inline-block;width:12px;height:10px;margin-right:3px;vertical-align:middle}\
 i.ok{background:#3fa34d}i.fail{background:#f0a030}i.info{background:#8c8ca8}i.pending{background:#b8b8c8}\
 i.crash{background:#222}i.pause{background:#8e44ad}i.partition{background:#e67e22}i.net-loss{background:#2e86c1}\
-i.net-duplicate{background:#17a589}i.net-delay{background:#5dade2}i.clock-jump{background:#c0392b}i.disk{background:#6d4c41}\
+i.net-duplicate{background:#17a589}i.net-delay{background:#5dade2}i.net-corrupt{background:#d4ac0d}i.clock-jump{background:#c0392b}i.disk{background:#6d4c41}\
 i.blamed-sw{border:2px solid #d00;box-sizing:border-box}\
 li.blamed{color:#b00}";
 
@@ -226,7 +226,7 @@ fn legend(page: &mut String) {
     let _ = write!(
         page,
         "<p class=legend>Operations: {}{}{}{} · Faults (per node lane: process / partition / \
-         network / disk bands): {}{}{}{}{}{}{}{} · <span><i class=\"sw blamed-sw\"></i>blamed by a failed \
+         network / disk bands): {}{}{}{}{}{}{}{}{} · <span><i class=\"sw blamed-sw\"></i>blamed by a failed \
          verdict (✖n)</span><span>green dashed line: heal everything, the liveness phase begins\
          </span> · hover anything for details</p>",
         sw("ok", "ok"),
@@ -239,6 +239,7 @@ fn legend(page: &mut String) {
         sw("net-loss", "loss"),
         sw("net-duplicate", "duplication"),
         sw("net-delay", "delay"),
+        sw("net-corrupt", "corruption"),
         sw("clock-jump", "clock step / offset / drift"),
         sw("disk", "disk fault"),
     );

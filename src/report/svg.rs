@@ -128,7 +128,7 @@ fn frame(svg: &mut String, view: &View, marks: &[FaultMark]) {
         };
         let class = match m.kind {
             "crash" | "pause" | "partition" | "net-loss" | "net-duplicate" | "net-delay"
-            | "clock-jump" | "clock-offset" | "clock-drift" => m.kind,
+            | "net-corrupt" | "clock-jump" | "clock-offset" | "clock-drift" => m.kind,
             kind if kind.starts_with("disk") => "disk",
             _ => "fault",
         };

@@ -303,7 +303,8 @@ pub(crate) fn nodes_of(fault: &Fault, nodes: u32) -> Vec<NodeId> {
         }
         Fault::NetLoss { links, .. }
         | Fault::NetDuplicate { links, .. }
-        | Fault::NetDelay { links, .. } => match (links.from, links.to) {
+        | Fault::NetDelay { links, .. }
+        | Fault::NetCorrupt { links, .. } => match (links.from, links.to) {
             (None, _) | (_, None) => all(),
             (Some(a), Some(b)) if a == b => vec![a],
             (Some(a), Some(b)) => vec![a.min(b), a.max(b)],

@@ -241,6 +241,9 @@ pub struct RandomFaults {
     /// Chance a message is delayed while a net-delay rule lasts.
     #[serde(default = "d_p05")]
     pub delay_probability: Probability,
+    /// Chance a message is corrupted in flight while a net-corrupt rule lasts. Default 0.1.
+    #[serde(default = "d_p01")]
+    pub corrupt_probability: Probability,
     /// Default 50.
     #[serde(default = "d_delay_ms_max")]
     pub delay_ms_max: u64,
@@ -281,6 +284,9 @@ fn d_fault_ms_max() -> u64 {
 }
 fn d_p02() -> Probability {
     Probability::from_f64(0.2).unwrap_or(Probability::NEVER)
+}
+fn d_p01() -> Probability {
+    Probability::from_f64(0.1).unwrap_or(Probability::NEVER)
 }
 fn d_p05() -> Probability {
     Probability::from_f64(0.5).unwrap_or(Probability::NEVER)

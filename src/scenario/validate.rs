@@ -402,6 +402,10 @@ fn schedule_entry(
             probability: e.probability.ok_or_else(|| required("probability"))?,
             links,
         },
+        FaultKind::NetCorrupt => Fault::NetCorrupt {
+            probability: e.probability.ok_or_else(|| required("probability"))?,
+            links,
+        },
         FaultKind::NetDelay => Fault::NetDelay {
             probability: e.probability.unwrap_or(Probability::ALWAYS),
             delay_ms_max: e.delay_ms_max.ok_or_else(|| required("delay_ms_max"))?,

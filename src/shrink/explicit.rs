@@ -137,7 +137,9 @@ impl Entry {
                 p.push(("cut", Value::Array(links)));
             }
             Fault::Heal { .. } | Fault::NetCalm { .. } => {}
-            Fault::NetLoss { probability, links } | Fault::NetDuplicate { probability, links } => {
+            Fault::NetLoss { probability, links }
+            | Fault::NetDuplicate { probability, links }
+            | Fault::NetCorrupt { probability, links } => {
                 p.push(("probability", Value::Float(probability.as_f64())));
                 p.extend(links.from.map(|n| ("from", node(&n))));
                 p.extend(links.to.map(|n| ("to", node(&n))));

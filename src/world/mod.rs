@@ -15,7 +15,7 @@ use crate::event::{Event, EventLog};
 use crate::history::{History, HistoryEvent, OpRecord, Process};
 use crate::ids::{Addr, Incarnation, NodeId};
 use crate::net::faults::NetFaults;
-use crate::net::layer::{NetState, Outbound};
+use crate::net::layer::{NetState, Outbound, Sent};
 use crate::rng::DetRng;
 use crate::time::{LocalInstant, SimTime};
 use std::rc::Rc;
@@ -143,7 +143,7 @@ impl WorldState {
 
     /// Logs and judges one message through the network's fault layer; returns how many copies
     /// the backend puts on its wire (0 = dropped).
-    pub fn send(&mut self, now: SimTime, msg_id: u64, mut m: Outbound<'_>) -> u8 {
+    pub fn send(&mut self, now: SimTime, msg_id: u64, mut m: Outbound<'_>) -> Sent {
         m.destination_up = self.is_up(m.to);
         self.net.on_send(&mut self.log, now, msg_id, &m)
     }

@@ -9,7 +9,7 @@
 
 use super::auth::{AuthError, ClusterKey, ReplayGuard};
 use crate::ids::Addr;
-use crate::net::envelope::{decode_envelope, encode_envelope};
+use crate::net::envelope::{decode_envelope, encode_envelope, open_frame, seal_frame};
 use crate::node::env::Inbound;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
@@ -160,9 +160,10 @@ impl RealTransport {
             return;
         };
         let envelope = encode_envelope(self.next_msg_id, self.me, to, body);
+        // With a key, the MAC also catches what a checksum would.
         let bytes = match &self.security.key {
             Some(key) => key.seal(self.security.epoch, &envelope),
-            None => envelope,
+            None => seal_frame(envelope),
         };
         if let Err(e) = self.sock.try_send_to(&bytes, dst) {
             tracing::debug!(%to, error = %e, "send failed");
@@ -244,7 +245,13 @@ impl Pump {
                     return None;
                 }
             },
-            None => (0, datagram),
+            None => match open_frame(datagram) {
+                Ok(envelope) => (0, envelope),
+                Err(_) => {
+                    drops.garbage += 1;
+                    return None;
+                }
+            },
         };
         let env = match decode_envelope(envelope) {
             Ok(env) => env,

@@ -5,7 +5,7 @@
 use super::runtime::{SimRuntime, SimSocket};
 use crate::event::{DropCause, Event};
 use crate::ids::{Addr, Incarnation};
-use crate::net::envelope::{decode_envelope, encode_envelope};
+use crate::net::envelope::{decode_envelope, encode_envelope, open_frame, seal_frame};
 use crate::net::layer::Outbound;
 use crate::node::env::Inbound;
 use crate::world::WorldState;
@@ -64,24 +64,30 @@ impl<R: SimRuntime> Transport<R> {
     /// Sends one message through the fault layer.
     pub fn send(&self, to: Addr, label: &'static str, body: &RawValue) {
         let now = R::now();
-        let (bytes, copies) = {
+        let (frame, sent) = {
             let mut w = self.world.borrow_mut();
             let msg_id = w.net.next_msg_id();
-            let bytes = encode_envelope(msg_id, self.me, to, body);
+            let envelope = encode_envelope(msg_id, self.me, to, body);
             let m = Outbound {
                 from: self.me,
                 incarnation: self.incarnation,
                 to,
                 label,
                 body,
-                bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                bytes: u32::try_from(envelope.len()).unwrap_or(u32::MAX),
                 destination_up: true,
             };
-            let copies = w.send(now, msg_id, m);
-            (bytes, copies)
+            let sent = w.send(now, msg_id, m);
+            (seal_frame(envelope), sent)
         };
-        for _ in 0..copies {
-            if let Err(e) = self.socket.send_to(&bytes, to) {
+        let mut frame = frame;
+        if let Some(bit) = sent.corrupt {
+            let bits = frame.len() as u64 * 8;
+            let at = usize::try_from(bit % bits).unwrap_or(0);
+            frame[at / 8] ^= 1 << (at % 8);
+        }
+        for _ in 0..sent.copies {
+            if let Err(e) = self.socket.send_to(&frame, to) {
                 tracing::warn!(%to, error = %e, "send failed");
             }
         }
@@ -127,7 +133,7 @@ async fn pump<R: SimRuntime>(
             bytes: u32::try_from(len).unwrap_or(u32::MAX),
             error,
         };
-        let env = match decode_envelope(&buf[..len]) {
+        let env = match open_frame(&buf[..len]).and_then(decode_envelope) {
             Ok(env) if env.to == me => env,
             Ok(env) => {
                 let error = format!("addressed to {}, not {me}", env.to);
