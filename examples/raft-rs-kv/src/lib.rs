@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod invariants;
+pub mod log_store;
 pub mod machine;
 pub mod msg;
 pub mod node;
