@@ -23,7 +23,7 @@ const HARNESS: &[&str] = &[
     "src/check",
     "src/client",
     "src/node",
-    "src/fault.rs",
+    "src/fault",
     "src/counters.rs",
     "src/event.rs",
 ];

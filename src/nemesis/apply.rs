@@ -3,6 +3,7 @@
 use crate::backend::SimDriver;
 use crate::disk::DiskRule;
 use crate::event::Event;
+use crate::fault::decl::Target;
 use crate::fault::{Fault, FaultSpec, OpenCut};
 use crate::ids::NodeId;
 use crate::net::partition::cut_links;
@@ -20,8 +21,9 @@ fn pick(eligible: &[NodeId], rng: &mut DetRng, what: &str) -> Result<NodeId, Str
     Ok(eligible[rng.random_range(0..eligible.len())])
 }
 
-/// Chooses the open parameters of `spec`. `down_limit` bounds how many nodes may be down or
-/// paused at once (random faults only).
+/// Chooses the open parameters of `spec`: the node its declaration targets, a partition's
+/// links, a corruption's file and bit. `down_limit` bounds how many nodes may be down or paused
+/// at once (random faults only).
 pub(super) fn resolve(
     spec: &FaultSpec,
     nodes: &[NodeId],
@@ -29,27 +31,22 @@ pub(super) fn resolve(
     w: &WorldState,
     rng: &mut DetRng,
 ) -> Result<Fault, String> {
-    let filter =
-        |f: &dyn Fn(NodeId) -> bool| nodes.iter().copied().filter(|&n| f(n)).collect::<Vec<_>>();
-    let node_or =
-        |given: Option<NodeId>, rng: &mut DetRng, eligible: Vec<NodeId>, what: &str| match given {
-            Some(n) => Ok(n),
-            None => pick(&eligible, rng, what),
-        };
-    let check_limit = || -> Result<(), String> {
+    let target = spec.kind().decl().target;
+    if target.impairs() {
         let impaired = nodes
             .iter()
             .filter(|&&n| !w.node(n).up || w.node(n).paused)
             .count() as u32;
-        match down_limit {
-            Some(limit) if impaired >= limit => Err(format!(
+        if let Some(limit) = down_limit
+            && impaired >= limit
+        {
+            return Err(format!(
                 "{impaired} nodes already down or paused (limit {limit})"
-            )),
-            _ => Ok(()),
+            ));
         }
-    };
-    Ok(match spec {
-        Fault::Partition { kind, cut } => Fault::Partition {
+    }
+    match spec {
+        Fault::Partition { kind, cut } => Ok(Fault::Partition {
             kind: *kind,
             cut: match cut {
                 OpenCut::Pivot(pivot) => {
@@ -58,83 +55,41 @@ pub(super) fn resolve(
                 // Validation checked the nodes; nothing is drawn.
                 OpenCut::Links(links) => links.clone(),
             },
-        },
-        // A planned heal or calm ends everything; only a resolved fault's undo ends one thing.
-        Fault::Heal { .. } => Fault::Heal { ends: None },
-        Fault::NetLoss { probability, links } => Fault::NetLoss {
-            probability: *probability,
-            links: *links,
-        },
-        Fault::NetDuplicate { probability, links } => Fault::NetDuplicate {
-            probability: *probability,
-            links: *links,
-        },
-        Fault::NetCorrupt { probability, links } => Fault::NetCorrupt {
-            probability: *probability,
-            links: *links,
-        },
-        Fault::NetDelay {
-            probability,
-            delay_ms_max,
-            links,
-        } => Fault::NetDelay {
-            probability: *probability,
-            delay_ms_max: *delay_ms_max,
-            links: *links,
-        },
-        Fault::NetCalm { .. } => Fault::NetCalm { ends: None },
-        Fault::Crash { node } => {
-            check_limit()?;
-            Fault::Crash {
-                node: node_or(*node, rng, filter(&|n| w.node(n).up), "up")?,
-            }
-        }
-        Fault::Restart { node } => Fault::Restart {
-            node: node_or(*node, rng, filter(&|n| !w.node(n).up), "down")?,
-        },
-        Fault::Pause { node } => {
-            check_limit()?;
-            let eligible = filter(&|n| w.node(n).up && !w.node(n).paused);
-            Fault::Pause {
-                node: node_or(*node, rng, eligible, "running")?,
-            }
-        }
-        Fault::Resume { node } => Fault::Resume {
-            node: node_or(*node, rng, filter(&|n| w.node(n).paused), "paused")?,
-        },
-        Fault::ClockOffset { node, offset_ms } => Fault::ClockOffset {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-            offset_ms: *offset_ms,
-        },
-        Fault::ClockDrift { node, drift_ppm } => Fault::ClockDrift {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-            drift_ppm: *drift_ppm,
-        },
-        Fault::ClockJump { node, delta_ms } => Fault::ClockJump {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-            delta_ms: *delta_ms,
-        },
-        Fault::DiskTornWrite { node } => Fault::DiskTornWrite {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-        },
-        Fault::DiskFsyncFail { node } => Fault::DiskFsyncFail {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-        },
-        Fault::DiskLostSync { node } => Fault::DiskLostSync {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-        },
-        Fault::DiskFull { node } => Fault::DiskFull {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-        },
-        Fault::DiskSlow { node, delay_ms } => Fault::DiskSlow {
-            node: node_or(*node, rng, nodes.to_vec(), "in the cluster")?,
-            delay_ms: *delay_ms,
-        },
+        }),
         Fault::DiskCorrupt { node, file, bit } => {
-            resolve_corrupt(*node, file.as_deref(), *bit, nodes, w, rng)?
+            resolve_corrupt(*node, file.as_deref(), *bit, nodes, w, rng)
         }
-        Fault::DiskCalm { .. } => Fault::DiskCalm { ends: None },
-    })
+        // A planned heal or calm ends everything; only a resolved fault's undo ends one thing.
+        _ => {
+            let node = match (spec.node(), target) {
+                (_, Target::NoNode) => None,
+                (Some(n), _) => Some(n),
+                (None, target) => {
+                    let eligible: Vec<NodeId> = nodes
+                        .iter()
+                        .copied()
+                        .filter(|&n| qualifies(w, n, target))
+                        .collect();
+                    Some(pick(&eligible, rng, target.what())?)
+                }
+            };
+            spec.resolved_with(node)
+                .map_err(|e| format!("cannot resolve {}: {e}", spec.name()))
+        }
+    }
+}
+
+/// True when `node` is one a fault with `target` may hit now.
+fn qualifies(w: &WorldState, node: NodeId, target: Target) -> bool {
+    let slot = w.node(node);
+    match target {
+        Target::NoNode | Target::Any => true,
+        Target::Up => slot.up,
+        Target::Down => !slot.up,
+        Target::Running => slot.up && !slot.paused,
+        Target::Paused => slot.paused,
+        Target::WithFiles => !slot.disk.durable_files().is_empty(),
+    }
 }
 
 /// A disk-corrupt fault made concrete: a node with a file, the file, and one bit of it.
@@ -152,9 +107,9 @@ fn resolve_corrupt(
             let with_files: Vec<NodeId> = nodes
                 .iter()
                 .copied()
-                .filter(|&n| !w.node(n).disk.durable_files().is_empty())
+                .filter(|&n| qualifies(w, n, Target::WithFiles))
                 .collect();
-            pick(&with_files, rng, "holding a file")?
+            pick(&with_files, rng, Target::WithFiles.what())?
         }
     };
     let files = w.node(node).disk.durable_files();

@@ -2,10 +2,9 @@
 //! nemesis seed so a run can print what it is going to do. Which node a fault hits is decided
 //! when it fires (it depends on which nodes are up), also from the nemesis seed.
 
-use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, OpenCut, PartitionKind};
-use crate::net::partition::min_nodes;
+use crate::fault::{Fault, FaultSpec};
 use crate::rng::DetRng;
-use crate::scenario::{RandomFaults, Scenario};
+use crate::scenario::Scenario;
 use rand::Rng;
 use std::collections::BTreeMap;
 
@@ -90,7 +89,7 @@ pub fn build_plan(scenario: &Scenario, rng: &mut DetRng) -> Plan {
                 break;
             }
             let kind = r.kinds[rng.random_range(0..r.kinds.len())];
-            let spec = random_spec(kind, r, scenario.nodes, rng);
+            let spec = r.draw(kind, scenario.nodes, rng);
             let lasts = spec.undo().is_some();
             let revert_after_ms = lasts.then(|| rng.random_range(r.fault_ms_min..=r.fault_ms_max));
             plan.push(
@@ -104,84 +103,4 @@ pub fn build_plan(scenario: &Scenario, rng: &mut DetRng) -> Plan {
         }
     }
     plan
-}
-
-/// A random fault of `kind` (a drawable kind: validation guarantees it).
-fn random_spec(kind: FaultKind, r: &RandomFaults, nodes: u32, rng: &mut DetRng) -> FaultSpec {
-    let links = LinkSelector::default();
-    let node = None;
-    match kind {
-        FaultKind::Partition => {
-            let feasible: Vec<PartitionKind> = if r.partition_kinds.is_empty() {
-                PartitionKind::ALL
-                    .iter()
-                    .copied()
-                    .filter(|k| nodes as usize >= min_nodes(*k))
-                    .collect()
-            } else {
-                r.partition_kinds.clone()
-            };
-            // Validation guarantees at least two nodes for any partition kind listed; a
-            // one-node cluster falls back to a no-op heal.
-            match feasible.get(rng.random_range(0..feasible.len().max(1))) {
-                Some(&kind) => Fault::Partition {
-                    kind,
-                    cut: OpenCut::Pivot(None),
-                },
-                None => Fault::Heal { ends: None },
-            }
-        }
-        FaultKind::NetLoss => Fault::NetLoss {
-            probability: r.loss_probability,
-            links,
-        },
-        FaultKind::NetDuplicate => Fault::NetDuplicate {
-            probability: r.duplicate_probability,
-            links,
-        },
-        FaultKind::NetCorrupt => Fault::NetCorrupt {
-            probability: r.corrupt_probability,
-            links,
-        },
-        FaultKind::NetDelay => Fault::NetDelay {
-            probability: r.delay_probability,
-            delay_ms_max: r.delay_ms_max,
-            links,
-        },
-        FaultKind::Crash => Fault::Crash { node },
-        FaultKind::Pause => Fault::Pause { node },
-        FaultKind::ClockJump => Fault::ClockJump {
-            node,
-            delta_ms: rng.random_range(r.clock_jump_ms_min..=r.clock_jump_ms_max),
-        },
-        FaultKind::ClockDrift => Fault::ClockDrift {
-            node,
-            drift_ppm: rng.random_range(-r.drift_ppm_max..=r.drift_ppm_max),
-        },
-        FaultKind::ClockOffset => Fault::ClockOffset {
-            node,
-            offset_ms: rng.random_range(-r.offset_ms_max..=r.offset_ms_max),
-        },
-        FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
-        FaultKind::DiskCorrupt => Fault::DiskCorrupt {
-            node,
-            file: None,
-            bit: None,
-        },
-        FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
-        FaultKind::DiskLostSync => Fault::DiskLostSync { node },
-        FaultKind::DiskFull => Fault::DiskFull { node },
-        FaultKind::DiskSlow => Fault::DiskSlow {
-            node,
-            delay_ms: rng.random_range(1..=r.disk_slow_ms_max.max(1)),
-        },
-        FaultKind::Heal
-        | FaultKind::NetCalm
-        | FaultKind::DiskCalm
-        | FaultKind::Restart
-        | FaultKind::Resume => {
-            debug_assert!(!kind.drawable());
-            Fault::Heal { ends: None }
-        }
-    }
 }

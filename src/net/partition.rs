@@ -80,11 +80,7 @@ pub fn cut_links(
 
 /// The smallest cluster a shape needs.
 pub fn min_nodes(kind: PartitionKind) -> usize {
-    match kind {
-        PartitionKind::Halves | PartitionKind::OneWay | PartitionKind::Isolate => 2,
-        PartitionKind::Bridge => 3,
-        PartitionKind::MajoritiesRing => 4,
-    }
+    kind.min_nodes()
 }
 
 fn cut_one_way(cut: &mut BTreeSet<(NodeId, NodeId)>, from: &[NodeId], to: &[NodeId]) {

@@ -290,33 +290,38 @@ fn close(
     });
 }
 
-/// The nodes a fault touches: its node, the ends of the links it cuts or rules, else every
-/// node (a fault kind this function does not know yet is looked up by its `node` field).
+/// The nodes a fault touches, read off its encoding: the ends of the links it cuts (`cut`) or
+/// rules (`from`, `to` of a kind that takes them; an open end means every node), its `node`,
+/// else every node.
 pub(crate) fn nodes_of(fault: &Fault, nodes: u32) -> Vec<NodeId> {
     let all = || (0..nodes).map(NodeId).collect::<Vec<_>>();
-    match fault {
-        Fault::Partition { cut, .. } => {
-            let mut touched: Vec<NodeId> = cut.iter().flat_map(|(a, b)| [*a, *b]).collect();
-            touched.sort_unstable();
-            touched.dedup();
-            touched
-        }
-        Fault::NetLoss { links, .. }
-        | Fault::NetDuplicate { links, .. }
-        | Fault::NetDelay { links, .. }
-        | Fault::NetCorrupt { links, .. } => match (links.from, links.to) {
+    let Ok(v) = serde_json::to_value(fault) else {
+        return all();
+    };
+    let id = |v: Option<&Value>| {
+        v.and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(NodeId)
+    };
+    if let Some(cut) = v.get("cut").and_then(Value::as_array) {
+        let mut touched: Vec<NodeId> = cut
+            .iter()
+            .filter_map(Value::as_array)
+            .flat_map(|link| [id(link.first()), id(link.get(1))])
+            .flatten()
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        return touched;
+    }
+    if fault.kind().params().contains(&"from") {
+        return match (id(v.get("from")), id(v.get("to"))) {
             (None, _) | (_, None) => all(),
             (Some(a), Some(b)) if a == b => vec![a],
             (Some(a), Some(b)) => vec![a.min(b), a.max(b)],
-        },
-        other => {
-            let node = serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.get("node").and_then(Value::as_u64))
-                .and_then(|n| u32::try_from(n).ok());
-            node.map_or_else(all, |n| vec![NodeId(n)])
-        }
+        };
     }
+    id(v.get("node")).map_or_else(all, |n| vec![n])
 }
 
 #[cfg(test)]

@@ -10,11 +10,8 @@ use super::{Scenario, TimedFault};
 use crate::bugs::BugSet;
 use crate::clock::DRIFT_PPM_LIMIT;
 use crate::counters::Counter;
-use crate::fault::{Fault, FaultKind, FaultSpec, LinkSelector, OpenCut, PartitionKind};
-use crate::ids::NodeId;
-use crate::net::partition::min_nodes;
+use crate::fault::PartitionKind;
 use crate::plugin::{Registry, ServiceOptions};
-use crate::rng::Probability;
 use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -349,6 +346,8 @@ fn check_expect(c: &Checker, raw: &ScenarioFile) -> Result<Expectations, Scenari
     Ok((expect, notes))
 }
 
+/// One `[[faults.schedule]]` entry: its structure from the kind's declaration (through
+/// [`ScheduleEntryFile::to_spec`]), then each parameter's value, whichever kind it belongs to.
 fn schedule_entry(
     c: &Checker,
     raw: &ScenarioFile,
@@ -362,196 +361,73 @@ fn schedule_entry(
             e.at_ms, raw.duration_ms
         )
     })?;
-    check_params(c, &base, e)?;
-    let node_at = |field: &str, n: Option<u32>| -> Result<Option<NodeId>, ScenarioError> {
-        match n {
-            Some(n) if n >= raw.nodes => Err(c.fail(
-                &at(&base, field),
-                format!("node {n} does not exist (nodes = {})", raw.nodes),
-            )),
-            other => Ok(other.map(NodeId)),
+    let (spec, revert_after_ms) = e
+        .to_spec()
+        .map_err(|p| c.fail(&at(&base, &p.field), p.message))?;
+    for (field, n) in [("node", e.node), ("from", e.from), ("to", e.to)] {
+        if let Some(n) = n {
+            c.ensure(n < raw.nodes, &at(&base, field), || {
+                format!("node {n} does not exist (nodes = {})", raw.nodes)
+            })?;
         }
-    };
-    let node = node_at("node", e.node)?;
-    let links = LinkSelector {
-        from: node_at("from", e.from)?,
-        to: node_at("to", e.to)?,
-    };
-    let required = |field: &str| {
-        c.fail(
-            &at(&base, field),
-            format!("required by fault `{}`", e.fault),
-        )
-    };
-    let spec: FaultSpec = match e.fault {
-        FaultKind::Partition => {
-            let kind = e.kind.ok_or_else(|| required("kind"))?;
-            check_partition_kind(c, &at(&base, "kind"), kind, raw.nodes)?;
-            let cut = match &e.cut {
-                None => OpenCut::Pivot(node),
-                Some(links) => OpenCut::Links(explicit_cut(c, &base, raw.nodes, e, links)?),
-            };
-            Fault::Partition { kind, cut }
-        }
-        FaultKind::Heal => Fault::Heal { ends: None },
-        FaultKind::NetLoss => Fault::NetLoss {
-            probability: e.probability.ok_or_else(|| required("probability"))?,
-            links,
-        },
-        FaultKind::NetDuplicate => Fault::NetDuplicate {
-            probability: e.probability.ok_or_else(|| required("probability"))?,
-            links,
-        },
-        FaultKind::NetCorrupt => Fault::NetCorrupt {
-            probability: e.probability.ok_or_else(|| required("probability"))?,
-            links,
-        },
-        FaultKind::NetDelay => Fault::NetDelay {
-            probability: e.probability.unwrap_or(Probability::ALWAYS),
-            delay_ms_max: e.delay_ms_max.ok_or_else(|| required("delay_ms_max"))?,
-            links,
-        },
-        FaultKind::NetCalm => Fault::NetCalm { ends: None },
-        FaultKind::Crash => Fault::Crash { node },
-        FaultKind::Restart => Fault::Restart { node },
-        FaultKind::Pause => Fault::Pause { node },
-        FaultKind::Resume => Fault::Resume { node },
-        FaultKind::ClockOffset => Fault::ClockOffset {
-            node,
-            offset_ms: e.offset_ms.ok_or_else(|| required("offset_ms"))?,
-        },
-        FaultKind::ClockDrift => {
-            let drift_ppm = e.drift_ppm.ok_or_else(|| required("drift_ppm"))?;
-            c.ensure(
-                drift_ppm.abs() <= DRIFT_PPM_LIMIT,
-                &at(&base, "drift_ppm"),
-                || format!("|{drift_ppm}| exceeds {DRIFT_PPM_LIMIT} ppm"),
-            )?;
-            Fault::ClockDrift { node, drift_ppm }
-        }
-        FaultKind::ClockJump => Fault::ClockJump {
-            node,
-            delta_ms: e.delta_ms.ok_or_else(|| required("delta_ms"))?,
-        },
-        FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
-        FaultKind::DiskCorrupt => {
-            if let Some(file) = &e.file {
-                c.ensure(
-                    crate::disk::check_file_name(file).is_ok(),
-                    &at(&base, "file"),
-                    || format!("{file:?} is not a plain file name"),
-                )?;
-            }
-            c.ensure(
-                e.bit.is_none() || e.file.is_some(),
-                &at(&base, "bit"),
-                || "a bit needs the file it is in (`file`)".to_string(),
-            )?;
-            Fault::DiskCorrupt {
-                node,
-                file: e.file.clone(),
-                bit: e.bit,
-            }
-        }
-        FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
-        FaultKind::DiskLostSync => Fault::DiskLostSync { node },
-        FaultKind::DiskFull => Fault::DiskFull { node },
-        FaultKind::DiskSlow => {
-            let delay_ms = e.delay_ms.ok_or_else(|| required("delay_ms"))?;
-            c.ensure(
-                (1..=60_000).contains(&delay_ms),
-                &at(&base, "delay_ms"),
-                || format!("must be 1..=60000, got {delay_ms}"),
-            )?;
-            Fault::DiskSlow { node, delay_ms }
-        }
-        FaultKind::DiskCalm => Fault::DiskCalm { ends: None },
-    };
-    debug_assert_eq!(spec.kind(), e.fault);
+    }
+    if let Some(kind) = e.kind {
+        check_partition_kind(c, &at(&base, "kind"), kind, raw.nodes)?;
+    }
+    if let Some(links) = &e.cut {
+        check_cut(c, &at(&base, "cut"), raw.nodes, links)?;
+    }
+    if let Some(drift_ppm) = e.drift_ppm {
+        c.ensure(
+            drift_ppm.abs() <= DRIFT_PPM_LIMIT,
+            &at(&base, "drift_ppm"),
+            || format!("|{drift_ppm}| exceeds {DRIFT_PPM_LIMIT} ppm"),
+        )?;
+    }
+    if let Some(delay_ms) = e.delay_ms {
+        c.ensure(
+            (1..=60_000).contains(&delay_ms),
+            &at(&base, "delay_ms"),
+            || format!("must be 1..=60000, got {delay_ms}"),
+        )?;
+    }
+    if let Some(file) = &e.file {
+        c.ensure(
+            crate::disk::check_file_name(file).is_ok(),
+            &at(&base, "file"),
+            || format!("{file:?} is not a plain file name"),
+        )?;
+    }
+    c.ensure(
+        e.bit.is_none() || e.file.is_some(),
+        &at(&base, "bit"),
+        || "a bit needs the file it is in (`file`)".to_string(),
+    )?;
     Ok(TimedFault {
         at_ms: e.at_ms,
         spec,
-        revert_after_ms: e.duration_ms.or(e.down_ms),
+        revert_after_ms,
     })
 }
 
-/// A partition's `cut = [[from, to], ...]`: existing, distinct nodes; not with `node` (which
-/// only steers a drawn shape).
-fn explicit_cut(
-    c: &Checker,
-    base: &[Segment],
-    nodes: u32,
-    e: &ScheduleEntryFile,
-    links: &[[u32; 2]],
-) -> Result<Vec<(NodeId, NodeId)>, ScenarioError> {
-    let path = at(base, "cut");
-    c.ensure(e.node.is_none(), &path, || {
-        "give either `node` (the shape is drawn around it) or `cut` (the links), not both".into()
-    })?;
-    c.ensure(!links.is_empty(), &path, || {
+/// A partition's `cut = [[from, to], ...]`: at least one link, between existing, distinct nodes.
+fn check_cut(c: &Checker, path: &[Segment], nodes: u32, links: &[[u32; 2]]) -> Check {
+    c.ensure(!links.is_empty(), path, || {
         "must name at least one link [from, to]".into()
     })?;
     for &[from, to] in links {
-        c.ensure(from < nodes && to < nodes, &path, || {
+        c.ensure(from < nodes && to < nodes, path, || {
             format!("link [{from}, {to}]: node does not exist (nodes = {nodes})")
         })?;
-        c.ensure(from != to, &path, || {
+        c.ensure(from != to, path, || {
             format!("link [{from}, {to}] joins a node to itself")
         })?;
-    }
-    let mut cut: Vec<(NodeId, NodeId)> = links
-        .iter()
-        .map(|&[from, to]| (NodeId(from), NodeId(to)))
-        .collect();
-    cut.sort_unstable();
-    cut.dedup();
-    Ok(cut)
-}
-
-fn check_params(c: &Checker, base: &[Segment], e: &ScheduleEntryFile) -> Check {
-    let present = [
-        ("kind", e.kind.is_some()),
-        ("node", e.node.is_some()),
-        ("cut", e.cut.is_some()),
-        ("from", e.from.is_some()),
-        ("to", e.to.is_some()),
-        ("probability", e.probability.is_some()),
-        ("delay_ms_max", e.delay_ms_max.is_some()),
-        ("offset_ms", e.offset_ms.is_some()),
-        ("drift_ppm", e.drift_ppm.is_some()),
-        ("delta_ms", e.delta_ms.is_some()),
-        ("delay_ms", e.delay_ms.is_some()),
-        ("file", e.file.is_some()),
-        ("duration_ms", e.duration_ms.is_some()),
-        ("down_ms", e.down_ms.is_some()),
-    ];
-    let allowed = e.fault.params();
-    for (field, is_present) in present {
-        c.ensure(
-            !is_present || allowed.contains(&field),
-            &at(base, field),
-            || {
-                format!(
-                    "not a parameter of fault `{}` (it takes: {})",
-                    e.fault,
-                    list_or_none(allowed)
-                )
-            },
-        )?;
     }
     Ok(())
 }
 
-fn list_or_none(items: &[&str]) -> String {
-    if items.is_empty() {
-        "nothing".to_string()
-    } else {
-        items.join(", ")
-    }
-}
-
 fn check_partition_kind(c: &Checker, path: &[Segment], kind: PartitionKind, nodes: u32) -> Check {
-    let min = min_nodes(kind);
+    let min = kind.min_nodes();
     c.ensure(nodes as usize >= min, path, || {
         format!(
             "`{}` needs at least {min} nodes, the scenario has {nodes}",
@@ -561,85 +437,9 @@ fn check_partition_kind(c: &Checker, path: &[Segment], kind: PartitionKind, node
 }
 
 fn check_random(c: &Checker, raw: &ScenarioFile, r: &RandomFaults) -> Check {
-    let base = [key("faults"), key("random")];
-    c.ensure(!r.kinds.is_empty(), &at(&base, "kinds"), || {
-        "must name at least one fault kind".into()
-    })?;
-    for (i, kind) in r.kinds.iter().enumerate() {
-        let path = [
-            key("faults"),
-            key("random"),
-            key("kinds"),
-            Segment::Index(i),
-        ];
-        c.ensure(kind.drawable(), &path, || {
-            let drawable: Vec<&str> = FaultKind::ALL
-                .iter()
-                .filter(|k| k.drawable())
-                .map(|k| k.name())
-                .collect();
-            format!(
-                "`{kind}` only undoes or targets other faults; a swarm draws from: {}",
-                drawable.join(", ")
-            )
-        })?;
-    }
-    c.ensure(
-        r.mean_interval_ms >= 1,
-        &at(&base, "mean_interval_ms"),
-        || "must be at least 1".into(),
-    )?;
-    c.ensure(
-        r.fault_ms_min <= r.fault_ms_max,
-        &at(&base, "fault_ms_min"),
-        || format!("{} exceeds fault_ms_max {}", r.fault_ms_min, r.fault_ms_max),
-    )?;
-    c.ensure(
-        r.clock_jump_ms_min <= r.clock_jump_ms_max,
-        &at(&base, "clock_jump_ms_min"),
-        || {
-            format!(
-                "{} exceeds clock_jump_ms_max {}",
-                r.clock_jump_ms_min, r.clock_jump_ms_max
-            )
-        },
-    )?;
-    c.ensure(
-        (0..=DRIFT_PPM_LIMIT).contains(&r.drift_ppm_max),
-        &at(&base, "drift_ppm_max"),
-        || format!("must be 0..={DRIFT_PPM_LIMIT}, got {}", r.drift_ppm_max),
-    )?;
-    c.ensure(r.offset_ms_max >= 0, &at(&base, "offset_ms_max"), || {
-        "must not be negative".into()
-    })?;
-    c.ensure(r.delay_ms_max >= 1, &at(&base, "delay_ms_max"), || {
-        "must be at least 1".into()
-    })?;
-    c.ensure(
-        (1..=60_000).contains(&r.disk_slow_ms_max),
-        &at(&base, "disk_slow_ms_max"),
-        || format!("must be 1..=60000, got {}", r.disk_slow_ms_max),
-    )?;
-    if let Some(max) = r.down_nodes_max {
-        c.ensure(max < raw.nodes, &at(&base, "down_nodes_max"), || {
-            format!(
-                "{max} would allow the whole cluster (nodes = {}) down at once",
-                raw.nodes
-            )
-        })?;
-    }
-    for (i, kind) in r.partition_kinds.iter().enumerate() {
-        check_partition_kind(
-            c,
-            &[
-                key("faults"),
-                key("random"),
-                key("partition_kinds"),
-                Segment::Index(i),
-            ],
-            *kind,
-            raw.nodes,
-        )?;
-    }
-    Ok(())
+    r.check(raw.nodes).map_err(|e| {
+        let mut path = vec![key("faults"), key("random"), key(e.field)];
+        path.extend(e.index.map(Segment::Index));
+        c.fail(&path, e.message)
+    })
 }

@@ -7,7 +7,8 @@
 //! final heal (at or after `duration_ms`) are not faults of the schedule.
 
 use crate::event::{Event, EventRecord};
-use crate::fault::{Fault, FaultKind};
+use crate::fault::Fault;
+use crate::fault::schedule::params_of;
 use crate::time::SimTime;
 use std::fmt::Write;
 use thiserror::Error;
@@ -59,12 +60,7 @@ pub fn entries_from_log(
             entries[i].lasts_ms = Some(at_ms - entries[i].at_ms);
             continue;
         }
-        if matches!(
-            action,
-            Fault::Heal { ends: Some(_) }
-                | Fault::NetCalm { ends: Some(_) }
-                | Fault::DiskCalm { ends: Some(_) }
-        ) {
+        if action.ends().is_some() {
             return Err(Inexpressible {
                 at_ms,
                 fault: action.to_string(),
@@ -122,78 +118,15 @@ impl Entry {
             .max()
     }
 
-    /// The entry's parameters besides `at_ms` and `fault`, in [`FaultKind::params`] order.
+    /// The entry's parameters besides `at_ms` and `fault`, in [`crate::fault::FaultKind::params`] order:
+    /// serde's encoding of the fault ([`params_of`]), and its duration.
     fn params(&self) -> Vec<(&'static str, Value)> {
         let int = |n: u64| Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
-        let node = |n: &crate::ids::NodeId| int(u64::from(n.0));
-        let mut p: Vec<(&'static str, Value)> = Vec::new();
-        match &self.fault {
-            Fault::Partition { kind, cut } => {
-                p.push(("kind", Value::String(kind.name().to_string())));
-                let links = cut
-                    .iter()
-                    .map(|(a, b)| Value::Array(vec![node(a), node(b)]))
-                    .collect();
-                p.push(("cut", Value::Array(links)));
-            }
-            Fault::Heal { .. } | Fault::NetCalm { .. } => {}
-            Fault::NetLoss { probability, links }
-            | Fault::NetDuplicate { probability, links }
-            | Fault::NetCorrupt { probability, links } => {
-                p.push(("probability", Value::Float(probability.as_f64())));
-                p.extend(links.from.map(|n| ("from", node(&n))));
-                p.extend(links.to.map(|n| ("to", node(&n))));
-            }
-            Fault::NetDelay {
-                probability,
-                delay_ms_max,
-                links,
-            } => {
-                p.push(("probability", Value::Float(probability.as_f64())));
-                p.push(("delay_ms_max", int(*delay_ms_max)));
-                p.extend(links.from.map(|n| ("from", node(&n))));
-                p.extend(links.to.map(|n| ("to", node(&n))));
-            }
-            Fault::Crash { node: n }
-            | Fault::Restart { node: n }
-            | Fault::Pause { node: n }
-            | Fault::Resume { node: n } => p.push(("node", node(n))),
-            Fault::ClockOffset { node: n, offset_ms } => {
-                p.push(("node", node(n)));
-                p.push(("offset_ms", Value::Integer(*offset_ms)));
-            }
-            Fault::ClockDrift { node: n, drift_ppm } => {
-                p.push(("node", node(n)));
-                p.push(("drift_ppm", Value::Integer(*drift_ppm)));
-            }
-            Fault::ClockJump { node: n, delta_ms } => {
-                p.push(("node", node(n)));
-                p.push(("delta_ms", Value::Integer(*delta_ms)));
-            }
-            Fault::DiskTornWrite { node: n }
-            | Fault::DiskFsyncFail { node: n }
-            | Fault::DiskLostSync { node: n }
-            | Fault::DiskFull { node: n } => p.push(("node", node(n))),
-            Fault::DiskSlow { node: n, delay_ms } => {
-                p.push(("node", node(n)));
-                p.push(("delay_ms", int(*delay_ms)));
-            }
-            Fault::DiskCorrupt { node: n, file, bit } => {
-                p.push(("node", node(n)));
-                p.extend(file.clone().map(|f| ("file", Value::String(f))));
-                p.extend(bit.map(|b| ("bit", int(b))));
-            }
-            Fault::DiskCalm { .. } => {}
+        // `entries_from_log` keeps out the one thing an entry cannot say (an undo of one fault).
+        let mut p = params_of(&self.fault).unwrap_or_default();
+        if let (Some(ms), Some(name)) = (self.lasts_ms, self.fault.kind().duration_param()) {
+            p.push((name, int(ms)));
         }
-        if let Some(ms) = self.lasts_ms {
-            p.push((duration_param(self.fault.kind()), int(ms)));
-        }
-        debug_assert!(
-            p.iter()
-                .all(|(name, _)| self.fault.kind().params().contains(name)),
-            "{:?} writes a parameter its kind does not take",
-            self.fault
-        );
         p
     }
 
@@ -205,14 +138,6 @@ impl Entry {
         for (name, value) in self.params() {
             let _ = writeln!(out, "{name} = {value}");
         }
-    }
-}
-
-/// The parameter that says when a lasting fault of `kind` is undone.
-fn duration_param(kind: FaultKind) -> &'static str {
-    match kind.params().last() {
-        Some(&"down_ms") => "down_ms",
-        _ => "duration_ms",
     }
 }
 

@@ -7,9 +7,17 @@
 //! strum derives from [`Fault`] itself. What undoes a lasting fault is decided by one rule,
 //! [`Fault::undo`].
 //!
-//! Adding a fault kind: a variant here (with its parameter names in [`FaultKind::params`]), how
-//! a schedule entry builds it (`scenario/validate.rs`), how it resolves and applies
-//! (`nemesis/`), and, if it has an effect worth counting, a counter (`counters.rs`).
+//! Adding a fault kind: its variant here (its name and parameters, serde's encoding of which is
+//! both the event log's and the schedule file's), its row in [`decl`] (which parameters an entry
+//! takes, which node it hits, whether a swarm draws it, its docs), its undo in [`Fault::undo`]
+//! and its line in `Display` if it lasts, its draw in [`swarm`] if a swarm may draw it — then
+//! its effect (`nemesis/apply.rs`, and the layer it acts on). Nothing else names the kinds'
+//! parameters: the schedule parser, the shrinker's write-back and the docs table are read off
+//! these.
+
+pub mod decl;
+pub mod schedule;
+pub mod swarm;
 
 use crate::ids::NodeId;
 use crate::rng::Probability;
@@ -55,6 +63,15 @@ impl PartitionKind {
     /// Stable kebab-case name, as in scenario files.
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// The smallest cluster the shape needs.
+    pub fn min_nodes(self) -> usize {
+        match self {
+            PartitionKind::Halves | PartitionKind::OneWay | PartitionKind::Isolate => 2,
+            PartitionKind::Bridge => 3,
+            PartitionKind::MajoritiesRing => 4,
+        }
     }
 }
 
@@ -177,7 +194,8 @@ pub enum Fault<S: Stage = Resolved> {
     },
     /// With `probability`, hold a message up to `delay_ms_max` extra (which also reorders).
     NetDelay {
-        /// Chance that one message is delayed.
+        /// Chance that one message is delayed (a schedule entry may leave it out: always).
+        #[serde(default = "always")]
         probability: Probability,
         /// Upper bound of the extra delay, drawn uniformly from 1 ms.
         delay_ms_max: u64,
@@ -295,6 +313,10 @@ pub enum Fault<S: Stage = Resolved> {
 /// A fault as a scenario plans it.
 pub type FaultSpec = Fault<Open>;
 
+fn always() -> Probability {
+    Probability::ALWAYS
+}
+
 impl FaultKind {
     /// Every kind, in declaration order.
     pub const ALL: &'static [FaultKind] = FaultKind::VARIANTS;
@@ -302,58 +324,6 @@ impl FaultKind {
     /// Stable kebab-case name, as in scenario files and the event log.
     pub fn name(self) -> &'static str {
         self.into()
-    }
-
-    /// The parameters a `[[faults.schedule]]` entry of this kind may carry (besides `at_ms` and
-    /// `fault`); anything else is an error, never silently ignored. The last one of a lasting
-    /// fault says when its [`Fault::undo`] runs.
-    pub fn params(self) -> &'static [&'static str] {
-        match self {
-            FaultKind::Partition => &["kind", "node", "cut", "duration_ms"],
-            FaultKind::NetLoss | FaultKind::NetDuplicate | FaultKind::NetCorrupt => {
-                &["probability", "from", "to", "duration_ms"]
-            }
-            FaultKind::NetDelay => &["probability", "delay_ms_max", "from", "to", "duration_ms"],
-            FaultKind::Crash => &["node", "down_ms"],
-            FaultKind::Pause => &["node", "duration_ms"],
-            FaultKind::Restart | FaultKind::Resume => &["node"],
-            FaultKind::ClockOffset => &["node", "offset_ms"],
-            FaultKind::ClockDrift => &["node", "drift_ppm"],
-            FaultKind::ClockJump => &["node", "delta_ms"],
-            FaultKind::DiskTornWrite
-            | FaultKind::DiskFsyncFail
-            | FaultKind::DiskLostSync
-            | FaultKind::DiskFull => &["node", "duration_ms"],
-            FaultKind::DiskSlow => &["node", "delay_ms", "duration_ms"],
-            FaultKind::DiskCorrupt => &["node", "file", "bit"],
-            FaultKind::Heal | FaultKind::NetCalm | FaultKind::DiskCalm => &[],
-        }
-    }
-
-    /// True for the kinds a random swarm may draw (the others only undo or target faults).
-    pub fn drawable(self) -> bool {
-        !matches!(
-            self,
-            FaultKind::Heal
-                | FaultKind::NetCalm
-                | FaultKind::DiskCalm
-                | FaultKind::Restart
-                | FaultKind::Resume
-        )
-    }
-
-    /// True for the disk kinds (simulated disks only; never on real machines).
-    pub fn is_disk(self) -> bool {
-        matches!(
-            self,
-            FaultKind::DiskTornWrite
-                | FaultKind::DiskCorrupt
-                | FaultKind::DiskFsyncFail
-                | FaultKind::DiskLostSync
-                | FaultKind::DiskFull
-                | FaultKind::DiskSlow
-                | FaultKind::DiskCalm
-        )
     }
 }
 
@@ -372,6 +342,17 @@ impl<S: Stage> Fault<S> {
     /// Stable kebab-case name, as in scenario files.
     pub fn name(&self) -> &'static str {
         self.kind().name()
+    }
+
+    /// The one fault this undo ends (a heal that ends one partition, a calm that ends one
+    /// rule); `None` for a fault that is not such an undo, or that ends everything of its kind.
+    pub fn ends(&self) -> Option<&Fault<S>> {
+        match self {
+            Fault::Heal { ends } | Fault::NetCalm { ends } | Fault::DiskCalm { ends } => {
+                ends.as_deref()
+            }
+            _ => None,
+        }
     }
 
     /// The fault that ends this one when it lasts for a while (a partition heals, a crashed
@@ -401,6 +382,25 @@ impl<S: Stage> Fault<S> {
             | Fault::ClockDrift { .. }
             | Fault::ClockJump { .. } => None,
         }
+    }
+}
+
+impl Fault<Open> {
+    /// The node the scenario names for this fault, if any (its `node` parameter).
+    pub fn node(&self) -> Option<NodeId> {
+        let value = serde_json::to_value(self).ok()?;
+        serde_json::from_value(value.get("node")?.clone()).ok()
+    }
+
+    /// The fault with its node made concrete: serde's encoding of the planned fault with `node`
+    /// set, read back as a resolved one — one rule for every kind whose only open choice is its
+    /// node (a partition's links and a corruption's file and bit are drawn by the nemesis).
+    pub fn resolved_with(&self, node: Option<NodeId>) -> Result<Fault<Resolved>, String> {
+        let mut value = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        if let (Some(node), Some(map)) = (node, value.as_object_mut()) {
+            map.insert("node".into(), serde_json::json!(node));
+        }
+        serde_json::from_value(value).map_err(|e| e.to_string())
     }
 }
 
@@ -522,54 +522,37 @@ mod tests {
 
     #[test]
     fn lasting_faults_take_the_parameter_that_ends_them() {
-        let open = |kind: FaultKind| -> FaultSpec {
-            let node = None;
-            let links = LinkSelector::default();
-            let probability = Probability::ALWAYS;
-            match kind {
-                FaultKind::Partition => Fault::Partition {
-                    kind: PartitionKind::Halves,
-                    cut: OpenCut::Pivot(None),
-                },
-                FaultKind::Heal => Fault::Heal { ends: None },
-                FaultKind::NetLoss => Fault::NetLoss { probability, links },
-                FaultKind::NetDuplicate => Fault::NetDuplicate { probability, links },
-                FaultKind::NetDelay => Fault::NetDelay {
-                    probability,
-                    delay_ms_max: 1,
-                    links,
-                },
-                FaultKind::NetCalm => Fault::NetCalm { ends: None },
-                FaultKind::Crash => Fault::Crash { node },
-                FaultKind::Restart => Fault::Restart { node },
-                FaultKind::Pause => Fault::Pause { node },
-                FaultKind::Resume => Fault::Resume { node },
-                FaultKind::ClockOffset => Fault::ClockOffset { node, offset_ms: 1 },
-                FaultKind::ClockDrift => Fault::ClockDrift { node, drift_ppm: 1 },
-                FaultKind::ClockJump => Fault::ClockJump { node, delta_ms: 1 },
-                FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
-                FaultKind::DiskCorrupt => Fault::DiskCorrupt {
-                    node,
-                    file: None,
-                    bit: None,
-                },
-                FaultKind::DiskFsyncFail => Fault::DiskFsyncFail { node },
-                FaultKind::DiskLostSync => Fault::DiskLostSync { node },
-                FaultKind::DiskFull => Fault::DiskFull { node },
-                FaultKind::DiskSlow => Fault::DiskSlow { node, delay_ms: 1 },
-                FaultKind::DiskCalm => Fault::DiskCalm { ends: None },
-                FaultKind::NetCorrupt => Fault::NetCorrupt { probability, links },
-            }
-        };
-        for &kind in FaultKind::ALL {
-            let fault = open(kind);
+        use rand::SeedableRng;
+        let kinds: Vec<String> = FaultKind::ALL
+            .iter()
+            .filter(|k| k.drawable())
+            .map(|k| format!("\"{k}\""))
+            .collect();
+        let swarm: swarm::RandomFaults =
+            toml::from_str(&format!("kinds = [{}]", kinds.join(", "))).expect("a swarm");
+        let mut rng = crate::rng::DetRng::seed_from_u64(7);
+        let mut seen = std::collections::BTreeSet::new();
+        for &kind in FaultKind::ALL.iter().filter(|k| k.drawable()) {
+            let fault = swarm.draw(kind, 5, &mut rng);
             assert_eq!(fault.kind(), kind);
-            let last = kind.params().last().copied();
-            let reverts = matches!(last, Some("duration_ms" | "down_ms"));
+            seen.insert(kind);
+            let reverts = kind.duration_param().is_some();
             assert_eq!(fault.undo().is_some(), reverts, "{kind}");
             if let Some(undo) = fault.undo() {
                 assert!(undo.undo().is_none(), "an undo of {kind} is final");
+                assert!(
+                    !undo.kind().drawable(),
+                    "a swarm draws no undo ({})",
+                    undo.kind()
+                );
+                assert_eq!(undo.kind().duration_param(), None);
+                seen.insert(undo.kind());
             }
         }
+        assert_eq!(
+            seen.len(),
+            FaultKind::ALL.len(),
+            "every kind is drawable or an undo"
+        );
     }
 }
