@@ -206,6 +206,13 @@ impl FaultKind {
                  like UDP's own checksum), so the receiver drops it (`garbage_messages`) and \
                  never decodes it into a wrong message",
             ),
+            FaultKind::ClockResync => d(
+                &["node"],
+                Any,
+                true,
+                "`node` — an NTP step: the wall clock is set to true time (backwards for a clock \
+                 that ran ahead or fast) and the drift to 0",
+            ),
         }
     }
 

@@ -308,6 +308,12 @@ pub enum Fault<S: Stage = Resolved> {
         #[serde(flatten)]
         links: LinkSelector,
     },
+    /// Correct the node's clock the way NTP steps one: its wall clock is set to true time
+    /// (a step backwards for a clock that ran ahead) and its rate error to zero.
+    ClockResync {
+        /// The node.
+        node: S::Node,
+    },
 }
 
 /// A fault as a scenario plans it.
@@ -380,7 +386,8 @@ impl<S: Stage> Fault<S> {
             | Fault::Resume { .. }
             | Fault::ClockOffset { .. }
             | Fault::ClockDrift { .. }
-            | Fault::ClockJump { .. } => None,
+            | Fault::ClockJump { .. }
+            | Fault::ClockResync { .. } => None,
         }
     }
 }
@@ -444,6 +451,7 @@ impl fmt::Display for Fault<Resolved> {
             Fault::ClockJump { node, delta_ms } => {
                 write!(f, "clock-jump {node} {delta_ms:+}ms")
             }
+            Fault::ClockResync { node } => write!(f, "clock-resync {node}"),
             Fault::DiskTornWrite { node }
             | Fault::DiskFsyncFail { node }
             | Fault::DiskLostSync { node }

@@ -175,6 +175,7 @@ impl RandomFaults {
                 node,
                 offset_ms: rng.random_range(-r.offset_ms_max..=r.offset_ms_max),
             },
+            FaultKind::ClockResync => Fault::ClockResync { node },
             FaultKind::DiskTornWrite => Fault::DiskTornWrite { node },
             FaultKind::DiskCorrupt => Fault::DiskCorrupt {
                 node,

@@ -259,6 +259,18 @@ pub(super) fn apply(
                 },
             );
         }
+        Fault::ClockResync { node } => {
+            let clock = &mut w.node_mut(*node).clock;
+            clock.set_drift(now, 0);
+            let delta_ns = clock.set_wall_error(now, 0);
+            w.log(
+                now,
+                Event::ClockStep {
+                    node: *node,
+                    delta_ns,
+                },
+            );
+        }
         Fault::DiskTornWrite { .. }
         | Fault::DiskFsyncFail { .. }
         | Fault::DiskLostSync { .. }
