@@ -303,6 +303,28 @@ fn clock_faults_reach_the_service() {
 }
 
 #[test]
+fn clock_resync_steps_a_skewed_clock_back_to_true_time() {
+    let sc = scenario(
+        "resync",
+        "[[faults.schedule]]\nat_ms = 500\nfault = \"clock-offset\"\nnode = 1\noffset_ms = 700\n\
+         [[faults.schedule]]\nat_ms = 900\nfault = \"clock-resync\"\nnode = 1\n",
+    );
+    let o = run(&sc);
+    assert_clean(&o);
+    let steps: Vec<i64> = o
+        .log
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::ClockStep { node, delta_ns } if *node == NodeId(1) => Some(*delta_ns),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, vec![700_000_000, -700_000_000]);
+    assert_eq!(o.counters[Counter::ClockJumpsBackward], 1);
+}
+
+#[test]
 fn an_expectation_its_faults_did_not_meet_fails_the_seed() {
     // One crash is scheduled, yet the scenario expects two: the seed must not pass.
     let sc = scenario(
