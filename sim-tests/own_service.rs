@@ -52,6 +52,10 @@ impl Service for Counter {
     }
 
     fn on_timer(&mut self, _: &mut Ctx<'_, Self>, _: TimerId) {}
+
+    fn on_sync_failed(&mut self, _: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        AfterSyncFailure::Restart
+    }
 }
 
 struct CountClient;
@@ -203,6 +207,10 @@ impl Service for Leaky {
     }
 
     fn on_timer(&mut self, _: &mut Ctx<'_, Self>, _: TimerId) {}
+
+    fn on_sync_failed(&mut self, _: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        AfterSyncFailure::Restart
+    }
 }
 
 struct LeakyClient;

@@ -125,8 +125,59 @@ fn the_builtin_services_never_import_the_harness() {
     assert!(found.is_empty(), "{found:#?}");
 }
 
+/// The built-in services (shared layers such as `raft`, `replicated` and `ring` are not).
+const SERVICES: &[&str] = &["idgen", "kv", "lock"];
+
+/// What a line of service `own` names of another service other than its front door
+/// (`services::<other>::api`), if anything.
+fn reaches_past_front_door(own: &str, line: &str) -> Option<String> {
+    SERVICES.iter().filter(|s| **s != own).find_map(|other| {
+        [format!("services::{other}"), format!("super::{other}")]
+            .into_iter()
+            .find_map(|path| {
+                let at = line.find(&path)?;
+                let rest = &line[at + path.len()..];
+                let whole = rest
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                (whole && !rest.starts_with("::api")).then(|| format!("reaches into {path}"))
+            })
+    })
+}
+
+#[test]
+fn a_service_reaches_another_only_through_its_front_door() {
+    for own in SERVICES {
+        let folder = format!("src/services/{own}");
+        let mut files = Vec::new();
+        rust_files(&repo_path(&folder), &mut files);
+        assert!(
+            files.len() > 3,
+            "found only {} files in {folder}",
+            files.len()
+        );
+        let mut found = Vec::new();
+        for f in &files {
+            for (n, line) in code_lines(f) {
+                if let Some(what) = reaches_past_front_door(own, &line) {
+                    found.push(format!("{}:{n}: {what}: {}", f.display(), line.trim()));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
+}
+
 #[test]
 fn the_checks_above_can_fail() {
+    assert!(
+        reaches_past_front_door("idgen", "use crate::services::lock::{LockMachine, x};").is_some()
+    );
+    assert!(reaches_past_front_door("idgen", "use super::lock::LockOptions;").is_some());
+    assert!(reaches_past_front_door("idgen", "use crate::services::lock::api::Call;").is_none());
+    assert!(reaches_past_front_door("lock", "use crate::services::lock::machine;").is_none());
+    assert!(reaches_past_front_door("kv", "use crate::services::kvx::Y;").is_none());
     // The same predicates on lines that break the rules.
     assert!(
         BUILTIN_NAMES

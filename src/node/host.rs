@@ -2,7 +2,7 @@
 //! timers, and carries out the outputs in order. Generic over the backend, so the code that
 //! runs in the simulator is the code that runs on real sockets.
 //!
-//! A failed sync: the service is asked ([`Service::on_sync_failed`]); by default the host drops
+//! A failed sync: the service is asked ([`Service::on_sync_failed`]); on `Restart` the host drops
 //! every output queued after the sync — a reply or message there depended on it — logs
 //! `halt`, waits [`RESTART_AFTER_SYNC_FAILURE`] and starts the service again from what
 //! the disk durably holds, with a new incarnation (PostgreSQL's fsync-panic: after a failed

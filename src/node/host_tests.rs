@@ -54,6 +54,10 @@ impl Service for Durable {
         self.ticks += 1;
         ctx.set_timer(TimerId(7), Duration::from_millis(10));
     }
+
+    fn on_sync_failed(&mut self, _: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        AfterSyncFailure::Restart
+    }
 }
 
 #[derive(Default)]

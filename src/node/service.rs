@@ -275,7 +275,7 @@ impl<'a, S: Service> Ctx<'a, S> {
 pub enum AfterSyncFailure {
     /// Stop: drop every output queued after the sync (they depended on it) and start the
     /// service again from what the disk durably holds — PostgreSQL's fsync-panic, the only
-    /// answer that is safe without knowing what the writes were. The default.
+    /// answer that is safe without knowing what the writes were.
     Restart,
     /// Carry on with the outputs queued after the sync, as if it had succeeded: only right for a
     /// service that knows those outputs did not depend on it (a planted bug says it anyway).
@@ -301,9 +301,9 @@ pub trait Service: Sized + 'static {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Self>, from: ReplyTo, req: Self::Request);
     /// A timer fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: TimerId);
-    /// A sync this service asked for failed (the writes it was to persist may be gone). The
-    /// default stops the node and starts it again from durable state; see [`AfterSyncFailure`].
-    fn on_sync_failed(&mut self, _ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
-        AfterSyncFailure::Restart
-    }
+    /// A sync this service asked for failed (the writes it was to persist may be gone): say
+    /// what the host does, [`AfterSyncFailure::Restart`] unless the service knows better.
+    /// Required, with no default, so that a service wrapping another (running it as a role
+    /// through [`Ctx::nest`]) cannot forget to ask the one it wraps.
+    fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure;
 }

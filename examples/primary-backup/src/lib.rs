@@ -249,6 +249,11 @@ impl Service for PbNode {
             }
         }
     }
+
+    fn on_sync_failed(&mut self, _: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        // The state it was to persist may be gone: start again from what the disk holds.
+        AfterSyncFailure::Restart
+    }
 }
 
 fn backups<'a>(ctx: &Ctx<'a, PbNode>) -> &'a [NodeId] {

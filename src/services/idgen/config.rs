@@ -1,7 +1,7 @@
 //! Options of the ID generator (`[idgen]` in a scenario file); every default is stated here.
 
 use crate::plugin::OptionError;
-use crate::services::lock::LockOptions;
+use crate::services::lock::api::LockOptions;
 use serde::Deserialize;
 
 /// Options of the ID generator (`[idgen]`).

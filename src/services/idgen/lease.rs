@@ -18,7 +18,7 @@ use super::config::WorkerLeases;
 use super::msg::IdgenMsg;
 use crate::ids::NodeId;
 use crate::node::service::{Ctx, TimerId};
-use crate::services::lock::{LockOp, LockResult};
+use crate::services::lock::api::{LockOp, LockResult};
 use crate::services::replicated::{Rejection, Request, Response};
 use crate::time::LocalInstant;
 use serde_json::json;

@@ -6,7 +6,7 @@ use crate::disk::SimDisk;
 use crate::ids::{Addr, ClientId, Incarnation, NodeId};
 use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
 use crate::rng::{DetRng, component_rng};
-use crate::services::lock::{LockOp, LockResult};
+use crate::services::lock::api::{LockOp, LockResult};
 use crate::services::replicated::{Request, Response};
 use crate::time::{LocalInstant, LocalNow, WallTime};
 

@@ -2,9 +2,7 @@
 //! worker ids, generators ask the lock servers for leases and the lock servers replicate.
 
 use crate::node::service::Message;
-use crate::services::lock::{LockOp, LockResult};
-use crate::services::raft::RaftMsg;
-use crate::services::replicated::{Logged, Request, Response};
+use crate::services::lock::api::{Answer, Call, ServerMsg};
 use serde::{Deserialize, Serialize};
 
 /// A message between nodes of an ID-generator cluster.
@@ -12,20 +10,20 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum IdgenMsg {
     /// Between lock servers: the Raft protocol.
-    Raft(RaftMsg<Logged<LockOp>>),
+    Raft(ServerMsg),
     /// A generator's request to a lock server (a client request carried as a node message).
     Lease {
         /// Which attempt it is: the reply echoes it.
         req_id: u64,
         /// The request.
-        req: Request<LockOp>,
+        req: Call,
     },
     /// A lock server's answer to `Lease`.
     LeaseReply {
         /// The attempt answered.
         req_id: u64,
         /// The answer.
-        resp: Response<LockResult>,
+        resp: Answer,
     },
 }
 

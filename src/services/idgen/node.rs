@@ -8,8 +8,7 @@ use super::core::{IdGen, IdRequest, IdResponse, Refusal};
 use super::msg::IdgenMsg;
 use crate::ids::{Addr, NodeId};
 use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
-use crate::services::lock::{LockMachine, replica_config};
-use crate::services::replicated::ReplicatedNode;
+use crate::services::lock::api::LockServer;
 use serde_json::json;
 
 /// One node of an ID-generator cluster.
@@ -19,8 +18,8 @@ pub enum IdgenNode {
     Generator(Box<IdGen>),
     /// A lock server of the worker-id leases.
     LockServer {
-        /// The replica (boxed: far larger than a generator).
-        node: Box<ReplicatedNode<LockMachine>>,
+        /// The lock server.
+        node: LockServer,
         /// Who it is, with the lock servers as its cluster.
         info: NodeInfo,
     },
@@ -42,7 +41,7 @@ fn generator<R>(ctx: &mut Ctx<'_, IdgenNode>, f: impl FnOnce(&mut Ctx<'_, IdGen>
 fn server<R>(
     ctx: &mut Ctx<'_, IdgenNode>,
     info: &NodeInfo,
-    f: impl FnOnce(&mut Ctx<'_, ReplicatedNode<LockMachine>>) -> R,
+    f: impl FnOnce(&mut Ctx<'_, LockServer>) -> R,
 ) -> R {
     ctx.nest(
         info,
@@ -83,10 +82,8 @@ impl Service for IdgenNode {
                     cluster: servers,
                     ..ctx.info().clone()
                 };
-                let rc = replica_config(&leases.lock_options(), &info);
-                let node = Box::new(server(ctx, &info, |inner| {
-                    ReplicatedNode::start(&rc, inner)
-                }));
+                let opts = leases.lock_options();
+                let node = server(ctx, &info, |inner| LockServer::start(&opts, inner));
                 return IdgenNode::LockServer { node, info };
             }
         }

@@ -5,6 +5,7 @@
 //! Node layout: every node but the last runs a lock server, the last the resource. Clients
 //! loop acquire → hold → check the lease → write to the resource with the token → release.
 
+pub mod api;
 pub mod bugs;
 mod client;
 pub mod invariants;
@@ -17,9 +18,8 @@ mod resource;
 mod wire;
 
 pub use client::LockClient;
-pub use machine::{DutyConfig, Holder, LockMachine, LockOp, LockResult, LockState};
+pub use machine::{LockOp, LockResult};
 pub use node::LockNode;
-pub(crate) use node::replica_config;
 pub use options::LockOptions;
 pub use wire::{LockRequest, LockResponse, RedlockReq, RedlockResp, WriteReq, WriteResp};
 

@@ -4,16 +4,16 @@
 //! backend see one service; the replica is the shared `replicated` layer's node, run through
 //! [`nested`] with the servers as its cluster.
 
+use super::api::LockServer;
 use super::bugs;
-use super::machine::LockMachine;
 use super::machine::LockOp;
 use super::options::LockOptions;
 use super::redlock::RedlockServer;
 use super::resource::{ASK_EVERY_MS, Pending, Resource};
 use super::wire::{LockMsg, LockRequest, LockResponse, WriteReq, WriteResp};
 use crate::ids::NodeId;
-use crate::node::service::{Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
-use crate::services::replicated::{NodeConfig, ReplicatedNode, Request};
+use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
+use crate::services::replicated::Request;
 use serde_json::json;
 use std::time::Duration;
 
@@ -25,8 +25,8 @@ const CONFIRM_TIMER: TimerId = TimerId(7);
 pub enum LockNode {
     /// A replica of the Raft lock service.
     Replica {
-        /// The replica (boxed: far larger than the other roles).
-        node: Box<ReplicatedNode<LockMachine>>,
+        /// The replica.
+        node: LockServer,
         /// Who it is, with the lock servers as its cluster.
         info: NodeInfo,
         /// The planted bug `lock-release-any-owner`.
@@ -38,22 +38,11 @@ pub enum LockNode {
     Resource(Resource),
 }
 
-/// The replica's configuration under this run's bugs.
-pub(crate) fn replica_config(opts: &LockOptions, info: &NodeInfo) -> NodeConfig<LockMachine> {
-    NodeConfig {
-        raft: opts.raft(),
-        routing: opts.routing(),
-        sessions: opts.sessions(),
-        bugs: bugs::host_bugs,
-        duties: opts.duties(info.bugs.contains(&bugs::TOKEN_REUSE_AFTER_FAILOVER)),
-    }
-}
-
 /// Runs a handler of the replica with a context whose cluster is the lock servers.
 fn nested<R>(
     ctx: &mut Ctx<'_, LockNode>,
     info: &NodeInfo,
-    f: impl FnOnce(&mut Ctx<'_, ReplicatedNode<LockMachine>>) -> R,
+    f: impl FnOnce(&mut Ctx<'_, LockServer>) -> R,
 ) -> R {
     ctx.nest(
         info,
@@ -92,10 +81,7 @@ impl Service for LockNode {
             cluster: LockOptions::servers(cluster).to_vec(),
             ..ctx.info().clone()
         };
-        let cfg = replica_config(opts, &info);
-        let node = Box::new(nested(ctx, &info, |inner| {
-            ReplicatedNode::start(&cfg, inner)
-        }));
+        let node = nested(ctx, &info, |inner| LockServer::start(opts, inner));
         LockNode::Replica {
             node,
             release_any_owner: info.bugs.contains(&bugs::RELEASE_ANY_OWNER),
@@ -112,9 +98,7 @@ impl Service for LockNode {
                 if from == LockOptions::resource(&ctx.info().cluster) =>
             {
                 // As far as this replica has applied the log; nothing while it cannot serve.
-                if let Some(machine) = node.machine() {
-                    let next = machine.lock(&lock).map_or(1, |l| l.next_token);
-                    let granted_max = next.saturating_sub(1);
+                if let Some(granted_max) = node.granted_max(&lock) {
                     ctx.send(from, LockMsg::TokenGranted { lock, granted_max });
                 }
             }
@@ -199,6 +183,18 @@ impl Service for LockNode {
                 }
             }
             LockNode::Resource(_) | LockNode::Redlock(_) => {}
+        }
+    }
+
+    fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        match self {
+            LockNode::Replica { node, info, .. } => {
+                nested(ctx, info, |inner| node.on_sync_failed(inner))
+            }
+            // The fence it failed to persist may be gone: only the disk knows what it holds.
+            LockNode::Resource(_) => AfterSyncFailure::Restart,
+            // Redlock servers keep nothing on disk, so no sync of theirs can fail.
+            LockNode::Redlock(_) => AfterSyncFailure::Restart,
         }
     }
 }

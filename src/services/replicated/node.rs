@@ -10,7 +10,7 @@ use super::state::Replicated;
 use super::{Logged, Rejection, Request, Response, Routing, SessionOptions, StateMachine};
 use crate::bugs::BugSet;
 use crate::ids::NodeId;
-use crate::node::service::{Ctx, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, ReplyTo, Service, TimerId};
 use crate::services::raft::store::{self, Store, StoreError};
 use crate::services::raft::{
     Entry, Payload, RaftBugs, RaftConfig, RaftCore, RaftMsg, Ready, RequestError, Role,
@@ -151,6 +151,12 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
             live.core.on_time(now, ctx.rng());
         }
         self.drive(ctx);
+    }
+
+    fn on_sync_failed(&mut self, _ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        // The entries, votes or snapshot it was to persist may be gone while memory still
+        // holds them: only a restart from what the disk holds keeps Raft's promises.
+        AfterSyncFailure::Restart
     }
 }
 

@@ -263,6 +263,12 @@ impl Service for RaftKvNode {
         }
         self.drive(ctx);
     }
+
+    fn on_sync_failed(&mut self, _: &mut Ctx<'_, Self>) -> AfterSyncFailure {
+        // raft-rs was told its entries and hard state were persisted; they may not be. Only a
+        // restart from the WAL keeps its promises.
+        AfterSyncFailure::Restart
+    }
 }
 
 impl RaftKvNode {
