@@ -292,6 +292,13 @@ impl IdGen {
             self.last_seq
         );
         debug_assert!(ts <= self.reserved_until, "issuing above the durable mark");
+        // The reservation headroom of a leased worker id: above the previous holders'
+        // reservations (the floor), within this holder's acknowledged one (the ceiling).
+        let mark_ignored = ctx.bug(bugs::LEASE_IGNORES_MARK);
+        assert!(
+            planted || mark_ignored || leased.is_none_or(|u| u.floor < ts && ts <= u.ceiling),
+            "timestamp {ts} outside the lease's reservation {leased:?}"
+        );
         debug_assert!(seq <= self.layout.sequence_max());
         self.last_ts = ts;
         self.last_seq = seq;

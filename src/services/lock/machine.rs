@@ -242,8 +242,7 @@ impl StateMachine for LockMachine {
                     if h.client == *client {
                         // The holder asks anew (it gave its lease up, or never heard of the
                         // grant): a new grant, with a new token — the old one is over.
-                        h.token = l.next_token;
-                        l.next_token += 1;
+                        h.token = take_token(&mut l.next_token);
                         h.granted_index = index;
                         h.lease_ms = *lease_ms;
                         return LockResult::Granted {
@@ -256,8 +255,7 @@ impl StateMachine for LockMachine {
                     if l.queue.front() == Some(client) {
                         l.queue.pop_front();
                     }
-                    let token = l.next_token;
-                    l.next_token += 1;
+                    let token = take_token(&mut l.next_token);
                     l.holder = Some(Holder {
                         client: *client,
                         token,
@@ -484,4 +482,19 @@ pub struct LockDuties {
     timed: BTreeMap<String, (Watch, LocalInstant)>,
     /// No duty has run since this node became leader.
     fresh: bool,
+}
+
+/// The next fencing token of a lock: every grant takes a token no grant took before (since
+/// the last `RestartTokens`, which only a planted bug logs), so the resource can fence off
+/// every earlier holder.
+fn take_token(next_token: &mut u64) -> u64 {
+    let token = *next_token;
+    assert!(
+        token >= 1,
+        "token 0 is no token: every holder must be fenceable"
+    );
+    *next_token = token
+        .checked_add(1)
+        .unwrap_or_else(|| panic!("the token space of a lock is exhausted at {token}"));
+    token
 }

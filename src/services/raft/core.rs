@@ -2,12 +2,12 @@
 //! Elections, replication, snapshots and reads live in sibling files as further `impl` blocks.
 
 use super::config::{RaftBugs, RaftConfig};
+use super::incoming::Incoming;
 use super::log::RaftLog;
 use super::msg::RaftMsg;
+use super::progress::Progress;
 use super::reads::Reads;
 use super::ready::{ReadState, Ready, ReadySnapshot};
-use super::replication::Progress;
-use super::snapshot::Incoming;
 use super::types::{Command, Entry, HardState, LeaderChange, Payload, Recovered, Role, Snapshot};
 use crate::ids::NodeId;
 use crate::rng::DetRng;
@@ -85,7 +85,7 @@ pub struct RaftCore<C> {
     pub(crate) votes: BTreeMap<NodeId, bool>,
     pub(crate) progress: BTreeMap<NodeId, Progress>,
     pub(crate) reads: Reads,
-    pub(crate) incoming: Option<Incoming>,
+    pub(crate) incoming: Incoming,
     pub(crate) msgs: Vec<(NodeId, RaftMsg<C>)>,
     pub(crate) snapshot_out: Option<ReadySnapshot>,
     pub(crate) leader_changes: Vec<LeaderChange>,
@@ -143,7 +143,7 @@ impl<C: Command> RaftCore<C> {
             votes: BTreeMap::new(),
             progress: BTreeMap::new(),
             reads: Reads::default(),
-            incoming: None,
+            incoming: Incoming::default(),
             msgs: Vec::new(),
             snapshot_out: None,
             leader_changes: Vec::new(),
@@ -504,6 +504,15 @@ impl<C: Command> RaftCore<C> {
             vote,
         };
         assert!(hs.term >= self.hard_state_handed.term, "term went back");
+        // One vote per term (§5.2): within a term the persisted vote may only be set, never
+        // moved to another candidate.
+        assert!(
+            hs.term > self.hard_state_handed.term
+                || self.hard_state_handed.vote.is_none()
+                || self.hard_state_handed.vote == hs.vote,
+            "vote moved within term {}",
+            hs.term
+        );
         (hs != self.hard_state_handed).then(|| {
             self.hard_state_handed = hs;
             hs

@@ -2,7 +2,7 @@
 
 use super::core::RaftCore;
 use super::msg::RaftMsg;
-use super::replication::Progress;
+use super::progress::Progress;
 use super::types::{Command, Entry, Payload, Role};
 use crate::ids::NodeId;
 use crate::rng::DetRng;

@@ -119,6 +119,22 @@ impl<C: Clone> RaftLog<C> {
             .map(|e| e.index)
     }
 
+    /// Raises the commit index to `index`: commit only moves forward (§5.3), and never past
+    /// what the log holds.
+    pub fn commit_to(&mut self, index: u64) {
+        assert!(
+            index >= self.committed,
+            "commit index goes back: {} -> {index}",
+            self.committed
+        );
+        assert!(
+            index <= self.last_index(),
+            "commit index {index} past the last entry {}",
+            self.last_index()
+        );
+        self.committed = index;
+    }
+
     /// Appends one entry at the end.
     pub fn push(&mut self, entry: Entry<C>) {
         assert_eq!(entry.index, self.last_index() + 1, "append leaves a gap");

@@ -25,8 +25,11 @@
 mod config;
 mod core;
 mod election;
+mod incoming;
 mod log;
 mod msg;
+mod progress;
+mod read_index;
 mod reads;
 mod ready;
 mod replication;

@@ -4,11 +4,11 @@
 //! after the read arrived — a majority acknowledged a heartbeat round sent afterwards — or its
 //! lease was valid on arrival, and once the host applied `c`. A new leader first commits its
 //! no-op, so `c` covers every write acknowledged by an earlier leader.
+//!
+//! This module owns the leader's read state ([`Reads`]); the core's read handlers
+//! (`read_index.rs`) decide with it, passing in what they know of the log and the peers.
 
-use super::core::{RaftCore, RequestError};
 use super::ready::{ReadState, ReadVia};
-use super::types::{Command, Role};
-use crate::ids::NodeId;
 use crate::time::LocalInstant;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -48,7 +48,7 @@ impl Reads {
         self.round
     }
 
-    fn pending(&self) -> usize {
+    pub fn pending(&self) -> usize {
         self.waiting_commit.len() + self.confirming.len() + self.applying.len()
     }
 
@@ -89,57 +89,62 @@ impl Reads {
     pub fn take_ready(&mut self) -> Vec<ReadState> {
         std::mem::take(&mut self.ready)
     }
-}
 
-impl<C: Command> RaftCore<C> {
-    /// Registers a linearizable read (ReadIndex, or the lease when configured and valid). When
-    /// it may be served, `Ready::reads` reports `request_ctx` with the index to wait for.
-    /// Refused on followers (with a leader hint) and beyond `reads_pending_max`.
-    pub fn read_index(&mut self, request_ctx: u64, now: LocalInstant) -> Result<(), RequestError> {
-        self.observe_time(now);
-        if self.role != Role::Leader {
-            return Err(RequestError::NotLeader { hint: self.leader });
-        }
-        let pending = self.reads.pending();
-        if pending >= self.cfg.reads_pending_max {
-            return Err(RequestError::Overloaded {
-                pending: pending as u64,
-                max: self.cfg.reads_pending_max as u64,
-            });
-        }
-        if self.reads.term_committed {
-            self.register_read(request_ctx);
-        } else {
-            self.reads.waiting_commit.push_back(request_ctx);
-        }
-        Ok(())
+    /// The first round of the current term: acknowledgements of earlier rounds say nothing
+    /// about this term's leadership.
+    pub fn term_first_round(&self) -> u64 {
+        self.term_first_round
     }
 
-    /// Whether a lease read would be served right now without a round trip.
-    pub fn lease_valid(&self, now: LocalInstant) -> bool {
-        self.role == Role::Leader && self.reads.lease_until.is_some_and(|until| now < until)
+    /// Whether the leader has committed an entry of its own term (reads may be registered).
+    pub fn term_committed(&self) -> bool {
+        self.term_committed
     }
 
-    fn register_read(&mut self, request_ctx: u64) {
-        let index = self.log.committed;
-        let via = if self.lease_valid(self.now) {
-            Some(ReadVia::Lease)
-        } else if self.quorum() == 1 {
-            Some(ReadVia::Quorum)
-        } else {
-            None
-        };
-        let reads = &mut self.reads;
+    /// Whether the lease makes a read safe without a round trip at `now`.
+    pub fn lease_valid_at(&self, now: LocalInstant) -> bool {
+        self.lease_until.is_some_and(|until| now < until)
+    }
+
+    /// Whether pending reads wait for a heartbeat round not yet sent.
+    pub fn wants_round(&self) -> bool {
+        self.round_wanted > self.round
+    }
+
+    /// A read that arrived before the term's first commit waits for it.
+    pub fn wait_for_commit(&mut self, request_ctx: u64) {
+        debug_assert!(
+            !self.term_committed,
+            "a read waits for a commit already made"
+        );
+        self.waiting_commit.push_back(request_ctx);
+    }
+
+    /// The term's first commit happened: the reads that waited for it, in arrival order, to
+    /// be registered.
+    pub fn first_commit(&mut self) -> Vec<u64> {
+        debug_assert!(!self.term_committed, "a term commits first only once");
+        self.term_committed = true;
+        self.waiting_commit.drain(..).collect()
+    }
+
+    /// Registers a read at commit index `index`: served through `via` once `index` is applied,
+    /// or (`None`) once a majority acknowledges the next heartbeat round.
+    pub fn register(&mut self, request_ctx: u64, index: u64, via: Option<ReadVia>) {
+        debug_assert!(
+            self.term_committed,
+            "a read registered before the term's first commit"
+        );
         match via {
-            Some(via) => reads.applying.push_back(ReadState {
+            Some(via) => self.applying.push_back(ReadState {
                 request_ctx,
                 index,
                 via,
             }),
             None => {
-                let round = reads.round + 1;
-                reads.round_wanted = reads.round_wanted.max(round);
-                reads.confirming.push_back(Pending {
+                let round = self.round + 1;
+                self.round_wanted = self.round_wanted.max(round);
+                self.confirming.push_back(Pending {
                     request_ctx,
                     index,
                     round,
@@ -148,83 +153,39 @@ impl<C: Command> RaftCore<C> {
         }
     }
 
-    /// Sends the heartbeat round pending reads wait for (once per `ready()`, however many
-    /// reads arrived).
-    pub(crate) fn flush_read_round(&mut self) {
-        if self.role == Role::Leader && self.reads.round_wanted > self.reads.round {
-            self.broadcast_heartbeat();
-        }
-    }
-
-    /// The leader committed further: the first commit of its term releases waiting reads.
-    pub(crate) fn on_commit_advanced(&mut self) {
-        if !self.reads.term_committed && self.log.term_at(self.log.committed) == Some(self.term) {
-            self.reads.term_committed = true;
-            while let Some(ctx) = self.reads.waiting_commit.pop_front() {
-                self.register_read(ctx);
-            }
-        }
-    }
-
-    /// Any answer from `from` in our term: it is alive (CheckQuorum) and acknowledged `round`.
-    pub(crate) fn on_ack(&mut self, from: NodeId, round: u64) {
-        let first = self.reads.term_first_round;
-        let Some(pr) = self.progress.get_mut(&from) else {
-            return;
-        };
-        pr.active = true;
-        if round < first || round <= pr.acked_round {
-            return;
-        }
-        pr.acked_round = round.min(self.reads.round);
-        let mut rounds: Vec<u64> = self.progress.values().map(|p| p.acked_round).collect();
-        rounds.push(self.reads.round);
-        rounds.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum_round = rounds[self.quorum() - 1];
-        if quorum_round < first {
-            return;
-        }
-        let reads = &mut self.reads;
-        while reads
+    /// A majority acknowledged every round up to `quorum_round`: the reads waiting for those
+    /// rounds are confirmed, and with `lease` the lease extends from when that round was sent.
+    pub fn quorum_reached(&mut self, quorum_round: u64, lease: Option<Duration>) {
+        assert!(
+            quorum_round <= self.round,
+            "a majority acknowledged round {quorum_round}, never sent (last {})",
+            self.round
+        );
+        while self
             .confirming
             .front()
             .is_some_and(|p| p.round <= quorum_round)
         {
-            if let Some(p) = reads.confirming.pop_front() {
-                reads.applying.push_back(ReadState {
+            if let Some(p) = self.confirming.pop_front() {
+                self.applying.push_back(ReadState {
                     request_ctx: p.request_ctx,
                     index: p.index,
                     via: ReadVia::Quorum,
                 });
             }
         }
-        if let Some(lease) = self.lease_duration()
-            && let Some(&sent) = self.reads.sent_at.get(&quorum_round)
+        if let Some(lease) = lease
+            && let Some(&sent) = self.sent_at.get(&quorum_round)
         {
             let until = sent.saturating_add(lease);
-            self.reads.lease_until = Some(self.reads.lease_until.map_or(until, |u| u.max(until)));
+            self.lease_until = Some(self.lease_until.map_or(until, |u| u.max(until)));
         }
         while self
-            .reads
             .sent_at
             .first_key_value()
             .is_some_and(|(&r, _)| r < quorum_round)
         {
-            self.reads.sent_at.pop_first();
+            self.sent_at.pop_first();
         }
-    }
-
-    /// How long after a round's send time a majority's acknowledgement keeps the lease:
-    /// followers that acknowledged will not vote for anyone else for the minimum election
-    /// timeout of *their* clocks, which may run faster than ours by up to the drift bound.
-    fn lease_duration(&self) -> Option<Duration> {
-        let lease = self.cfg.lease_read?;
-        let min = self.cfg.election_min();
-        if self.bugs.lease_read_no_drift_bound {
-            return Some(min);
-        }
-        let drift = u128::from(lease.drift_bound_ppm);
-        let ns = min.as_nanos() * (1_000_000 - drift) / (1_000_000 + drift);
-        Some(Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
     }
 }

@@ -1,71 +1,11 @@
-//! Log replication: the leader's per-follower progress, AppendEntries on both sides, and the
-//! commit rule.
+//! Log replication: AppendEntries on both sides, and the commit rule. The leader's view of
+//! each follower is `progress.rs`'s.
 
 use super::core::{RaftCore, encoded_len};
 use super::msg::{RaftMsg, RejectHint};
-use super::types::{Command, Entry, Role, SnapshotMeta};
+use super::progress::Mode;
+use super::types::{Command, Entry, Role};
 use crate::ids::NodeId;
-use std::collections::VecDeque;
-
-/// Batches a leader sends to one follower ahead of its acknowledgements.
-pub(crate) const INFLIGHT_MAX: usize = 8;
-
-/// How the leader currently talks to one follower.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Looking for the point where the logs agree: one AppendEntries at a time.
-    Probe {
-        /// Waiting for an answer (or the next heartbeat) before sending again.
-        paused: bool,
-    },
-    /// Logs agree up to `match_index`: stream batches, up to `INFLIGHT_MAX` unacknowledged.
-    Replicate,
-    /// The follower needs entries we compacted: send this snapshot, chunk by chunk.
-    Snapshot {
-        /// The snapshot being sent.
-        meta: SnapshotMeta,
-        /// The offset of the next chunk.
-        offset: u64,
-    },
-}
-
-/// The leader's view of one follower.
-#[derive(Debug, Clone)]
-pub(crate) struct Progress {
-    pub match_index: u64,
-    pub next_index: u64,
-    pub mode: Mode,
-    /// Last index of each batch sent and not yet acknowledged (Replicate mode).
-    pub inflight: VecDeque<u64>,
-    /// Highest heartbeat round it acknowledged in this term.
-    pub acked_round: u64,
-    /// Heard from since the last CheckQuorum.
-    pub active: bool,
-}
-
-impl Progress {
-    pub fn new(next_index: u64) -> Self {
-        Progress {
-            match_index: 0,
-            next_index,
-            mode: Mode::Probe { paused: false },
-            inflight: VecDeque::new(),
-            acked_round: 0,
-            active: false,
-        }
-    }
-
-    /// Whether the follower should get a batch now: a probe that is not waiting, or a stream
-    /// with room in flight — and something to send up to `last_index`.
-    pub fn wants_append(&self, last_index: u64) -> bool {
-        let room = match self.mode {
-            Mode::Probe { paused } => !paused,
-            Mode::Replicate => self.inflight.len() < INFLIGHT_MAX,
-            Mode::Snapshot { .. } => false,
-        };
-        room && self.next_index <= last_index
-    }
-}
 
 impl<C: Command> RaftCore<C> {
     /// Sends whatever each follower is ready to take (called from `ready()`, so proposals made
@@ -195,6 +135,7 @@ impl<C: Command> RaftCore<C> {
             return;
         }
         let had_entries = !entries.is_empty();
+        let last_sent = entries.last().map(|e| (e.index, e.term));
         let last_new = prev_index + entries.len() as u64;
         for e in entries {
             match self.log.term_at(e.index) {
@@ -215,9 +156,15 @@ impl<C: Command> RaftCore<C> {
             // The planted bug: treat a stale (delayed or duplicated) append as authoritative.
             self.log.truncate(last_new + 1);
         }
+        // Log matching (§5.3): the leader's last entry now sits in our log with its term, so
+        // (by induction) every entry before it matches the leader's too.
+        assert!(
+            self.bugs.any() || last_sent.is_none_or(|(i, t)| self.log.term_at(i) == Some(t)),
+            "append did not leave the leader's entry {last_sent:?} in the log"
+        );
         let new_commit = leader_commit.min(last_new);
         if new_commit > self.log.committed {
-            self.log.committed = new_commit;
+            self.log.commit_to(new_commit);
         }
         let msg = reply(last_new, None);
         self.send(from, msg);
@@ -318,7 +265,7 @@ impl<C: Command> RaftCore<C> {
         }
         let own_term = self.log.term_at(quorum_index) == Some(self.term);
         if own_term || self.bugs.commit_old_term {
-            self.log.committed = quorum_index;
+            self.log.commit_to(quorum_index);
             self.on_commit_advanced();
         }
     }

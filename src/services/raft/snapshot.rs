@@ -2,19 +2,12 @@
 //! needs entries the leader has compacted; the follower assembles and installs it.
 
 use super::core::RaftCore;
+use super::incoming::Chunk;
 use super::msg::RaftMsg;
+use super::progress::Mode;
 use super::ready::ReadySnapshot;
-use super::replication::Mode;
 use super::types::{Command, Role, Snapshot, SnapshotMeta};
 use crate::ids::NodeId;
-
-/// A snapshot being received: chunks arrive in order (stop-and-wait), any gap restarts them.
-#[derive(Debug, Clone)]
-pub(crate) struct Incoming {
-    term: u64,
-    meta: SnapshotMeta,
-    data: Vec<u8>,
-}
 
 impl<C: Command> RaftCore<C> {
     /// Sends `peer` the chunk of our snapshot at its current offset (starting a transfer if
@@ -69,43 +62,17 @@ impl<C: Command> RaftCore<C> {
         };
         if meta.index <= self.log.committed {
             // We already have everything it covers.
-            self.incoming = None;
+            self.incoming.clear();
             self.send(from, reply(0, true));
             return;
         }
-        let same = self
-            .incoming
-            .as_ref()
-            .is_some_and(|i| i.term == term && i.meta == meta);
-        if offset == 0 {
-            self.incoming = Some(Incoming {
-                term,
-                meta,
-                data: Vec::new(),
-            });
-        } else if !same {
-            self.send(from, reply(0, false));
-            return;
+        match self.incoming.chunk(term, meta, offset, &data, done) {
+            Chunk::Want(next_offset) => self.send(from, reply(next_offset, false)),
+            Chunk::Complete { meta, data } => {
+                self.install_snapshot(meta, data);
+                self.send(from, reply(0, true));
+            }
         }
-        let Some(inc) = self.incoming.as_mut() else {
-            return;
-        };
-        if offset != inc.data.len() as u64 {
-            let expected = inc.data.len() as u64;
-            self.send(from, reply(expected, false));
-            return;
-        }
-        inc.data.extend_from_slice(&data);
-        if !done {
-            let expected = inc.data.len() as u64;
-            self.send(from, reply(expected, false));
-            return;
-        }
-        let Some(inc) = self.incoming.take() else {
-            return;
-        };
-        self.install_snapshot(inc.meta, inc.data);
-        self.send(from, reply(0, true));
     }
 
     fn install_snapshot(&mut self, meta: SnapshotMeta, data: Vec<u8>) {
