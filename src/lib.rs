@@ -4,8 +4,8 @@
 //! builder ([`testing`]) and `ci/` drive the [`runner`], which builds a world from a scenario
 //! and a seed, applies the [`nemesis`], collects the event log and the history, and calls the
 //! [`invariants`] and the linearizability [`check`]er. Services see only the node environment
-//! ([`node`]); backends ([`backend`]) implement it. See `../shared/DESIGN.md` for the full
-//! picture.
+//! ([`node`]); backends ([`backend`]) implement it. The README's "Architecture" section has
+//! the full picture (its module map, the host loop, the determinism rules).
 //!
 //! # Testing your own service
 //!

@@ -1,4 +1,5 @@
-//! Client-operation histories in the JSON Lines format of DESIGN.md, and Jepsen's EDN (`edn.rs`).
+//! Client-operation histories in the JSON Lines format the README documents under
+//! "Linearizability checking", and Jepsen's EDN (`edn.rs`).
 //!
 //!
 //! One line per event, lines in real-time order:
@@ -30,7 +31,8 @@ use std::str::FromStr;
 /// The file formats a history can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HistoryFormat {
-    /// The native JSON Lines format (DESIGN.md), one event object per line.
+    /// The native JSON Lines format (the README's "Linearizability checking"), one event
+    /// object per line.
     Jsonl,
     /// Jepsen's EDN: a store's `history.edn` or a Knossos data file (see [`edn`]).
     Edn,
