@@ -82,6 +82,7 @@ pub fn model_judgement(history: &crate::history::History, model: ModelKind) -> (
                     prefix_lines: cx.prefix.iter().map(|s| s.op.invoke_line).collect(),
                     explanation: cx.explanation.clone(),
                     key: cx.partition.clone(),
+                    blamed_events: Vec::new(),
                 };
                 Outcome::Fail(format!(
                     "key {}: {}: {}",

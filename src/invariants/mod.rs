@@ -173,12 +173,18 @@ pub struct Evidence {
     pub explanation: String,
     /// The key the blamed operations are on (canonical JSON text), when they share one.
     pub key: Option<String>,
+    /// Indices into the event log ([`RunRecords::events`]) of the records at fault, for
+    /// invariants judged on the event log (a resource's writes, Raft's leaders, votes,
+    /// entries): reports mark and zoom on them as they do on blamed operations.
+    pub blamed_events: Vec<usize>,
 }
 
 impl Evidence {
     /// True when it blames nothing.
     pub fn is_empty(&self) -> bool {
-        self.blamed_lines.is_empty() && self.prefix_lines.is_empty()
+        self.blamed_lines.is_empty()
+            && self.prefix_lines.is_empty()
+            && self.blamed_events.is_empty()
     }
 }
 
@@ -223,6 +229,26 @@ pub fn observations<'a>(
         } if l == label => Some((r.time_ns, *node, value)),
         _ => None,
     })
+}
+
+/// Like [`observations`], with each record's index in `events` (what
+/// [`Evidence::blamed_events`] holds).
+pub fn observations_indexed<'a>(
+    events: &'a [EventRecord],
+    label: &'a str,
+) -> impl Iterator<Item = (usize, SimTime, crate::ids::NodeId, &'a serde_json::Value)> + 'a {
+    events
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, r)| match &r.event {
+            crate::event::Event::Observe {
+                node,
+                label: l,
+                value,
+                ..
+            } if l == label => Some((i, r.time_ns, *node, value)),
+            _ => None,
+        })
 }
 
 #[cfg(test)]

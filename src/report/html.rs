@@ -2,7 +2,8 @@
 //! timeline of the whole run, a detail timeline around the blamed operations, the evidence.
 
 use super::ReportInput;
-use super::svg::{Marked, View, Window, detail, numbered, overview};
+use super::records::{blamed_records, describe, record_lanes, role_spans};
+use super::svg::{Extras, Marked, View, Window, detail, numbered, overview};
 use super::timeline::{DrawnOp, fault_marks, operations};
 use crate::check::html::escape as esc;
 use crate::event::Event;
@@ -28,6 +29,14 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let ops = operations(&o.history, events, sc.clients, end_ns);
     let marks = fault_marks(events, sc.nodes, end_ns);
     let blamed = blamed_ops(&ops, &o.evidence);
+    let blamed_recs = blamed_records(&o.evidence);
+    let roles = role_spans(events, end_ns);
+    let lanes = record_lanes(events, &blamed_recs);
+    let extras = Extras {
+        roles: &roles,
+        lanes: &lanes,
+        blamed_records: &blamed_recs,
+    };
     let prefix: BTreeSet<u32> = o
         .evidence
         .iter()
@@ -38,7 +47,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
     parameters(&mut page, input);
     verdicts(&mut page, input);
     page.push_str("<h2>Timeline</h2>");
-    legend(&mut page);
+    legend(&mut page, !roles.is_empty());
     let whole = Window {
         from_ns: 0,
         to_ns: end_ns,
@@ -48,12 +57,27 @@ pub fn render(input: &ReportInput<'_>) -> String {
         nodes: sc.nodes,
         clients: sc.clients,
         heal_ns: o.heal_at.ns,
+        roles: !roles.is_empty(),
+        record_lanes: u32::try_from(lanes.len()).unwrap_or(u32::MAX),
     };
-    overview(&mut page, &view, &ops, &marks, &blamed);
-    if !blamed.is_empty() {
+    overview(&mut page, &view, &ops, &marks, &blamed, &extras);
+    // The detail view spans everything blamed: operations and records.
+    let times = blamed
+        .iter()
+        .flat_map(|(i, _)| [ops[*i].from_ns, ops[*i].to_ns])
+        .chain(
+            blamed_recs
+                .iter()
+                .filter_map(|(r, _)| events.get(*r).map(|e| e.time_ns.ns)),
+        );
+    let span = times.fold(None, |acc: Option<(u64, u64)>, t| {
+        Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
+    });
+    if let Some(span) = span {
         let keys: BTreeSet<&str> = o
             .evidence
             .iter()
+            .filter(|(_, e)| !e.blamed_lines.is_empty())
             .filter_map(|(_, e)| e.key.as_deref())
             .collect();
         let marked = Marked {
@@ -61,9 +85,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
             prefix: &prefix,
             keys: &keys,
         };
-        detail(&mut page, &view, &ops, &marks, &marked);
+        detail(&mut page, &view, &ops, &marks, &marked, &extras, span);
     }
     evidence(&mut page, &ops, &o.evidence, &blamed);
+    records_evidence(&mut page, events, &blamed_recs);
     faults_table(&mut page, events);
     page.push_str("</body></html>\n");
     page
@@ -133,7 +158,14 @@ i.ok{background:#3fa34d}i.fail{background:#f0a030}i.info{background:#8c8ca8}i.pe
 i.crash{background:#222}i.pause{background:#8e44ad}i.partition{background:#e67e22}i.net-loss{background:#2e86c1}\
 i.net-duplicate{background:#17a589}i.net-delay{background:#5dade2}i.net-corrupt{background:#d4ac0d}i.clock-jump{background:#c0392b}i.disk{background:#6d4c41}\
 i.blamed-sw{border:2px solid #d00;box-sizing:border-box}\
-li.blamed{color:#b00}";
+li.blamed,li.blamed-record{color:#b00}\
+.role-leader{fill:#1f3a93}.role-candidate{fill:#f5b041}.role-follower{fill:#aab7c4}\
+i.role-leader{background:#1f3a93}i.role-candidate{background:#f5b041}i.role-follower{background:#aab7c4}\
+svg text.role-text{font-size:7px;fill:#fff}\
+.rec{stroke:none}.rec.refused{fill:#fff;stroke:#777;stroke-width:1}\
+.who0{fill:#1f77b4}.who1{fill:#9467bd}.who2{fill:#2ca02c}.who3{fill:#8c564b}\
+.who4{fill:#e377c2}.who5{fill:#17becf}.who6{fill:#bcbd22}.who7{fill:#7f7f7f}\
+.blamed-rec{fill:none;stroke:#d00;stroke-width:2}";
 
 fn parameters(page: &mut String, input: &ReportInput<'_>) {
     let o = input.outcome;
@@ -221,13 +253,13 @@ fn verdicts(page: &mut String, input: &ReportInput<'_>) {
     page.push_str("</table>");
 }
 
-fn legend(page: &mut String) {
+fn legend(page: &mut String, roles: bool) {
     let sw = |class: &str, text: &str| format!("<span><i class=\"sw {class}\"></i>{text}</span>");
     let _ = write!(
         page,
         "<p class=legend>Operations: {}{}{}{} · Faults (per node lane: process / partition / \
          network / disk bands): {}{}{}{}{}{}{}{}{} · <span><i class=\"sw blamed-sw\"></i>blamed by a failed \
-         verdict (✖n)</span><span>green dashed line: heal everything, the liveness phase begins\
+         verdict (✖n an operation, ✖Rn a record)</span><span>green dashed line: heal everything, the liveness phase begins\
          </span> · hover anything for details</p>",
         sw("ok", "ok"),
         sw("fail", "fail (not applied)"),
@@ -243,6 +275,18 @@ fn legend(page: &mut String) {
         sw("clock-jump", "clock step / offset / drift"),
         sw("disk", "disk fault"),
     );
+    if roles {
+        let _ = write!(
+            page,
+            "<p class=legend>Raft roles (the strip under each node lane, with the term): {}{}{} — \
+             as the node's own records show them: a leader's strip runs until it votes again, \
+             crashes or restarts (stepping down on hearing a newer leader leaves no record), so \
+             two leader strips at once show a deposed leader that may still serve.</p>",
+            sw("role-leader", "leader (L)"),
+            sw("role-candidate", "candidate (C)"),
+            sw("role-follower", "follower, voted (F)"),
+        );
+    }
 }
 
 fn evidence(
@@ -283,6 +327,9 @@ fn evidence(
             }
             page.push_str("</ol></details>");
         }
+        if e.blamed_lines.is_empty() {
+            continue;
+        }
         page.push_str("<p>Blamed operations (red on the timeline):</p><ul>");
         let number: BTreeMap<usize, usize> =
             numbered(blamed).into_iter().map(|(n, i)| (i, n)).collect();
@@ -299,6 +346,28 @@ fn evidence(
         }
         page.push_str("</ul>");
     }
+}
+
+/// The records failed verdicts blame, numbered as the timeline marks them (✖R1, ...).
+fn records_evidence(
+    page: &mut String,
+    events: &[crate::event::EventRecord],
+    blamed: &[(usize, &'static str)],
+) {
+    if blamed.is_empty() {
+        return;
+    }
+    page.push_str("<h3>Blamed records (red on their lane)</h3><ul>");
+    for (n, (record, invariant)) in blamed.iter().enumerate() {
+        let _ = write!(
+            page,
+            "<li class=blamed-record id=\"record-{}\">✖R{} <b>{invariant}</b> <span class=rec-text>{}</span></li>",
+            n + 1,
+            n + 1,
+            esc(&describe(events, *record))
+        );
+    }
+    page.push_str("</ul>");
 }
 
 fn faults_table(page: &mut String, events: &[crate::event::EventRecord]) {

@@ -3,7 +3,9 @@
 //! (ok / fail / info coloured), fault intervals per node (crashes, pauses, partitions, network
 //! rules, clock steps), the verdicts (pass / FAIL / unknown, never confused), the operations a
 //! failed verdict blames highlighted on the timeline, and the run's parameters with the replay
-//! command.
+//! command. Verdicts judged on the event log blame records instead: those are drawn on lanes of
+//! their kind (a protected resource's writes, Raft's leaders and votes) and zoomed on the same
+//! way; Raft nodes carry a strip with their role and term as their own records show it.
 //!
 //! Inline CSS and SVG only: no script, no network. Big runs stay small: the overview draws an
 //! operation on its own only when it is at least two pixels wide and otherwise one bar per
@@ -14,6 +16,7 @@
 
 mod files;
 mod html;
+pub mod records;
 mod svg;
 pub mod timeline;
 

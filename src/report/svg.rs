@@ -3,6 +3,7 @@
 //! view around the blamed operations.
 
 use super::DETAIL_OPS_MAX;
+use super::records::{RecordLane, RoleSpan};
 use super::timeline::{Band, DrawnOp, End, FaultMark};
 use crate::check::html::escape as esc;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,10 @@ use std::fmt::Write;
 const LABEL_PX: f64 = 64.0;
 const PLOT_PX: f64 = 1100.0;
 const NODE_LANE_PX: f64 = 18.0;
+/// A node lane with a role strip under its fault bands.
+const NODE_ROLE_LANE_PX: f64 = 26.0;
 const CLIENT_LANE_PX: f64 = 14.0;
+const RECORD_LANE_PX: f64 = 18.0;
 const AXIS_PX: f64 = 22.0;
 
 /// Each blamed operation once, with its number (✖n: its first place in `blamed`).
@@ -49,6 +53,10 @@ pub(super) struct View {
     pub(super) nodes: u32,
     pub(super) clients: u32,
     pub(super) heal_ns: u64,
+    /// Node lanes carry a role strip (the run has Raft roles).
+    pub(super) roles: bool,
+    /// Record lanes under the client lanes.
+    pub(super) record_lanes: u32,
 }
 
 impl View {
@@ -56,13 +64,37 @@ impl View {
         View { window, ..*self }
     }
 
+    fn node_lane_px(&self) -> f64 {
+        if self.roles {
+            NODE_ROLE_LANE_PX
+        } else {
+            NODE_LANE_PX
+        }
+    }
+
+    fn node_y(&self, node: u32) -> f64 {
+        AXIS_PX + f64::from(node) * self.node_lane_px()
+    }
+
     fn client_y(&self, client: u32) -> f64 {
-        AXIS_PX + f64::from(self.nodes) * NODE_LANE_PX + 8.0 + f64::from(client) * CLIENT_LANE_PX
+        self.node_y(self.nodes) + 8.0 + f64::from(client) * CLIENT_LANE_PX
+    }
+
+    fn record_y(&self, lane: u32) -> f64 {
+        self.client_y(self.clients) + 8.0 + f64::from(lane) * RECORD_LANE_PX
     }
 
     fn height(&self) -> f64 {
-        self.client_y(self.clients) + 4.0
+        self.record_y(self.record_lanes) + 4.0
     }
+}
+
+/// What the event log adds to a view: roles, record lanes, blamed records (index into the
+/// event log, numbered R1, R2, ... in this order).
+pub(super) struct Extras<'a> {
+    pub(super) roles: &'a [RoleSpan],
+    pub(super) lanes: &'a [RecordLane],
+    pub(super) blamed_records: &'a [(usize, &'static str)],
 }
 
 /// The lanes, axis and fault bands of a view.
@@ -95,11 +127,11 @@ fn frame(svg: &mut String, view: &View, marks: &[FaultMark]) {
         k += 1;
     }
     for n in 0..view.nodes {
-        let y = AXIS_PX + f64::from(n) * NODE_LANE_PX;
+        let y = view.node_y(n);
         let _ = write!(
             svg,
             "<rect class=lane x=\"{LABEL_PX}\" y=\"{y}\" width=\"{PLOT_PX}\" height=\"{}\"/><text x=\"4\" y=\"{:.0}\">n{n}</text>",
-            NODE_LANE_PX - 2.0,
+            view.node_lane_px() - 2.0,
             y + 12.0
         );
     }
@@ -113,7 +145,7 @@ fn frame(svg: &mut String, view: &View, marks: &[FaultMark]) {
         );
     }
     for m in marks.iter().filter(|m| w.overlaps(m.from_ns, m.to_ns)) {
-        let lane_y = AXIS_PX + f64::from(m.node.0) * NODE_LANE_PX;
+        let lane_y = view.node_y(m.node.0);
         let (dy, h) = match m.band {
             Band::Process => (0.0, 5.0),
             Band::Partition => (5.5, 5.0),
@@ -160,11 +192,13 @@ pub(super) fn overview(
     ops: &[DrawnOp],
     marks: &[FaultMark],
     blamed: &[(usize, &'static str)],
+    extras: &Extras<'_>,
 ) {
     let w = view.window;
     let _ = write!(page, "<h3>Whole run</h3><div id=overview>");
     let mut svg = String::new();
     frame(&mut svg, view, marks);
+    draw_extras(&mut svg, view, extras, false);
     let blamed_set: BTreeSet<usize> = blamed.iter().map(|(i, _)| *i).collect();
     // Per client: pixel column → worst class seen there.
     let columns = PLOT_PX as usize;
@@ -242,14 +276,10 @@ pub(super) fn detail(
     ops: &[DrawnOp],
     marks: &[FaultMark],
     marked: &Marked<'_>,
+    extras: &Extras<'_>,
+    (from, to): (u64, u64),
 ) {
     let blamed = marked.blamed;
-    let from = blamed
-        .iter()
-        .map(|(i, _)| ops[*i].from_ns)
-        .min()
-        .unwrap_or(0);
-    let to = blamed.iter().map(|(i, _)| ops[*i].to_ns).max().unwrap_or(0);
     let pad = ((to - from) / 4).max(30_000_000);
     let mut window = Window {
         from_ns: from.saturating_sub(pad),
@@ -273,7 +303,7 @@ pub(super) fn detail(
     let dview = view.with(window);
     let _ = write!(
         page,
-        "<h3>Around the blamed operations: {} – {}{}</h3><div id=detail>",
+        "<h3>Around what the failed verdicts blame: {} – {}{}</h3><div id=detail>",
         fmt_ms(window.from_ns as f64 / 1e6),
         fmt_ms(window.to_ns as f64 / 1e6),
         match marked.keys.len() {
@@ -289,6 +319,7 @@ pub(super) fn detail(
     );
     let mut svg = String::new();
     frame(&mut svg, &dview, marks);
+    draw_extras(&mut svg, &dview, extras, true);
     let blamed_set: BTreeSet<usize> = blamed.iter().map(|(i, _)| *i).collect();
     let mut drawn = 0;
     for (i, op) in ops.iter().enumerate() {
@@ -342,6 +373,109 @@ pub(super) fn detail(
     svg.push_str("</svg>");
     page.push_str(&svg);
     page.push_str("</div>");
+}
+
+/// Role strips on the node lanes, the record lanes, and the blamed records (outlined, with a
+/// line across the view and their number R1, R2, ...; labelled with their text in detail).
+fn draw_extras(svg: &mut String, view: &View, extras: &Extras<'_>, detail: bool) {
+    let w = view.window;
+    if view.roles {
+        for s in extras
+            .roles
+            .iter()
+            .filter(|s| w.overlaps(s.from_ns, s.to_ns))
+        {
+            let (class, letter) = s.role.class_and_letter();
+            let x0 = w.x(s.from_ns);
+            let wd = (w.x(s.to_ns) - x0).max(1.0);
+            let y = view.node_y(s.node.0) + 17.0;
+            let _ = write!(
+                svg,
+                "<rect class={class} x=\"{x0:.1}\" y=\"{y:.0}\" width=\"{wd:.1}\" height=\"7\"><title>{} {} of term {}, {} – {}</title></rect>",
+                s.node,
+                class.trim_start_matches("role-"),
+                s.term,
+                crate::time::SimTime { ns: s.from_ns },
+                crate::time::SimTime { ns: s.to_ns },
+            );
+            if wd >= 22.0 {
+                let _ = write!(
+                    svg,
+                    "<text class=role-text x=\"{:.1}\" y=\"{:.0}\">{letter}{}</text>",
+                    x0 + 1.5,
+                    y + 6.0,
+                    s.term
+                );
+            }
+        }
+    }
+    let mut whos: BTreeMap<&str, usize> = BTreeMap::new();
+    let blamed: BTreeMap<usize, usize> = extras
+        .blamed_records
+        .iter()
+        .enumerate()
+        .map(|(n, (record, _))| (*record, n + 1))
+        .collect();
+    for (k, lane) in extras.lanes.iter().enumerate() {
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        let y = view.record_y(k);
+        let _ = write!(
+            svg,
+            "<rect class=lane x=\"{LABEL_PX}\" y=\"{y}\" width=\"{PLOT_PX}\" height=\"{}\"/><text x=\"4\" y=\"{:.0}\">{}</text>",
+            RECORD_LANE_PX - 2.0,
+            y + 12.0,
+            esc(&lane.label)
+        );
+        for m in lane.marks.iter().filter(|m| w.overlaps(m.at.ns, m.at.ns)) {
+            let next = whos.len();
+            let colour = m
+                .who
+                .as_deref()
+                .map_or(0, |who| *whos.entry(who).or_insert(next) % 8);
+            let x = w.x(m.at.ns);
+            let hollow = if m.accepted { "" } else { " refused" };
+            let _ = write!(
+                svg,
+                "<rect class=\"rec who{colour}{hollow}\" x=\"{:.1}\" y=\"{:.0}\" width=\"3\" height=\"{}\"><title>{} {} {} {}</title></rect>",
+                x - 1.5,
+                y + 1.0,
+                RECORD_LANE_PX - 4.0,
+                m.at,
+                m.node,
+                esc(&lane.label),
+                esc(&m.text)
+            );
+            let Some(n) = blamed.get(&m.record) else {
+                continue;
+            };
+            let _ = write!(
+                svg,
+                "<line class=blamed-line x1=\"{x:.1}\" y1=\"{AXIS_PX}\" x2=\"{x:.1}\" y2=\"{:.0}\"/><rect class=blamed-rec x=\"{:.1}\" y=\"{:.0}\" width=\"7\" height=\"{}\"/>",
+                view.height(),
+                x - 3.5,
+                y - 1.0,
+                RECORD_LANE_PX
+            );
+            // Short, so neighbours do not collide: the evidence list has the whole record.
+            let label = match (detail, m.who.as_deref()) {
+                (true, Some(who)) => format!("✖R{n} {who}"),
+                _ => format!("✖R{n}"),
+            };
+            let anchor = if x > LABEL_PX + PLOT_PX * 0.6 {
+                "end"
+            } else {
+                "start"
+            };
+            let dy = if n % 2 == 0 { -2.0 } else { 9.0 };
+            let _ = write!(
+                svg,
+                "<text class=blamed-label text-anchor={anchor} x=\"{:.1}\" y=\"{:.0}\">{}</text>",
+                x + if anchor == "end" { -5.0 } else { 5.0 },
+                y + dy,
+                esc(&label)
+            );
+        }
+    }
 }
 
 fn op_rect(

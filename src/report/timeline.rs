@@ -262,15 +262,33 @@ fn node_label(fault: &Fault, node: NodeId) -> String {
     let Fault::Partition { cut, .. } = fault else {
         return fault.to_string();
     };
-    let unreachable: Vec<String> = cut
+    let unreachable: Vec<NodeId> = cut
         .iter()
         .filter(|(from, _)| *from == node)
-        .map(|(_, to)| to.to_string())
+        .map(|(_, to)| *to)
         .collect();
-    match unreachable.len() {
-        0 => format!("{fault}: {node} can send everywhere (others cannot reach it)"),
-        _ => format!("{fault}: {node} cannot reach {}", unreachable.join(",")),
+    let list = |ns: &[NodeId]| {
+        ns.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if unreachable.is_empty() {
+        return format!("{fault}: {node} can send everywhere (others cannot reach it)");
     }
+    // Its side: the nodes it can still send to, itself included (every node a cut names).
+    let mut named: Vec<NodeId> = cut.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    named.sort_unstable();
+    named.dedup();
+    let side: Vec<NodeId> = named
+        .into_iter()
+        .filter(|n| !unreachable.contains(n))
+        .collect();
+    format!(
+        "{fault}: {node} is on the side of {} and cannot reach {}",
+        list(&side),
+        list(&unreachable)
+    )
 }
 
 /// Ends every open fault whose undo matches.
@@ -327,6 +345,7 @@ pub(crate) fn nodes_of(fault: &Fault, nodes: u32) -> Vec<NodeId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::PartitionKind;
     use crate::time::SimTime;
 
     fn at(ms: u64, event: Event) -> EventRecord {
@@ -334,6 +353,25 @@ mod tests {
             time_ns: SimTime::from_ms(ms),
             event,
         }
+    }
+
+    #[test]
+    fn a_partition_label_says_which_side_a_node_is_on() {
+        let n = NodeId;
+        // Halves {0, 1} | {2}: both directions cut.
+        let cut = vec![(n(0), n(2)), (n(1), n(2)), (n(2), n(0)), (n(2), n(1))];
+        let halves = Fault::Partition {
+            kind: PartitionKind::Halves,
+            cut,
+        };
+        assert!(
+            node_label(&halves, n(0)).ends_with("n0 is on the side of n0,n1 and cannot reach n2"),
+            "{}",
+            node_label(&halves, n(0))
+        );
+        assert!(
+            node_label(&halves, n(2)).ends_with("n2 is on the side of n2 and cannot reach n0,n1")
+        );
     }
 
     #[test]

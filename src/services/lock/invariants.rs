@@ -15,8 +15,9 @@
 use crate::check::ModelKind;
 use crate::history::{History, OpType, Process};
 use crate::invariants::linearizable::{Linearizable, model_verdict};
-use crate::invariants::observations;
+use crate::invariants::observations_indexed;
 use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag};
+use crate::time::SimTime;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -147,8 +148,12 @@ impl Invariant for OneValidHolder {
                 let (a, b) = (&pair[0], &pair[1]);
                 if a.client != b.client && b.from_ns < a.to_ns {
                     let outcome = Outcome::Fail(format!(
-                        "{name}: client {} held a valid lease from {} to {} ns and client {} from {} ns",
-                        a.client, a.from_ns, a.to_ns, b.client, b.from_ns
+                        "{name}: client {} held a valid lease from {} to {} and client {} from {}",
+                        a.client,
+                        SimTime { ns: a.from_ns },
+                        SimTime { ns: a.to_ns },
+                        b.client,
+                        SimTime { ns: b.from_ns }
                     ));
                     let evidence = Evidence {
                         blamed_lines: vec![a.acquire_line, b.acquire_line],
@@ -165,7 +170,9 @@ impl Invariant for OneValidHolder {
 
 /// A write the resource accepted.
 struct Accepted {
-    at_ns: u64,
+    at: SimTime,
+    /// Its record's index in the event log (what a verdict blames).
+    record: usize,
     lock: String,
     holder: String,
     token: Option<u64>,
@@ -173,7 +180,7 @@ struct Accepted {
 
 fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
     let mut out = Vec::new();
-    for (at, _, value) in observations(r.events, "lock/write") {
+    for (record, at, _, value) in observations_indexed(r.events, "lock/write") {
         if value.get("error").is_some() {
             continue;
         }
@@ -185,7 +192,8 @@ fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
         };
         if accepted {
             out.push(Accepted {
-                at_ns: at.ns,
+                at,
+                record,
                 lock: value
                     .get("lock")
                     .and_then(Value::as_str)
@@ -199,6 +207,15 @@ fn accepted_writes(r: &RunRecords<'_>) -> Result<Vec<Accepted>, String> {
     Ok(out)
 }
 
+/// The evidence of a verdict on resource writes: the records at fault, on `lock`.
+fn blaming(lock: &str, records: Vec<usize>) -> Evidence {
+    Evidence {
+        blamed_events: records,
+        key: serde_json::to_string(lock).ok(),
+        ..Evidence::default()
+    }
+}
+
 struct FencedWrites;
 
 impl Invariant for FencedWrites {
@@ -209,26 +226,33 @@ impl Invariant for FencedWrites {
         Tag::Always
     }
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        self.judge(r).0
+    }
+
+    /// Blames the write that set the highest token and the one accepted below (or beside) it.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
         let writes = match accepted_writes(r) {
             Ok(w) => w,
-            Err(e) => return Outcome::Unknown(e),
+            Err(e) => return (Outcome::Unknown(e), Evidence::default()),
         };
-        let mut last: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        let mut last: BTreeMap<&str, &Accepted> = BTreeMap::new();
         for w in &writes {
             let Some(t) = w.token else { continue };
-            if let Some(&(holder, max)) = last.get(w.lock.as_str()) {
+            if let Some(prev) = last.get(w.lock.as_str()) {
+                let max = prev.token.unwrap_or(0);
                 let lower = t < max;
-                let shared = t == max && holder != w.holder;
+                let shared = t == max && prev.holder != w.holder;
                 if lower || shared {
-                    return Outcome::Fail(format!(
-                        "{}: the resource accepted {} with token {t} at {} ns after {holder} with token {max}",
-                        w.lock, w.holder, w.at_ns
+                    let outcome = Outcome::Fail(format!(
+                        "{}: the resource accepted {} with token {t} at {} after {} with token {max} at {}",
+                        w.lock, w.holder, w.at, prev.holder, prev.at
                     ));
+                    return (outcome, blaming(&w.lock, vec![prev.record, w.record]));
                 }
             }
-            last.insert(&w.lock, (&w.holder, t));
+            last.insert(&w.lock, w);
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
@@ -242,26 +266,43 @@ impl Invariant for ExclusiveWrites {
         Tag::Always
     }
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        self.judge(r).0
+    }
+
+    /// Blames the `A … B … A` writes: A's last write before B's, B's write, A's write after.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
         let writes = match accepted_writes(r) {
             Ok(w) => w,
-            Err(e) => return Outcome::Unknown(e),
+            Err(e) => return (Outcome::Unknown(e), Evidence::default()),
         };
-        let mut finished: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        // (lock, holder) → the other holder's write that followed this holder's last one.
+        let mut followed: BTreeMap<(&str, &str), &Accepted> = BTreeMap::new();
+        // (lock, holder) → this holder's last write.
+        let mut own_last: BTreeMap<(&str, &str), &Accepted> = BTreeMap::new();
         let mut current: BTreeMap<&str, &str> = BTreeMap::new();
         for w in &writes {
             let lock = w.lock.as_str();
             if current.get(lock) != Some(&w.holder.as_str()) {
-                if let Some(ended_at) = finished.get(&(lock, w.holder.as_str())) {
-                    return Outcome::Fail(format!(
-                        "{lock}: {} wrote again at {} ns after another holder's write at {ended_at} ns had followed its own",
-                        w.holder, w.at_ns
+                if let Some(other) = followed.get(&(lock, w.holder.as_str())) {
+                    let own = own_last.get(&(lock, w.holder.as_str()));
+                    let outcome = Outcome::Fail(format!(
+                        "{lock}: {} wrote again at {} after {}'s write at {} had followed its own{}",
+                        w.holder,
+                        w.at,
+                        other.holder,
+                        other.at,
+                        own.map_or(String::new(), |o| format!(" (at {})", o.at))
                     ));
+                    let mut records: Vec<usize> = own.map(|o| o.record).into_iter().collect();
+                    records.extend([other.record, w.record]);
+                    return (outcome, blaming(lock, records));
                 }
                 if let Some(prev) = current.insert(lock, &w.holder) {
-                    finished.insert((lock, prev), w.at_ns);
+                    followed.insert((lock, prev), w);
                 }
             }
+            own_last.insert((lock, w.holder.as_str()), w);
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }

@@ -18,10 +18,20 @@
 
 use crate::event::{Event, EventRecord};
 use crate::ids::NodeId;
-use crate::invariants::{Invariant, Outcome, RunRecords, Tag, observations};
+use crate::invariants::{
+    Evidence, Invariant, Outcome, RunRecords, Tag, observations, observations_indexed,
+};
 use crate::time::SimTime;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// The evidence of a verdict on the event log: the records at fault.
+fn blaming(records: Vec<usize>) -> Evidence {
+    Evidence {
+        blamed_events: records,
+        ..Evidence::default()
+    }
+}
 
 /// The replicated layer's invariants.
 pub fn all() -> Vec<Box<dyn Invariant>> {
@@ -78,26 +88,33 @@ impl Invariant for OneVotePerTerm {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        let mut votes: BTreeMap<(u64, NodeId, u64), (u64, SimTime)> = BTreeMap::new();
-        for (at, node, v) in observations(r.events, "raft/vote") {
+        self.judge(r).0
+    }
+
+    /// Blames the two votes.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        let mut votes: BTreeMap<(u64, NodeId, u64), (u64, SimTime, usize)> = BTreeMap::new();
+        for (record, at, node, v) in observations_indexed(r.events, "raft/vote") {
             let (Some(group), Some(term), Some(candidate)) =
                 (field(v, "group"), field(v, "term"), field(v, "candidate"))
             else {
-                return Outcome::Unknown(format!("malformed raft/vote record at {at}: {v}"));
+                let why = format!("malformed raft/vote record at {at}: {v}");
+                return (Outcome::Unknown(why), Evidence::default());
             };
             match votes.get(&(group, node, term)) {
-                Some(&(first, first_at)) if first != candidate => {
-                    return Outcome::Fail(format!(
+                Some(&(first, first_at, first_record)) if first != candidate => {
+                    let outcome = Outcome::Fail(format!(
                         "group {group}: {node} voted for n{first} at {first_at} and for n{candidate} at {at}, both in term {term}"
                     ));
+                    return (outcome, blaming(vec![first_record, record]));
                 }
                 Some(_) => {}
                 None => {
-                    votes.insert((group, node, term), (candidate, at));
+                    votes.insert((group, node, term), (candidate, at, record));
                 }
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
@@ -113,28 +130,36 @@ impl Invariant for CommitOwnTerm {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        for (at, node, v) in observations(r.events, "raft/commit") {
+        self.judge(r).0
+    }
+
+    /// Blames the commit.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        for (record, at, node, v) in observations_indexed(r.events, "raft/commit") {
             let (Some(group), Some(term), Some(index), Some(entry_term)) = (
                 field(v, "group"),
                 field(v, "term"),
                 field(v, "index"),
                 field(v, "entry_term"),
             ) else {
-                return Outcome::Unknown(format!("malformed raft/commit record at {at}: {v}"));
+                let why = format!("malformed raft/commit record at {at}: {v}");
+                return (Outcome::Unknown(why), Evidence::default());
             };
             if entry_term != term {
-                return Outcome::Fail(format!(
+                let outcome = Outcome::Fail(format!(
                     "group {group}: leader {node} of term {term} committed index {index}, an entry of term {entry_term}, by counting replicas (at {at})"
                 ));
+                return (outcome, blaming(vec![record]));
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
 /// One `raft/applied` observation.
 struct Applied {
     at: SimTime,
+    record: usize,
     node: NodeId,
     group: u64,
     index: u64,
@@ -147,11 +172,12 @@ fn field(v: &Value, name: &str) -> Option<u64> {
 }
 
 fn applied(events: &[EventRecord]) -> Result<Vec<Applied>, String> {
-    observations(events, "raft/applied")
-        .map(|(at, node, v)| {
+    observations_indexed(events, "raft/applied")
+        .map(|(record, at, node, v)| {
             let parse = || {
                 Some(Applied {
                     at,
+                    record,
                     node,
                     group: field(v, "group")?,
                     index: field(v, "index")?,
@@ -176,23 +202,30 @@ impl Invariant for OneLeaderPerTerm {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        let mut leaders: BTreeMap<(u64, u64), (NodeId, SimTime)> = BTreeMap::new();
-        for (at, node, v) in observations(r.events, "raft/leader") {
+        self.judge(r).0
+    }
+
+    /// Blames the two leaders' records.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        let mut leaders: BTreeMap<(u64, u64), (NodeId, SimTime, usize)> = BTreeMap::new();
+        for (record, at, node, v) in observations_indexed(r.events, "raft/leader") {
             let (Some(group), Some(term)) = (field(v, "group"), field(v, "term")) else {
-                return Outcome::Unknown(format!("malformed raft/leader record at {at}: {v}"));
+                let why = format!("malformed raft/leader record at {at}: {v}");
+                return (Outcome::Unknown(why), Evidence::default());
             };
             match leaders.get(&(group, term)) {
-                Some(&(first, first_at)) if first != node => {
-                    return Outcome::Fail(format!(
+                Some(&(first, first_at, first_record)) if first != node => {
+                    let outcome = Outcome::Fail(format!(
                         "group {group}, term {term}: {first} became leader at {first_at} and {node} at {at}"
                     ));
+                    return (outcome, blaming(vec![first_record, record]));
                 }
                 _ => {
-                    leaders.insert((group, term), (node, at));
+                    leaders.insert((group, term), (node, at, record));
                 }
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
@@ -208,15 +241,20 @@ impl Invariant for SameEntryPerIndex {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
+        self.judge(r).0
+    }
+
+    /// Blames the two replicas' applications of the index.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
         let all = match applied(r.events) {
             Ok(all) => all,
-            Err(e) => return Outcome::Unknown(e),
+            Err(e) => return (Outcome::Unknown(e), Evidence::default()),
         };
         let mut first: BTreeMap<(u64, u64), &Applied> = BTreeMap::new();
         for a in &all {
             match first.get(&(a.group, a.index)) {
                 Some(f) if (f.term, &f.digest) != (a.term, &a.digest) => {
-                    return Outcome::Fail(format!(
+                    let outcome = Outcome::Fail(format!(
                         "group {}, index {}: {} applied the entry of term {} (state {}) at {}, \
                          {} the entry of term {} (state {}) at {}",
                         a.group,
@@ -230,6 +268,7 @@ impl Invariant for SameEntryPerIndex {
                         a.digest,
                         a.at
                     ));
+                    return (outcome, blaming(vec![f.record, a.record]));
                 }
                 Some(_) => {}
                 None => {
@@ -237,7 +276,7 @@ impl Invariant for SameEntryPerIndex {
                 }
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
