@@ -339,6 +339,29 @@ fn an_event_log_failure_blames_records_on_a_resource_lane_zoomed_in_seconds() {
 }
 
 #[test]
+fn ids_that_go_back_after_a_restart_blame_the_two_replies() {
+    let run = replay_run(
+        "idgen",
+        "fault-scenarios/idgen-crash-restart.toml",
+        "0",
+        "idgen-restart-forgets",
+        1,
+    );
+    let html = std::fs::read_to_string(run.dir.join("report.html")).expect("report.html");
+    let items: Vec<&str> = html
+        .split("<li class=blamed-record")
+        .skip(1)
+        .filter(|i| i.contains("<b>monotonic-across-restarts</b>"))
+        .collect();
+    assert_eq!(items.len(), 2, "the two replies: {items:#?}");
+    assert!(
+        items[0].contains("(incarnation 1) reply") && items[1].contains("(incarnation 2) reply"),
+        "the reply before the restart, then the one after: {items:#?}"
+    );
+    assert!(html.contains(">reply</text>"), "no lane of replies");
+}
+
+#[test]
 fn raft_roles_show_a_deposed_leader_next_to_the_new_one() {
     let test = "raft_roles_show_a_deposed_leader_next_to_the_new_one";
     let Some(chromium) = chromium_or_skip(test) else {

@@ -134,13 +134,22 @@ pub fn blamed_records(evidence: &[(&'static str, Evidence)]) -> Vec<(usize, &'st
         .collect()
 }
 
-/// A lane per label among the blamed records (in the order first blamed), with every record
-/// of that label, so the clash is seen among its neighbours.
+/// The lane a record goes on: its observation label, or `reply` for a node's replies.
+fn lane_of(event: &Event) -> Option<&str> {
+    match event {
+        Event::Observe { label, .. } => Some(label),
+        Event::Reply { .. } => Some("reply"),
+        _ => None,
+    }
+}
+
+/// A lane per kind among the blamed records (in the order first blamed), with every record
+/// of that kind, so the clash is seen among its neighbours.
 pub fn record_lanes(events: &[EventRecord], blamed: &[(usize, &'static str)]) -> Vec<RecordLane> {
     let mut labels: Vec<&str> = Vec::new();
     for (i, _) in blamed {
-        if let Some(Event::Observe { label, .. }) = events.get(*i).map(|r| &r.event)
-            && !labels.contains(&label.as_str())
+        if let Some(label) = events.get(*i).and_then(|r| lane_of(&r.event))
+            && !labels.contains(&label)
         {
             labels.push(label);
         }
@@ -152,33 +161,39 @@ pub fn record_lanes(events: &[EventRecord], blamed: &[(usize, &'static str)]) ->
             marks: events
                 .iter()
                 .enumerate()
-                .filter_map(|(record, r)| match &r.event {
-                    Event::Observe {
-                        node,
-                        label: l,
-                        value,
-                        ..
-                    } if l == label => Some(mark(record, r.time_ns, *node, value)),
-                    _ => None,
-                })
+                .filter(|(_, r)| lane_of(&r.event) == Some(label))
+                .filter_map(|(record, r)| mark(record, r))
                 .collect(),
         })
         .collect()
 }
 
-fn mark(record: usize, at: SimTime, node: NodeId, value: &Value) -> RecordMark {
-    let who = ["holder", "candidate", "term"]
-        .iter()
-        .find_map(|k| value.get(*k))
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-    RecordMark {
+fn mark(record: usize, r: &EventRecord) -> Option<RecordMark> {
+    let (node, value, who) = match &r.event {
+        Event::Observe { node, value, .. } => {
+            let who = ["holder", "candidate", "term"]
+                .iter()
+                .find_map(|k| value.get(*k))
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            (*node, value, who)
+        }
+        // A node's replies are coloured by the incarnation that sent them.
+        Event::Reply {
+            node,
+            incarnation,
+            body,
+            ..
+        } => (*node, body, Some(format!("{node}#{}", incarnation.0))),
+        _ => return None,
+    };
+    Some(RecordMark {
         record,
-        at,
+        at: r.time_ns,
         node,
         who,
         accepted: value.get("accepted").and_then(Value::as_bool) != Some(false),
         text: value.to_string(),
-    }
+    })
 }
 
 /// `8.156s n5 lock/write {...}`: a record as the evidence list shows it.
@@ -190,6 +205,20 @@ pub fn describe(events: &[EventRecord], record: usize) -> String {
                 node, label, value, ..
             },
         }) => format!("{time_ns} {node} {label} {value}"),
+        Some(EventRecord {
+            time_ns,
+            event:
+                Event::Reply {
+                    node,
+                    incarnation,
+                    to,
+                    body,
+                    ..
+                },
+        }) => format!(
+            "{time_ns} {node} (incarnation {}) reply to {to} {body}",
+            incarnation.0
+        ),
         Some(r) => format!("{} {:?}", r.time_ns, r.event),
         None => format!("event record {record} (beyond the log)"),
     }

@@ -30,8 +30,11 @@ pub fn history_only(history: &History) -> Vec<Verdict> {
 }
 
 /// An id a node issued, as seen in the event log.
+#[derive(Debug, Clone, Copy)]
 struct Issued {
     at: SimTime,
+    /// Its reply's index in the event log (what a verdict blames).
+    record: usize,
     node: NodeId,
     incarnation: Incarnation,
     id: u64,
@@ -40,7 +43,8 @@ struct Issued {
 fn issued(r: &RunRecords<'_>) -> Vec<Issued> {
     r.events
         .iter()
-        .filter_map(|rec| match &rec.event {
+        .enumerate()
+        .filter_map(|(record, rec)| match &rec.event {
             Event::Reply {
                 node,
                 incarnation,
@@ -51,6 +55,7 @@ fn issued(r: &RunRecords<'_>) -> Vec<Issued> {
                 .and_then(serde_json::Value::as_u64)
                 .map(|id| Issued {
                     at: rec.time_ns,
+                    record,
                     node: *node,
                     incarnation: *incarnation,
                     id,
@@ -140,6 +145,14 @@ fn unique_in_history_judged(history: &History) -> (Outcome, Evidence) {
     (Outcome::Pass, Evidence::default())
 }
 
+/// The evidence of a verdict on the event log: the replies at fault.
+fn blame_records(records: Vec<usize>) -> Evidence {
+    Evidence {
+        blamed_events: records,
+        ..Evidence::default()
+    }
+}
+
 fn blame(blamed_lines: Vec<u32>) -> Evidence {
     Evidence {
         blamed_lines,
@@ -160,19 +173,25 @@ impl Invariant for PerNodeMonotonic {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        let mut last: BTreeMap<(NodeId, Incarnation), (u64, SimTime)> = BTreeMap::new();
+        self.judge(r).0
+    }
+
+    /// Blames the two replies.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        let mut last: BTreeMap<(NodeId, Incarnation), Issued> = BTreeMap::new();
         for i in issued(r) {
-            if let Some(&(prev, prev_at)) = last.get(&(i.node, i.incarnation))
-                && i.id <= prev
+            if let Some(prev) = last.get(&(i.node, i.incarnation))
+                && i.id <= prev.id
             {
-                return Outcome::Fail(format!(
+                let outcome = Outcome::Fail(format!(
                     "{} (incarnation {}) issued {} at {} after {} at {}",
-                    i.node, i.incarnation.0, i.id, i.at, prev, prev_at
+                    i.node, i.incarnation.0, i.id, i.at, prev.id, prev.at
                 ));
+                return (outcome, blame_records(vec![prev.record, i.record]));
             }
-            last.insert((i.node, i.incarnation), (i.id, i.at));
+            last.insert((i.node, i.incarnation), i);
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
@@ -189,38 +208,44 @@ impl Invariant for MonotonicAcrossRestarts {
     }
 
     fn check(&self, r: &RunRecords<'_>) -> Outcome {
-        // Highest id of each node over all earlier incarnations, and the incarnation it came from.
-        let mut high: BTreeMap<NodeId, (u64, Incarnation)> = BTreeMap::new();
-        let mut current: BTreeMap<NodeId, (u64, Incarnation)> = BTreeMap::new();
+        self.judge(r).0
+    }
+
+    /// Blames the reply of the highest id before the restart and the reply not above it.
+    fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
+        // Per node: the highest id over all earlier incarnations (its reply), and the highest
+        // of the current one.
+        let mut high: BTreeMap<NodeId, Issued> = BTreeMap::new();
+        let mut current: BTreeMap<NodeId, Issued> = BTreeMap::new();
         for i in issued(r) {
             match current.get(&i.node) {
-                Some(&(max, inc)) if inc != i.incarnation => {
-                    let h = high.get(&i.node).map_or(max, |&(h, _)| h.max(max));
-                    let from = if h == max {
-                        inc
-                    } else {
-                        high.get(&i.node).map_or(inc, |&(_, x)| x)
-                    };
-                    high.insert(i.node, (h, from));
-                    current.insert(i.node, (i.id, i.incarnation));
+                Some(c) if c.incarnation != i.incarnation => {
+                    let ended = *c;
+                    if high.get(&i.node).is_none_or(|h| ended.id > h.id) {
+                        high.insert(i.node, ended);
+                    }
+                    current.insert(i.node, i);
                 }
-                Some(&(max, inc)) => {
-                    current.insert(i.node, (max.max(i.id), inc));
+                Some(c) => {
+                    if i.id > c.id {
+                        current.insert(i.node, i);
+                    }
                 }
                 None => {
-                    current.insert(i.node, (i.id, i.incarnation));
+                    current.insert(i.node, i);
                 }
             }
-            if let Some(&(h, from)) = high.get(&i.node)
-                && i.id <= h
+            if let Some(h) = high.get(&i.node)
+                && i.id <= h.id
             {
-                return Outcome::Fail(format!(
+                let outcome = Outcome::Fail(format!(
                     "{} (incarnation {}) issued {} at {}, not above {} issued before its restart (incarnation {})",
-                    i.node, i.incarnation.0, i.id, i.at, h, from.0
+                    i.node, i.incarnation.0, i.id, i.at, h.id, h.incarnation.0
                 ));
+                return (outcome, blame_records(vec![h.record, i.record]));
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
