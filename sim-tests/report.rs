@@ -533,6 +533,76 @@ fn trace_json_has_a_track_per_node_and_client_and_paired_flows() {
     assert!(faults > 0, "no fault instants");
 }
 
+#[test]
+fn a_trace_can_be_cut_to_a_time_window_and_some_nodes() {
+    let dir = std::env::temp_dir().join(format!("faultlab-trace-cut-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let trace = dir.join("trace.json");
+    let replay = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_faultlab"))
+            .args(["replay", "--scenario", SCENARIO, "--seed", SEED, "--out"])
+            .arg(&dir)
+            .arg("--trace-json")
+            .arg(&trace)
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("faultlab runs")
+    };
+    let o = replay(&[
+        "--trace-from-ms",
+        "2000",
+        "--trace-to-ms",
+        "2500",
+        "--trace-nodes",
+        "0,2",
+    ]);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&trace).expect("trace")).expect("JSON");
+    let events = doc["traceEvents"].as_array().expect("traceEvents");
+    let node_tracks: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name" && num(e, "pid") == 1)
+        .map(|e| e["args"]["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(node_tracks, BTreeSet::from(["n0".into(), "n2".into()]));
+    let spans: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert!(spans.len() > 50, "only {} spans in the window", spans.len());
+    for e in &spans {
+        let (ts, dur) = (
+            e["ts"].as_f64().unwrap_or(-1.0),
+            e["dur"].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            ts + dur >= 2_000_000.0 && ts <= 2_500_000.0,
+            "span outside the window: {e}"
+        );
+        if num(e, "pid") == 1 {
+            assert!(
+                [1, 3].contains(&num(e, "tid")),
+                "a span of another node: {e}"
+            );
+        }
+    }
+    let mut flows: BTreeMap<u64, usize> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["ph"] == "s" || e["ph"] == "f") {
+        *flows.entry(num(e, "id")).or_default() += 1;
+    }
+    assert!(
+        flows.values().all(|&n| n == 2),
+        "a message arrow lost an end"
+    );
+    // Refused with a clear error, not an empty trace.
+    let o = replay(&["--trace-nodes", "9"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("node 9 is not in this 5-node scenario"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn num(e: &Value, field: &str) -> u64 {
     e[field]
         .as_u64()

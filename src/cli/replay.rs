@@ -41,6 +41,16 @@ pub struct ReplayArgs {
     /// message arrows.
     #[arg(long)]
     pub trace_json: Option<PathBuf>,
+    /// Keep in the trace only what ends at or after this time (ms of true simulated time).
+    #[arg(long, requires = "trace_json")]
+    pub trace_from_ms: Option<u64>,
+    /// Keep in the trace only what starts at or before this time (ms of true simulated time).
+    #[arg(long, requires = "trace_json")]
+    pub trace_to_ms: Option<u64>,
+    /// Keep in the trace only these nodes' tracks (comma-separated ids: `0,2`); every client's
+    /// track stays, a message arrow stays when both its ends do.
+    #[arg(long, requires = "trace_json", value_delimiter = ',')]
+    pub trace_nodes: Option<Vec<u32>>,
     #[command(flatten)]
     pub randomize: RandomizeArgs,
 }
@@ -54,17 +64,42 @@ pub fn run(args: ReplayArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
         backend: args.backend,
         events_max: args.events_max,
     };
+    let filter = trace_filter(&args, sc.nodes)?;
     let outcome = run_seed(&sc, args.seed, &opts)?;
     let dir = args.out.unwrap_or_else(|| {
         PathBuf::from("faultlab-out").join(format!("{}-seed{}", sc.name, args.seed))
     });
     crate::report::write_run_dir(&program, &sc, &outcome, &dir)?;
     if let Some(path) = &args.trace_json {
-        let json = crate::trace::chrome_json(outcome.log.records(), sc.nodes, sc.clients);
+        let records = outcome.log.records();
+        let json = crate::trace::chrome_json_filtered(records, sc.nodes, sc.clients, &filter);
         std::fs::write(path, json).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     print!("{}", summary_text(&program, &outcome));
     println!("records    {}", dir.display());
     println!("digest {}", outcome.digest);
     Ok(ExitCode::from(outcome.overall().exit_code()))
+}
+
+/// The trace filter the flags ask for, checked against the scenario.
+fn trace_filter(args: &ReplayArgs, nodes: u32) -> anyhow::Result<crate::trace::TraceFilter> {
+    if let (Some(from), Some(to)) = (args.trace_from_ms, args.trace_to_ms)
+        && from > to
+    {
+        anyhow::bail!("--trace-from-ms {from} is after --trace-to-ms {to}");
+    }
+    let nodes = match &args.trace_nodes {
+        None => None,
+        Some(ids) => {
+            if let Some(bad) = ids.iter().find(|&&n| n >= nodes) {
+                anyhow::bail!("--trace-nodes: node {bad} is not in this {nodes}-node scenario");
+            }
+            Some(ids.iter().map(|&n| crate::ids::NodeId(n)).collect())
+        }
+    };
+    Ok(crate::trace::TraceFilter {
+        from_ns: args.trace_from_ms.map(|ms| ms.saturating_mul(1_000_000)),
+        to_ns: args.trace_to_ms.map(|ms| ms.saturating_mul(1_000_000)),
+        nodes,
+    })
 }

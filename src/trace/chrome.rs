@@ -12,7 +12,7 @@
 
 use super::{Span, SpanKind, Traced, derive};
 use crate::event::EventRecord;
-use crate::ids::Addr;
+use crate::ids::{Addr, NodeId};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -85,10 +85,56 @@ impl Out {
     }
 }
 
+/// What part of a run a trace keeps: a time window and a set of nodes. Client tracks are
+/// always kept; a message arrow is kept when both its ends are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceFilter {
+    /// Keep what ends at or after this (ns of true time).
+    pub from_ns: Option<u64>,
+    /// Keep what starts at or before this (ns of true time).
+    pub to_ns: Option<u64>,
+    /// Keep only these nodes' tracks (`None`: every node).
+    pub nodes: Option<std::collections::BTreeSet<NodeId>>,
+}
+
+impl TraceFilter {
+    fn keeps_track(&self, track: Addr) -> bool {
+        match (track, &self.nodes) {
+            (Addr::Node(n), Some(nodes)) => nodes.contains(&n),
+            _ => true,
+        }
+    }
+
+    fn keeps_time(&self, from_ns: u64, to_ns: u64) -> bool {
+        self.from_ns.is_none_or(|f| to_ns >= f) && self.to_ns.is_none_or(|t| from_ns <= t)
+    }
+
+    fn keeps_node(&self, n: u32) -> bool {
+        self.keeps_track(Addr::Node(NodeId(n)))
+    }
+}
+
 /// The trace of a run: `nodes` and `clients` name every track, even an idle one.
 pub fn chrome_json(events: &[EventRecord], nodes: u32, clients: u32) -> String {
+    chrome_json_filtered(events, nodes, clients, &TraceFilter::default())
+}
+
+/// The part of the trace of a run that `filter` keeps (laid out as in the whole trace, so a
+/// span keeps its place).
+pub fn chrome_json_filtered(
+    events: &[EventRecord],
+    nodes: u32,
+    clients: u32,
+    filter: &TraceFilter,
+) -> String {
     let traced = derive(events, nodes);
     let laid = lay_out(&traced.spans);
+    let kept: Vec<bool> = traced
+        .spans
+        .iter()
+        .zip(&laid)
+        .map(|(s, &(a, b))| filter.keeps_track(s.track) && filter.keeps_time(a, b))
+        .collect();
     let mut out = Out(Vec::with_capacity(64 * 1024 * 1024));
     out.0
         .extend_from_slice(b"{\"displayTimeUnit\":\"ms\",\"otherData\":");
@@ -110,7 +156,7 @@ pub fn chrome_json(events: &[EventRecord], nodes: u32, clients: u32) -> String {
         None,
         json!({"name": "clients"}),
     ));
-    for n in 0..nodes {
+    for n in (0..nodes).filter(|&n| filter.keeps_node(n)) {
         let tid = u64::from(n) + 1;
         out.push(&meta(
             "thread_name",
@@ -140,11 +186,20 @@ pub fn chrome_json(events: &[EventRecord], nodes: u32, clients: u32) -> String {
             json!({"sort_index": tid}),
         ));
     }
-    for (span, &(start, end)) in traced.spans.iter().zip(&laid) {
+    for ((span, &(start, end)), _) in traced
+        .spans
+        .iter()
+        .zip(&laid)
+        .zip(&kept)
+        .filter(|(_, k)| **k)
+    {
         span_event(&mut out, span, start, end);
     }
-    flows(&traced, &laid, &mut out);
-    for i in &traced.instants {
+    flows(&traced, &laid, &kept, &mut out);
+    let instants = traced.instants.iter().filter(|i| {
+        filter.keeps_time(i.at_ns, i.at_ns) && i.track.is_none_or(|t| filter.keeps_track(t))
+    });
+    for i in instants {
         let ((pid, tid), scope) = match i.track {
             Some(track) => (ids(track), "t"),
             None => ((PID_NODES, 0), "g"),
@@ -183,10 +238,13 @@ fn lay_out(spans: &[Span]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn flows(traced: &Traced, laid: &[(u64, u64)], out: &mut Out) {
+fn flows(traced: &Traced, laid: &[(u64, u64)], kept: &[bool], out: &mut Out) {
     for (n, flow) in traced.flows.iter().enumerate() {
         let sender = (flow.context.span_id - 1) as usize;
         let receiver = (flow.receiver - 1) as usize;
+        if !(kept[sender] && kept[receiver]) {
+            continue;
+        }
         let (s0, s1) = laid[sender];
         let (r0, r1) = laid[receiver];
         let send_ts = flow.send_ns.clamp(s0, s1 - 1);

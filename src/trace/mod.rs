@@ -17,7 +17,7 @@
 
 mod chrome;
 
-pub use chrome::chrome_json;
+pub use chrome::{TraceFilter, chrome_json, chrome_json_filtered};
 
 use crate::event::{Event, EventRecord};
 use crate::history::OpType;
