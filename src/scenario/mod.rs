@@ -1,6 +1,7 @@
 //! Scenarios: what a run is made of (service, cluster size, workload, faults, expectations).
 //! A scenario is data (a TOML file); the seed fixes everything else.
 
+mod checker;
 pub mod error;
 pub mod file;
 mod service_table;

@@ -1,10 +1,10 @@
 //! The service's own table (`[idgen]`, `[kv]`, ...): deserialized into the service's options
 //! type and validated by its plug-in, with errors naming the line and `<service>.<field>`.
 
+use super::checker::{Checker, key, serde_path, toml_error};
 use super::error::ScenarioError;
 use super::file::ScenarioFile;
 use super::spans::Segment;
-use super::validate::{Checker, key, serde_path, toml_error};
 use crate::plugin::{DynService, OptionsRejected, ServiceOptions, Shape};
 use serde::de::IntoDeserializer;
 use toml::Spanned;

@@ -5,7 +5,7 @@ use super::config::{RaftBugs, RaftConfig};
 use super::incoming::Incoming;
 use super::log::RaftLog;
 use super::msg::RaftMsg;
-use super::progress::Progress;
+use super::progress::Followers;
 use super::reads::Reads;
 use super::ready::{ReadState, Ready, ReadySnapshot};
 use super::types::{Command, Entry, HardState, LeaderChange, Payload, Recovered, Role, Snapshot};
@@ -83,7 +83,7 @@ pub struct RaftCore<C> {
     pub(crate) leader_contact_at: Option<LocalInstant>,
     /// Votes (or pre-votes) received in the current campaign.
     pub(crate) votes: BTreeMap<NodeId, bool>,
-    pub(crate) progress: BTreeMap<NodeId, Progress>,
+    pub(crate) progress: Followers,
     pub(crate) reads: Reads,
     pub(crate) incoming: Incoming,
     pub(crate) msgs: Vec<(NodeId, RaftMsg<C>)>,
@@ -141,7 +141,7 @@ impl<C: Command> RaftCore<C> {
             // another within the minimum election timeout: leases rely on that promise.
             leader_contact_at: lease.then_some(now),
             votes: BTreeMap::new(),
-            progress: BTreeMap::new(),
+            progress: Followers::default(),
             reads: Reads::default(),
             incoming: Incoming::default(),
             msgs: Vec::new(),

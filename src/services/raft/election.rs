@@ -2,7 +2,6 @@
 
 use super::core::RaftCore;
 use super::msg::RaftMsg;
-use super::progress::Progress;
 use super::types::{Command, Entry, Payload, Role};
 use crate::ids::NodeId;
 use crate::rng::DetRng;
@@ -39,7 +38,7 @@ impl<C: Command> RaftCore<C> {
         let changed = self.role != Role::Follower || self.leader != leader;
         self.role = Role::Follower;
         self.leader = leader;
-        self.progress.clear();
+        self.progress.forget();
         self.votes.clear();
         self.reads.clear_on_step_down();
         self.reset_election_deadline(rng);
@@ -52,7 +51,7 @@ impl<C: Command> RaftCore<C> {
         let was_following = self.leader.is_some();
         self.role = Role::PreCandidate;
         self.leader = None;
-        self.progress.clear();
+        self.progress.forget();
         self.reads.clear_on_step_down();
         self.votes.clear();
         self.votes.insert(self.id, true);
@@ -82,7 +81,7 @@ impl<C: Command> RaftCore<C> {
         self.vote = Some(self.id);
         self.role = Role::Candidate;
         self.leader = None;
-        self.progress.clear();
+        self.progress.forget();
         self.reads.clear_on_step_down();
         self.votes.clear();
         self.votes.insert(self.id, true);
@@ -113,11 +112,7 @@ impl<C: Command> RaftCore<C> {
         self.leader = Some(self.id);
         self.leader_contact_at = None;
         let next = self.log.last_index() + 1;
-        self.progress = self
-            .peers
-            .iter()
-            .map(|&p| (p, Progress::new(next)))
-            .collect();
+        self.progress.start_term(&self.peers, next);
         self.reads.start_term(self.now);
         self.heartbeat_deadline = self.now.saturating_add(self.cfg.heartbeat());
         self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
@@ -218,13 +213,10 @@ impl<C: Command> RaftCore<C> {
 
     /// CheckQuorum: step down unless a majority was heard from since the last check.
     pub(crate) fn check_quorum(&mut self, rng: &mut DetRng) {
-        let active = 1 + self.progress.values().filter(|p| p.active).count();
-        if active < self.quorum() {
+        let quorum = self.quorum();
+        if !self.progress.heard_from_quorum(quorum) {
             self.become_follower(self.term, None, rng);
             return;
-        }
-        for p in self.progress.values_mut() {
-            p.active = false;
         }
         self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
     }

@@ -1,9 +1,11 @@
-//! The leader's view of one follower: how far their logs agree, what is in flight, and how
-//! the leader talks to it (probe, stream, or snapshot). Owned by replication; elections only
-//! clear it.
+//! The leader's view of its followers ([`Followers`]): per follower, how far their logs agree,
+//! what is in flight, how the leader talks to it (probe, stream, or snapshot), and what it
+//! acknowledged. Replication and reads update a follower's entry; elections only start or
+//! forget the whole view, through the two methods that say so.
 
 use super::types::SnapshotMeta;
-use std::collections::VecDeque;
+use crate::ids::NodeId;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Batches a leader sends to one follower ahead of its acknowledgements.
 pub(crate) const INFLIGHT_MAX: usize = 8;
@@ -63,4 +65,65 @@ impl Progress {
         };
         room && self.next_index <= last_index
     }
+}
+
+/// The leader's view of every follower; empty unless leading.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Followers(BTreeMap<NodeId, Progress>);
+
+impl Followers {
+    /// A new leader's view: every peer probed from `next_index` (just after its last entry).
+    pub fn start_term(&mut self, peers: &[NodeId], next_index: u64) {
+        assert!(next_index >= 1, "the first index is 1");
+        self.0 = peers
+            .iter()
+            .map(|&p| (p, Progress::new(next_index)))
+            .collect();
+    }
+
+    /// Not leading (any more): the view is gone.
+    pub fn forget(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn get(&self, peer: &NodeId) -> Option<&Progress> {
+        self.0.get(peer)
+    }
+
+    pub fn get_mut(&mut self, peer: &NodeId) -> Option<&mut Progress> {
+        self.0.get_mut(peer)
+    }
+
+    /// CheckQuorum: whether a majority (the leader, `quorum` of the cluster, included) was
+    /// heard from since the last check; starts the next period either way.
+    pub fn heard_from_quorum(&mut self, quorum: usize) -> bool {
+        let active = 1 + self.0.values().filter(|p| p.active).count();
+        for p in self.0.values_mut() {
+            p.active = false;
+        }
+        active >= quorum
+    }
+
+    /// The highest index a majority stores, the leader's own `persisted` index included.
+    pub fn quorum_match(&self, persisted: u64, quorum: usize) -> u64 {
+        quorum_value(self.0.values().map(|p| p.match_index), persisted, quorum)
+    }
+
+    /// The highest heartbeat round a majority acknowledged, the leader's own `sent` included.
+    pub fn quorum_round(&self, sent: u64, quorum: usize) -> u64 {
+        quorum_value(self.0.values().map(|p| p.acked_round), sent, quorum)
+    }
+}
+
+/// The `quorum`-th highest of `values` and `own`.
+fn quorum_value(values: impl Iterator<Item = u64>, own: u64, quorum: usize) -> u64 {
+    let mut all: Vec<u64> = values.collect();
+    all.push(own);
+    assert!(
+        (1..=all.len()).contains(&quorum),
+        "a quorum of {quorum} among {} replicas",
+        all.len()
+    );
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    all[quorum - 1]
 }

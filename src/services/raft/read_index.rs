@@ -78,10 +78,7 @@ impl<C: Command> RaftCore<C> {
             return;
         }
         pr.acked_round = round.min(sent);
-        let mut rounds: Vec<u64> = self.progress.values().map(|p| p.acked_round).collect();
-        rounds.push(sent);
-        rounds.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum_round = rounds[self.quorum() - 1];
+        let quorum_round = self.progress.quorum_round(sent, self.quorum());
         if quorum_round < first {
             return;
         }

@@ -256,10 +256,9 @@ impl<C: Command> RaftCore<C> {
         if self.role != Role::Leader {
             return;
         }
-        let mut matches: Vec<u64> = self.progress.values().map(|p| p.match_index).collect();
-        matches.push(self.log.persisted);
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum_index = matches[self.quorum() - 1];
+        let quorum_index = self
+            .progress
+            .quorum_match(self.log.persisted, self.quorum());
         if quorum_index <= self.log.committed {
             return;
         }
