@@ -1,7 +1,7 @@
 //! Every shipped scenario (`fault-scenarios/*.toml`, whatever the service) with the correct
 //! service: each seed passes every invariant (no fail, no unknown), every `[expect]` minimum
-//! is reached in at least one seed of the range (coverage), different seeds give different
-//! runs, and a seed replays to the same digest and history.
+//! is reached in at least one seed of the range (coverage), and different seeds give different
+//! runs. (Same seed, same run: `snapshots.rs` and `cli.rs`.)
 //!
 //! Seeds: 0..3 by default; `FAULTLAB_SEED=N` replays one, `FAULTLAB_SEEDS=A..B` sweeps.
 
@@ -47,15 +47,9 @@ fn every_shipped_scenario_passes_and_replays() {
             results.len(),
             "{name}: different seeds gave the same digest"
         );
-        // Replay one seed in this process (two processes: `cli::replay_twice_...`).
-        let first = &results[0];
-        let again = common::run(&sc, first.seed, &[]);
-        assert_eq!(
-            again.digest,
-            first.digest,
-            "{name} seed {} is not deterministic\n{}",
-            first.seed,
-            common::replay_hint(&again)
-        );
+        // Replaying a seed is checked elsewhere, more strictly: `snapshots` compares two seeds
+        // of every shipped scenario with digests pinned in another process on another machine,
+        // and `cli::replay_twice_...` replays in two processes. Running one more seed per
+        // scenario here added a quarter of this test's time and no check.
     }
 }

@@ -1,6 +1,7 @@
 //! The Raft state machine: its state, construction, input dispatch, timers and `ready()`.
 //! Elections, replication, snapshots and reads live in sibling files as further `impl` blocks.
 
+use super::campaign::Ballot;
 use super::config::{RaftBugs, RaftConfig};
 use super::incoming::Incoming;
 use super::log::RaftLog;
@@ -14,7 +15,6 @@ use crate::rng::DetRng;
 use crate::time::LocalInstant;
 use rand::Rng;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -82,7 +82,7 @@ pub struct RaftCore<C> {
     /// When this node last heard from the leader of its term (followers).
     pub(crate) leader_contact_at: Option<LocalInstant>,
     /// Votes (or pre-votes) received in the current campaign.
-    pub(crate) votes: BTreeMap<NodeId, bool>,
+    pub(crate) votes: Ballot,
     pub(crate) progress: Followers,
     pub(crate) reads: Reads,
     pub(crate) incoming: Incoming,
@@ -140,7 +140,7 @@ impl<C: Command> RaftCore<C> {
             // A restarted node may have promised a leader, before crashing, not to vote for
             // another within the minimum election timeout: leases rely on that promise.
             leader_contact_at: lease.then_some(now),
-            votes: BTreeMap::new(),
+            votes: Ballot::default(),
             progress: Followers::default(),
             reads: Reads::default(),
             incoming: Incoming::default(),

@@ -53,8 +53,7 @@ impl<C: Command> RaftCore<C> {
         self.leader = None;
         self.progress.forget();
         self.reads.clear_on_step_down();
-        self.votes.clear();
-        self.votes.insert(self.id, true);
+        self.votes.start(self.id);
         self.reset_election_deadline(rng);
         if was_following {
             self.note_leader_change();
@@ -83,8 +82,7 @@ impl<C: Command> RaftCore<C> {
         self.leader = None;
         self.progress.forget();
         self.reads.clear_on_step_down();
-        self.votes.clear();
-        self.votes.insert(self.id, true);
+        self.votes.start(self.id);
         self.reset_election_deadline(rng);
         if was_following {
             self.note_leader_change();
@@ -128,11 +126,11 @@ impl<C: Command> RaftCore<C> {
     }
 
     fn votes_won(&self) -> bool {
-        self.votes.values().filter(|&&g| g).count() >= self.quorum()
+        self.votes.won(self.quorum())
     }
 
     fn votes_lost(&self) -> bool {
-        self.votes.values().filter(|&&g| !g).count() >= self.quorum()
+        self.votes.lost(self.quorum())
     }
 
     pub(crate) fn on_pre_vote(
@@ -162,7 +160,7 @@ impl<C: Command> RaftCore<C> {
         if self.role != Role::PreCandidate || term != ours {
             return;
         }
-        self.votes.insert(from, granted);
+        self.votes.record(from, granted);
         if self.votes_won() {
             self.become_candidate(rng);
         } else if self.votes_lost() {
@@ -202,7 +200,7 @@ impl<C: Command> RaftCore<C> {
         if self.role != Role::Candidate {
             return;
         }
-        self.votes.insert(from, granted);
+        self.votes.record(from, granted);
         if self.votes_won() {
             self.become_leader();
         } else if self.votes_lost() {

@@ -22,6 +22,7 @@
 //!
 //! [`LocalInstant`]: crate::time::LocalInstant
 
+mod campaign;
 mod config;
 mod core;
 mod election;
