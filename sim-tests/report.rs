@@ -317,17 +317,7 @@ fn an_event_log_failure_blames_records_on_a_resource_lane_zoomed_in_seconds() {
         "the resource lane draws the writes around the clash ({writes})"
     );
     // Seen: the blamed records' red outlines are on the screenshot.
-    let shot = run.dir.join("report.png");
-    let o = headless(
-        &chromium,
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1500",
-        ],
-        &page,
-    );
-    assert!(shot.is_file(), "no screenshot: {}", text(&o));
-    let (pixels, _) = rgb_pixels(&shot);
+    let pixels = screenshot(&chromium, &page);
     let red = pixels
         .iter()
         .filter(|&&[r, g, b]| r >= 200 && g <= 40 && b <= 40)
@@ -392,17 +382,7 @@ fn raft_roles_show_a_deposed_leader_next_to_the_new_one() {
         overlap,
         "no two nodes lead (by their own records) at once, in different terms: {leaders:?}"
     );
-    let shot = run.dir.join("report.png");
-    let o = headless(
-        &chromium,
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1500",
-        ],
-        &page,
-    );
-    assert!(shot.is_file(), "no screenshot: {}", text(&o));
-    let (pixels, _) = rgb_pixels(&shot);
+    let pixels = screenshot(&chromium, &page);
     // #1f3a93, the leader strips.
     let navy = pixels
         .iter()
@@ -414,6 +394,21 @@ fn raft_roles_show_a_deposed_leader_next_to_the_new_one() {
         navy >= 200,
         "the leader strips are not on the screenshot ({navy} px)"
     );
+}
+
+/// A 1280×1500 screenshot of `page` (next to it), as RGB pixels.
+fn screenshot(chromium: &Path, page: &Path) -> Vec<[u8; 3]> {
+    let shot = page.with_file_name("report.png");
+    let o = headless(
+        chromium,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,1500",
+        ],
+        page,
+    );
+    assert!(shot.is_file(), "no screenshot: {}", text(&o));
+    rgb_pixels(&shot).0
 }
 
 /// The PNG's pixels as RGB, and its width.
