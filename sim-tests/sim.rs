@@ -19,3 +19,4 @@ mod scenario_errors;
 mod scenarios;
 mod shrink;
 mod snapshots;
+mod trace;

@@ -409,7 +409,6 @@ fn draw_extras(svg: &mut String, view: &View, extras: &Extras<'_>, detail: bool)
             }
         }
     }
-    let mut whos: BTreeMap<&str, usize> = BTreeMap::new();
     let blamed: BTreeMap<usize, usize> = extras
         .blamed_records
         .iter()
@@ -426,13 +425,28 @@ fn draw_extras(svg: &mut String, view: &View, extras: &Extras<'_>, detail: bool)
             y + 12.0,
             esc(&lane.label)
         );
-        for m in lane.marks.iter().filter(|m| w.overlaps(m.at.ns, m.at.ns)) {
+        // Colours by first appearance in the whole lane, so a holder keeps its colour in
+        // every view.
+        let mut whos: BTreeMap<&str, usize> = BTreeMap::new();
+        for who in lane.marks.iter().filter_map(|m| m.who.as_deref()) {
             let next = whos.len();
+            whos.entry(who).or_insert(next);
+        }
+        // The overview draws one mark per pixel column and look (a lane of every reply of a
+        // long run would otherwise weigh megabytes); blamed marks always.
+        let mut drawn: BTreeSet<(i64, usize, bool)> = BTreeSet::new();
+        for m in lane.marks.iter().filter(|m| w.overlaps(m.at.ns, m.at.ns)) {
             let colour = m
                 .who
                 .as_deref()
-                .map_or(0, |who| *whos.entry(who).or_insert(next) % 8);
+                .and_then(|who| whos.get(who))
+                .map_or(0, |c| c % 8);
             let x = w.x(m.at.ns);
+            let column = x.round() as i64;
+            let is_blamed = blamed.contains_key(&m.record);
+            if !detail && !is_blamed && !drawn.insert((column, colour, m.accepted)) {
+                continue;
+            }
             let hollow = if m.accepted { "" } else { " refused" };
             let _ = write!(
                 svg,

@@ -10,11 +10,9 @@ pub use super::options::LockOptions;
 use super::bugs;
 use super::machine::LockMachine;
 use crate::ids::NodeId;
-use crate::node::service::NodeInfo;
-use crate::node::service::{AfterSyncFailure, Ctx, ReplyTo, Service, TimerId};
+use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
 use crate::services::raft::RaftMsg;
-use crate::services::replicated::NodeConfig;
-use crate::services::replicated::{Logged, ReplicatedNode, Request, Response};
+use crate::services::replicated::{Logged, NodeConfig, ReplicatedNode, Request, Response};
 
 /// What lock servers send one another: the Raft protocol over the lock log.
 pub type ServerMsg = RaftMsg<Logged<LockOp>>;
@@ -42,12 +40,13 @@ impl LockServer {
         ctx: &mut Ctx<'_, LockServer>,
         f: impl FnOnce(&mut Ctx<'_, ReplicatedNode<LockMachine>>) -> R,
     ) -> R {
-        let info = ctx.info().clone();
+        // Same identity and cluster: the info is borrowed for the context's lifetime, not cloned.
+        let info = ctx.info();
         ctx.nest(
-            &info,
+            info,
             f,
-            |to, msg| crate::node::service::Output::Send { to, msg },
-            |to, resp| crate::node::service::Output::Reply { to, resp },
+            |to, msg| Output::Send { to, msg },
+            |to, resp| Output::Reply { to, resp },
         )
     }
 }
