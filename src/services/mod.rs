@@ -5,6 +5,7 @@
 //! A service's core never imports the simulator, the nemesis or the checkers; only its plug-in
 //! file wires the core to its invariants (which may use the checker).
 
+pub mod cache;
 pub mod idgen;
 pub mod kv;
 pub mod lock;
@@ -15,12 +16,14 @@ pub mod ring;
 use crate::plugin::Registry;
 
 impl Registry {
-    /// The services faultlab ships: the ID generator, the KV store and the lock service.
+    /// The services faultlab ships: the ID generator, the KV store, the lock service and the
+    /// cache tier.
     pub fn builtin() -> Self {
         Registry::new()
             .with::<idgen::IdgenService>()
             .with::<kv::KvService>()
             .with::<lock::LockService>()
+            .with::<cache::CacheService>()
     }
 }
 
@@ -33,7 +36,7 @@ mod tests {
     fn names_and_bugs_are_unique_and_prefixed() {
         let registry = Registry::builtin();
         let names: BTreeSet<&str> = registry.services().map(|s| s.name()).collect();
-        assert_eq!(names, BTreeSet::from(["idgen", "kv", "lock"]));
+        assert_eq!(names, BTreeSet::from(["cache", "idgen", "kv", "lock"]));
         let mut bugs = BTreeSet::new();
         for s in registry.services() {
             assert_eq!(registry.get(s.name()).map(|g| g.name()), Some(s.name()));

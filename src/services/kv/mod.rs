@@ -5,6 +5,7 @@
 //! The application is [`KvMachine`]; replication, sessions, the node, the client core and the
 //! Raft invariants are the shared `replicated` layer's.
 
+pub mod api;
 pub mod bugs;
 mod command;
 pub mod invariants;
