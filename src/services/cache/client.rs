@@ -19,8 +19,7 @@ use crate::bugs::BugSet;
 use crate::client::{ClientCtx, ClientLogic, Completion, Next, OpDescription};
 use crate::history::OpType;
 use crate::ids::{ClientId, NodeId};
-use crate::services::kv::api::{Call, KvOp, KvResult, Rejection};
-use crate::services::replicated::Response;
+use crate::services::kv::api::{Answer, Call, KvOp, KvResult, Rejection};
 use crate::services::ring::Ring;
 use crate::time::LocalInstant;
 use rand::Rng;
@@ -59,6 +58,8 @@ pub struct CacheClient {
     client: ClientId,
     opts: CacheOptions,
     invalidate_first: bool,
+    /// This client only reads.
+    read_only: bool,
     ring: Option<Ring>,
     session: u64,
     seq: u64,
@@ -72,8 +73,11 @@ pub struct CacheClient {
 
 impl CacheClient {
     /// Client `client` of a tier with these options, under the run's bugs.
-    pub fn new(opts: &CacheOptions, client: ClientId, bugs: &BugSet) -> Self {
+    pub fn new(opts: &CacheOptions, clients: u32, client: ClientId, bugs: &BugSet) -> Self {
+        // Client ids are consecutive from the run's first: modulo the count they number 0..n.
+        let index = client.0 % clients.max(1);
         CacheClient {
+            read_only: index >= clients.saturating_sub(opts.read_only_clients),
             client,
             opts: opts.clone(),
             invalidate_first: bugs.contains(&bugs::INVALIDATE_BEFORE_WRITE),
@@ -224,18 +228,18 @@ impl CacheClient {
     }
 
     /// A store node's answer that is not the output: follow the redirect or try another.
-    fn redirect(&mut self, cx: &ClientCtx<'_>, answer: &Response<KvResult>) -> Next<CacheRequest> {
+    fn redirect(&mut self, cx: &ClientCtx<'_>, answer: &Answer) -> Next<CacheRequest> {
         let Some(req) = self.current_request() else {
             return Next::Unknown;
         };
         match answer {
-            Response::Rejected(Rejection::NotLeader { hint: Some(h) })
+            Answer::Rejected(Rejection::NotLeader { hint: Some(h) })
                 if self.stores(cx).contains(h) && *h != self.target =>
             {
                 self.leader = Some(*h);
                 self.send(*h, req, false)
             }
-            Response::Unknown => {
+            Answer::Unknown => {
                 let to = self.target;
                 self.send(to, req, true)
             }
@@ -250,7 +254,7 @@ impl CacheClient {
 impl ClientLogic<CacheNode> for CacheClient {
     fn begin(&mut self, cx: &mut ClientCtx<'_>) -> (OpDescription, CacheRequest, NodeId) {
         let key = self.draw_key(cx);
-        let read = cx.rng.random_range(0..1000) < self.opts.read_permille;
+        let read = cx.rng.random_range(0..1000) < self.opts.read_permille || self.read_only;
         let desc = |f, value| OpDescription {
             f,
             key: Some(json!(key)),
@@ -310,7 +314,7 @@ impl ClientLogic<CacheNode> for CacheClient {
             (Step::Lookup { key }, CacheResponse::Refused(_)) => self.read_store(cx, key, None),
             (
                 Step::StoreRead { key, token },
-                CacheResponse::Store(Response::Done(KvResult::Value { value })),
+                CacheResponse::Store(Answer::Done(KvResult::Value { value })),
             ) => {
                 self.leader = Some(self.target);
                 match (token, self.cache_of(cx, &key)) {
@@ -333,7 +337,7 @@ impl ClientLogic<CacheNode> for CacheClient {
                     call,
                     invalidated,
                 },
-                CacheResponse::Store(Response::Done(KvResult::Done)),
+                CacheResponse::Store(Answer::Done(KvResult::Done)),
             ) => {
                 self.leader = Some(self.target);
                 if invalidated {
@@ -344,7 +348,7 @@ impl ClientLogic<CacheNode> for CacheClient {
                 }
             }
             (Step::StoreRead { .. } | Step::StoreWrite { .. }, CacheResponse::Store(answer))
-                if !matches!(answer, Response::Done(_)) =>
+                if !matches!(answer, Answer::Done(_)) =>
             {
                 self.redirect(cx, &answer)
             }

@@ -59,8 +59,8 @@ impl ServiceSpec for CacheService {
         opts.clone()
     }
 
-    fn client(opts: &CacheOptions, _shape: &Shape, client: ClientId, bugs: &BugSet) -> CacheClient {
-        CacheClient::new(opts, client, bugs)
+    fn client(opts: &CacheOptions, shape: &Shape, client: ClientId, bugs: &BugSet) -> CacheClient {
+        CacheClient::new(opts, shape.clients, client, bugs)
     }
 
     fn invariants(opts: &CacheOptions) -> Vec<Box<dyn Invariant>> {

@@ -130,6 +130,17 @@ impl Service for CacheNode {
     }
 }
 
+impl CacheNode {
+    /// A cache node's entries and leases (`None` on a store node): for tests of its bounds.
+    #[cfg(test)]
+    pub(super) fn table_sizes(&self) -> Option<(usize, usize)> {
+        match self {
+            CacheNode::Cache(c) => Some((c.table.len(), c.table.leases())),
+            CacheNode::Store(_) => None,
+        }
+    }
+}
+
 /// A replica's Raft messages go out wrapped.
 fn send(to: NodeId, msg: <KvServer as Service>::Msg) -> Output<CacheNode> {
     Output::Send {
@@ -238,6 +249,10 @@ impl CacheRole {
                 }
                 if accepted {
                     ctx.observe("cache/fill", json!({"key": key, "value": value}));
+                } else {
+                    // The lease was revoked by an invalidation, expired, or never ours: the
+                    // path that keeps a slow reader's old value out.
+                    ctx.note("cache/fill-refused", json!(key));
                 }
                 CacheResponse::Filled { accepted }
             }

@@ -19,6 +19,10 @@ pub struct CacheOptions {
     /// Share of operations on the hot key `k0`, in permille (the rest spread evenly over all
     /// keys). Default 0.
     pub hot_key_permille: u32,
+    /// The last this-many clients only read: with clients placed next to nodes in turn
+    /// (client `c` next to node `c mod nodes`), the last ones sit next to the cache nodes and
+    /// keep reading through a partition that cuts them off from the store. Default 0.
+    pub read_only_clients: u32,
     /// How long an entry lives after its fill, on the cache node's monotonic clock. Default 500.
     pub ttl_ms: u64,
     /// How long a miss's lease stays good for a fill, on the cache node's monotonic clock.
@@ -55,6 +59,7 @@ impl Default for CacheOptions {
             keys: 4,
             read_permille: 800,
             hot_key_permille: 0,
+            read_only_clients: 0,
             ttl_ms: 500,
             lease_ms: 100,
             drift_bound_ppm: 100_000,
@@ -109,6 +114,12 @@ impl CacheOptions {
             return Err(OptionError::new(
                 "read_permille",
                 "read_permille and hot_key_permille must be 0..=1000",
+            ));
+        }
+        if self.read_only_clients > shape.clients {
+            return Err(OptionError::new(
+                "read_only_clients",
+                format!("more than the {} clients", shape.clients),
             ));
         }
         if self.ttl_ms == 0 || self.lease_ms == 0 {
