@@ -391,7 +391,7 @@ impl ClientLogic<CacheNode> for CacheClient {
             }
             Step::Invalidate {
                 key,
-                call,
+                call: _,
                 acked_at: Some(at),
             } => {
                 // Every older copy is gone by now, invalidated or not.
@@ -399,7 +399,6 @@ impl ClientLogic<CacheNode> for CacheClient {
                     return ok(None);
                 }
                 let to = self.target;
-                let _ = call;
                 self.send(to, CacheRequest::Invalidate { key }, false)
             }
             // The buggy writer does not care whether its early invalidation landed.

@@ -221,8 +221,8 @@ pub struct CacheMatchesStore {
     pub settle_ns: u64,
 }
 
-/// What one cache node holds, by key: the value and when it was filled.
-type Held = BTreeMap<String, Value>;
+/// What one cache node holds, by key: the value and the index of the fill's record.
+type Held = BTreeMap<String, (Value, usize)>;
 
 impl Invariant for CacheMatchesStore {
     fn name(&self) -> &'static str {
@@ -232,8 +232,12 @@ impl Invariant for CacheMatchesStore {
         Tag::Eventually
     }
     fn check(&self, records: &RunRecords<'_>) -> Outcome {
+        self.judge(records).0
+    }
+    fn judge(&self, records: &RunRecords<'_>) -> (Outcome, Evidence) {
         if records.liveness_ms == 0 {
-            return Outcome::Unknown("no liveness phase to judge convergence in".into());
+            let why = "no liveness phase to judge convergence in".into();
+            return (Outcome::Unknown(why), Evidence::default());
         }
         let end_ns = records
             .heal_at
@@ -242,22 +246,29 @@ impl Invariant for CacheMatchesStore {
         let held = cache_contents(records);
         let store = store_values(records);
         for (node, entries) in &held {
-            for (key, value) in entries {
+            for (key, (value, filled_at)) in entries {
                 let Some((final_value, since_ns)) = store.get(key) else {
                     continue;
                 };
                 let settled = end_ns.saturating_sub(*since_ns) > self.settle_ns;
                 if value != final_value && settled {
-                    return Outcome::Fail(format!(
+                    let m = format!(
                         "at the end cache node n{} holds {key} = {value}, but the store has \
                          held {final_value} since {}",
                         node.0,
                         secs(*since_ns)
-                    ));
+                    );
+                    // The fill that put the stale value there.
+                    let evidence = Evidence {
+                        blamed_events: vec![*filled_at],
+                        key: Some(Value::from(key.as_str()).to_string()),
+                        ..Evidence::default()
+                    };
+                    return (Outcome::Fail(m), evidence);
                 }
             }
         }
-        Outcome::Pass
+        (Outcome::Pass, Evidence::default())
     }
 }
 
@@ -265,7 +276,7 @@ impl Invariant for CacheMatchesStore {
 /// life empties it first).
 fn cache_contents(records: &RunRecords<'_>) -> BTreeMap<NodeId, Held> {
     let mut held: BTreeMap<NodeId, Held> = BTreeMap::new();
-    for r in records.events {
+    for (i, r) in records.events.iter().enumerate() {
         match &r.event {
             Event::Crash { node, .. } => {
                 held.remove(node);
@@ -279,7 +290,7 @@ fn cache_contents(records: &RunRecords<'_>) -> BTreeMap<NodeId, Held> {
                     ("cache/start", _) => table.clear(),
                     ("cache/fill", Some(k)) => {
                         let v = value.get("value").cloned().unwrap_or(Value::Null);
-                        table.insert(k, v);
+                        table.insert(k, (v, i));
                     }
                     ("cache/drop", Some(k)) => {
                         table.remove(&k);
