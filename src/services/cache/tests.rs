@@ -192,9 +192,13 @@ struct Rig {
 
 impl Rig {
     fn new() -> Self {
+        Rig::on(NodeId(3))
+    }
+
+    fn on(node: NodeId) -> Self {
         Rig {
             info: NodeInfo {
-                node: NodeId(3),
+                node,
                 incarnation: Incarnation(1),
                 cluster: (0..6).map(NodeId).collect(),
                 bugs: Default::default(),
@@ -263,6 +267,41 @@ fn a_cache_node_refuses_what_it_must_not_take() {
     };
     let r = rig.ask(&mut node, 3, CacheRequest::Store(call));
     assert_eq!(r, CacheResponse::Refused(Refusal::WrongRole));
+}
+
+#[test]
+fn a_store_replica_takes_raft_only_from_replicas() {
+    let vote = || {
+        CacheMsg::Store(crate::services::kv::api::ServerMsg::Vote {
+            term: 99,
+            last_index: 1_000,
+            last_term: 98,
+        })
+    };
+    let opts = CacheOptions::default();
+    // From a cache node (n4): refused before the core sees it, so no vote goes out.
+    let mut rig = Rig::on(NodeId(0));
+    let mut node = rig.with(0, |ctx| CacheNode::start(&opts, ctx));
+    rig.out.clear();
+    rig.with(1, |ctx| node.on_message(ctx, NodeId(4), vote()));
+    let refused = |o: &Output<CacheNode>| matches!(o, Output::Note { label, .. } if *label == "cache/refused-peer");
+    assert!(rig.out.iter().any(refused), "{:?}", rig.out);
+    assert!(!rig.out.iter().any(|o| matches!(o, Output::Send { .. })));
+    // From a replica (n1): the core answers it.
+    rig.out.clear();
+    rig.with(2, |ctx| node.on_message(ctx, NodeId(1), vote()));
+    assert!(!rig.out.iter().any(refused));
+    assert!(
+        rig.out
+            .iter()
+            .any(|o| matches!(o, Output::Send { to, .. } if *to == NodeId(1)))
+    );
+    // A cache node takes no peer messages at all.
+    let mut rig = Rig::new();
+    let mut cache = rig.with(0, |ctx| CacheNode::start(&opts, ctx));
+    rig.out.clear();
+    rig.with(1, |ctx| cache.on_message(ctx, NodeId(0), vote()));
+    assert!(rig.out.iter().all(refused), "{:?}", rig.out);
 }
 
 fn arb_request() -> impl Strategy<Value = CacheRequest> {
