@@ -9,6 +9,9 @@
 //! stalled still reads as released within that operation; a release the service answers with
 //! "not the holder" is the record of the lease's loss and reads `ok`. A grant that arrives too
 //! late to use is handed back at once and the acquire reads `fail` (the pair took no effect).
+//! After an acquire given up while queued, the client either still needs that lock and asks
+//! again (keeping its place) or abandons it: then the first step of its next acquire leaves
+//! that queue (`Cancel`). The cancel never ends a grant, so it needs no record of its own.
 
 use super::LockNode;
 use super::bugs;
@@ -53,6 +56,8 @@ enum Step {
     Write(u32),
     /// The request through the Raft client core.
     Raft,
+    /// Before an acquire: leave the queue of a lock this client gave up waiting for.
+    Cancel,
     /// `SET NX` at one Redlock server.
     RedSet(NodeId),
     /// `DEL` at one Redlock server.
@@ -101,6 +106,8 @@ pub struct LockClient {
     attempts: u64,
     held: Option<Held>,
     op: Option<Op>,
+    /// A lock whose queue this client gave up waiting in: it says so before its next acquire.
+    leave: Option<String>,
 }
 
 /// The context with the lock servers as the nodes (the last node is the resource).
@@ -147,6 +154,7 @@ impl LockClient {
             attempts: 0,
             held: None,
             op: None,
+            leave: None,
         }
     }
 
@@ -195,6 +203,13 @@ impl LockClient {
                 }),
                 n,
             ),
+            Step::Cancel => {
+                let op = LockOp::Cancel {
+                    name: self.leave.clone()?,
+                    client: self.session,
+                };
+                self.raft_request(cx, op)
+            }
             Step::Raft => {
                 let op = match (cur.kind, cur.token) {
                     (Kind::Acquire, _) => LockOp::Acquire {
@@ -213,16 +228,21 @@ impl LockClient {
                     }
                     (_, None) => return None,
                 };
-                self.raft.workload_mut().next = Some(op);
-                let mut sub = servers_ctx(cx);
-                let (_, req, to) = self.raft.begin(&mut sub);
-                if let Some(cur) = &mut self.op {
-                    cur.seq = req.seq;
-                    cur.asked_at = cx.local.mono;
-                }
-                (LockRequest::Raft(req), to)
+                self.raft_request(cx, op)
             }
         })
+    }
+
+    /// Starts `op` through the Raft client core; the lease of a grant counts from here.
+    fn raft_request(&mut self, cx: &mut ClientCtx<'_>, op: LockOp) -> (LockRequest, NodeId) {
+        self.raft.workload_mut().next = Some(op);
+        let mut sub = servers_ctx(cx);
+        let (_, req, to) = self.raft.begin(&mut sub);
+        if let Some(cur) = &mut self.op {
+            cur.seq = req.seq;
+            cur.asked_at = cx.local.mono;
+        }
+        (LockRequest::Raft(req), to)
     }
 
     /// Sends the current step (after the stall, if it is due before this one).
@@ -282,6 +302,15 @@ impl LockClient {
         {
             cur.seq = req.seq;
             cur.asked_at = cx.local.mono;
+        }
+        if self.current_step() == Some(Step::Cancel)
+            && matches!(next, Next::Done(_) | Next::Unknown)
+        {
+            // Left the queue, or could not tell: either way on to the acquire (a waiter left
+            // behind is skipped by the leader in time).
+            self.raft.workload_mut().output = None;
+            self.leave = None;
+            return self.advance(cx);
         }
         match next {
             Next::Send { to, req } => Next::Send {
@@ -401,15 +430,25 @@ impl LockClient {
     /// the client stops using the lease and says so (`ok false`, the lease lost), since a
     /// lease it will never release must read as ended for the checker.
     fn finish_unknown(&mut self) -> Next<LockRequest> {
-        match self.op.take().map(|o| o.kind) {
+        let op = self.op.take();
+        match op.as_ref().map(|o| o.kind) {
             Some(Kind::Renew) => {
                 self.held = None;
                 return done(OpType::Ok, Some(json!(false)));
             }
             Some(Kind::Release) => self.held = None,
-            Some(Kind::Acquire | Kind::AcquireReturn) | None => {}
+            Some(Kind::Acquire) => self.gave_up(op),
+            Some(Kind::AcquireReturn) | None => {}
         }
         Next::Unknown
+    }
+
+    /// An acquire ended without a grant: if it was waiting in a queue, leave it.
+    fn gave_up(&mut self, op: Option<Op>) {
+        let queued = std::mem::take(&mut self.raft.workload_mut().queued);
+        if let (true, Some(op)) = (queued, op) {
+            self.leave = Some(op.name);
+        }
     }
 
     fn current_step(&self) -> Option<Step> {
@@ -462,14 +501,28 @@ impl ClientLogic<LockNode> for LockClient {
         };
         match self.held.clone() {
             None => {
-                let name = format!("lock{}", cx.rng.random_range(0..self.opts.locks));
+                let name = match self.leave.take() {
+                    // Still needs the lock it gave up waiting for: keep the place in its queue.
+                    Some(old) if Self::permille(cx, self.opts.wait_again_permille) => old,
+                    left => {
+                        self.leave = left;
+                        format!("lock{}", cx.rng.random_range(0..self.opts.locks))
+                    }
+                };
                 self.attempts += 1;
                 let owner = format!("c{}a{}", self.client.0, self.attempts);
+                if self.leave.as_ref() == Some(&name) {
+                    // Drawn afresh, the same lock: its place is still good.
+                    self.leave = None;
+                }
                 let steps = if self.redlock {
                     each_server(cx.nodes, Step::RedSet)
+                } else if self.leave.is_some() {
+                    vec![Step::Cancel, Step::Raft]
                 } else {
                     vec![Step::Raft]
                 };
+                self.raft.workload_mut().queued = false;
                 let d = describe("acquire", &name, None);
                 self.begin_op(cx, fresh(Kind::Acquire, name, owner, None, steps), d)
             }
@@ -511,7 +564,7 @@ impl ClientLogic<LockNode> for LockClient {
             return Next::Unknown;
         };
         match (step, resp) {
-            (Step::Raft, LockResponse::Raft(r)) => {
+            (Step::Raft | Step::Cancel, LockResponse::Raft(r)) => {
                 let next = self.raft.on_reply(&mut servers_ctx(cx), r);
                 self.raft_next(cx, next)
             }
@@ -539,7 +592,7 @@ impl ClientLogic<LockNode> for LockClient {
                 self.advance(cx)
             }
             (Step::RedDel(n), LockResponse::Redlock { from, .. }) if from == n => self.advance(cx),
-            (Step::Raft, _) => {
+            (Step::Raft | Step::Cancel, _) => {
                 // A late answer to an earlier step: the core's attempt goes on as if timed out.
                 let next = self.raft.on_timeout(&mut servers_ctx(cx));
                 self.raft_next(cx, next)
@@ -551,7 +604,7 @@ impl ClientLogic<LockNode> for LockClient {
 
     fn on_timeout(&mut self, cx: &mut ClientCtx<'_>) -> Next<LockRequest> {
         match self.current_step() {
-            Some(Step::Raft) => {
+            Some(Step::Raft | Step::Cancel) => {
                 let next = self.raft.on_timeout(&mut servers_ctx(cx));
                 self.raft_next(cx, next)
             }
@@ -563,10 +616,17 @@ impl ClientLogic<LockNode> for LockClient {
 
     fn on_deadline(&mut self, cx: &mut ClientCtx<'_>) -> Next<LockRequest> {
         let kind = self.op.as_ref().map(|o| o.kind);
+        if let (Some(Kind::Acquire), Some(Step::Cancel)) = (kind, self.current_step()) {
+            // Still leaving the old queue: this acquire was never asked.
+            self.op = None;
+            self.leave = None;
+            return done(OpType::Fail, None);
+        }
         if let (Some(Kind::Acquire), Some(Step::Raft)) = (kind, self.current_step()) {
             // The core knows whether any attempt can have been granted.
             if let Next::Done(c) = self.raft.on_deadline(&mut servers_ctx(cx)) {
-                self.op = None;
+                let op = self.op.take();
+                self.gave_up(op);
                 return Next::Done(Completion {
                     op_type: OpType::Fail,
                     value: c.value,

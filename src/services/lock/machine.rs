@@ -7,7 +7,8 @@
 //! from when it applied the grant (or, for a new leader, from when it took over) and proposes
 //! `Expire` after `lease_ms × (1 + drift bound)`. A waiter at the head of the queue has the
 //! lock reserved while the lock is free; a head that does not come back for it within
-//! `lease_ms` is skipped, so a client that gave up cannot block the others.
+//! `lease_ms` is skipped, so a client that gave up cannot block the others; a client that
+//! gives up while queued also says so (`Cancel`) and leaves the queue at once.
 
 use crate::services::replicated::{DutyPlan, SYSTEM_SESSION, StateMachine};
 use crate::time::LocalInstant;
@@ -49,6 +50,16 @@ pub enum LockOp {
         name: String,
         /// The holder's token.
         token: u64,
+    },
+    /// A waiter that gave up leaves the queue, so its turn does not hold the free lock
+    /// reserved for nobody until the leader skips it. It never touches a holder: a grant the
+    /// client never heard of runs out with its lease, and a cancel that arrives late cannot
+    /// end a grant the client took since.
+    Cancel {
+        /// The lock.
+        name: String,
+        /// The client's session id.
+        client: u64,
     },
     /// The leader's duty: the lease of grant `token` (granted or renewed at `granted_index`)
     /// ran out.
@@ -104,6 +115,8 @@ pub enum LockResult {
     Renewed,
     /// The lock is free now.
     Released,
+    /// The caller is not (or no longer) waiting for the lock.
+    Left,
     /// The token does not hold the lock (its lease expired, or it was released).
     NotHolder,
     /// A leader duty was applied (or found nothing to do).
@@ -175,7 +188,10 @@ impl LockOp {
     pub fn from_client(&self) -> bool {
         matches!(
             self,
-            LockOp::Acquire { .. } | LockOp::Renew { .. } | LockOp::Release { .. }
+            LockOp::Acquire { .. }
+                | LockOp::Renew { .. }
+                | LockOp::Release { .. }
+                | LockOp::Cancel { .. }
         )
     }
 }
@@ -197,7 +213,9 @@ impl StateMachine for LockMachine {
                     .map(|h| h.client)
             };
             match op {
-                LockOp::Acquire { client, .. } if *client != session => {
+                LockOp::Acquire { client, .. } | LockOp::Cancel { client, .. }
+                    if *client != session =>
+                {
                     return LockResult::NotHolder;
                 }
                 LockOp::Renew { name, token, .. } | LockOp::Release { name, token } => {
@@ -208,7 +226,8 @@ impl StateMachine for LockMachine {
                 LockOp::Expire { .. } | LockOp::Skip { .. } | LockOp::RestartTokens => {
                     return LockResult::Done;
                 }
-                LockOp::Acquire { .. } | LockOp::ReleaseAnyOwner { .. } => {}
+                LockOp::Acquire { .. } | LockOp::Cancel { .. } | LockOp::ReleaseAnyOwner { .. } => {
+                }
             }
         }
         self.apply(index, op)
@@ -306,6 +325,24 @@ impl StateMachine for LockMachine {
                     _ => LockResult::NotHolder,
                 }
             }
+            LockOp::Cancel { name, client } => {
+                let Some(l) = self.locks.get_mut(name) else {
+                    return LockResult::Left;
+                };
+                let Some(at) = l.queue.iter().position(|c| c == client) else {
+                    return LockResult::Left;
+                };
+                l.queue.remove(at);
+                if at == 0 {
+                    // The next head's reservation counts from now, not from the leaver's turn.
+                    l.free_since_index = index;
+                }
+                debug_assert!(
+                    !l.queue.contains(client),
+                    "a client waits at most once per lock"
+                );
+                LockResult::Left
+            }
             LockOp::ReleaseAnyOwner { name } => {
                 let Some(l) = self.locks.get_mut(name) else {
                     return LockResult::NotHolder;
@@ -367,6 +404,7 @@ impl StateMachine for LockMachine {
             LockOp::Acquire { name, .. }
             | LockOp::Renew { name, .. }
             | LockOp::Release { name, .. }
+            | LockOp::Cancel { name, .. }
             | LockOp::ReleaseAnyOwner { name }
             | LockOp::Expire { name, .. }
             | LockOp::Skip { name, .. } => Some(name),

@@ -37,6 +37,10 @@ pub struct LockOptions {
     pub stall_permille: u32,
     /// How long such a stall lasts. Default 0.
     pub stall_ms: u64,
+    /// Per mille of acquires given up while queued after which the client, still needing
+    /// that lock, asks for it again and keeps its place; the rest abandon it (leave its queue
+    /// with `Cancel`) and ask for a lock drawn afresh. Default 750.
+    pub wait_again_permille: u32,
     /// A free lock stays reserved this long for the waiter at the head of the queue. Default
     /// `lease_ms`.
     pub reserve_ms: Option<u64>,
@@ -69,6 +73,7 @@ impl Default for LockOptions {
             writes_per_hold: 2,
             stall_permille: 0,
             stall_ms: 0,
+            wait_again_permille: 750,
             reserve_ms: None,
             election_timeout_ms_min: 150,
             election_timeout_ms_max: 300,
@@ -177,6 +182,7 @@ impl LockOptions {
             ("hold_to_end_permille", self.hold_to_end_permille),
             ("renew_permille", self.renew_permille),
             ("stall_permille", self.stall_permille),
+            ("wait_again_permille", self.wait_again_permille),
         ] {
             if v > 1000 {
                 return Err(OptionError::new(field, "must be at most 1000"));

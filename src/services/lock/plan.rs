@@ -14,6 +14,9 @@ pub struct Plan {
     pub next: Option<LockOp>,
     /// The output of the operation that just completed.
     pub output: Option<LockResult>,
+    /// The acquire in flight was answered "queued" (so a client giving it up must leave the
+    /// queue). Cleared by the lock client when it plans an acquire.
+    pub queued: bool,
 }
 
 impl Workload for Plan {
@@ -54,22 +57,35 @@ impl Workload for Plan {
                     attempt,
                 },
                 LockResult::Queued { .. },
-            ) => Some(LockOp::Acquire {
-                name: name.clone(),
-                client: *client,
-                lease_ms: *lease_ms,
-                attempt: attempt + 1,
-            }),
+            ) => {
+                self.queued = true;
+                Some(LockOp::Acquire {
+                    name: name.clone(),
+                    client: *client,
+                    lease_ms: *lease_ms,
+                    attempt: attempt + 1,
+                })
+            }
             _ => None,
         }
     }
 
+    /// Replies carry no request number, and one lock operation may send several requests
+    /// (a cancel, then an acquire asked again and again): a late answer to an earlier one
+    /// must not read as this one's. Each kind of request has its own answers; an acquire's
+    /// also echo which ask they answer.
     fn answers(&self, op: &LockOp, output: &LockResult) -> bool {
         match (op, output) {
             (
                 LockOp::Acquire { attempt, .. },
                 LockResult::Granted { attempt: a, .. } | LockResult::Queued { attempt: a, .. },
             ) => a == attempt,
+            (LockOp::Acquire { .. }, _) => false,
+            (LockOp::Cancel { .. }, r) => matches!(r, LockResult::Left | LockResult::NotHolder),
+            (LockOp::Renew { .. }, r) => matches!(r, LockResult::Renewed | LockResult::NotHolder),
+            (LockOp::Release { .. }, r) => {
+                matches!(r, LockResult::Released | LockResult::NotHolder)
+            }
             _ => true,
         }
     }

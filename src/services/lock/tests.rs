@@ -53,6 +53,38 @@ fn tokens_increase_and_waiters_are_served_in_order() {
     assert_eq!(granted(&m.apply(9, &acquire("b", 2, 0))), Some(1));
 }
 
+#[test]
+fn a_waiter_that_gives_up_leaves_the_queue_and_never_a_grant() {
+    let mut m = LockMachine::empty();
+    let cancel = |client| LockOp::Cancel {
+        name: "a".into(),
+        client,
+    };
+    assert_eq!(granted(&m.apply(1, &acquire("a", 1, 0))), Some(1));
+    let _ = m.apply(2, &acquire("a", 2, 0));
+    let _ = m.apply(3, &acquire("a", 3, 0));
+    // 2 gives up: 3 moves to the head, and the head's reservation counts from the cancel.
+    assert_eq!(m.apply(4, &cancel(2)), LockResult::Left);
+    let l = m.lock("a").expect("lock a");
+    assert_eq!(l.queue, [3]);
+    assert_eq!(l.free_since_index, 4);
+    // The holder's cancel (late, from a wait it gave up before) leaves its grant alone.
+    assert_eq!(m.apply(5, &cancel(1)), LockResult::Left);
+    assert_eq!(
+        m.lock("a").and_then(|l| l.holder.as_ref()).map(|h| h.token),
+        Some(1)
+    );
+    // A cancel under another session is refused; of an unknown lock, a no-op.
+    assert_eq!(m.apply_from(6, 4, &cancel(3)), LockResult::NotHolder);
+    assert_eq!(m.lock("a").map(|l| l.queue.len()), Some(1));
+    let other = LockOp::Cancel {
+        name: "zz".into(),
+        client: 3,
+    };
+    assert_eq!(m.apply(7, &other), LockResult::Left);
+    assert!(m.lock("zz").is_none(), "a cancel creates no lock");
+}
+
 fn duty_cfg(restart: bool) -> DutyConfig {
     DutyConfig {
         drift_bound_ppm: 10_000,
@@ -217,6 +249,7 @@ mod hostile {
                     granted_index,
                 }
             }),
+            (name.clone(), 1u64..5).prop_map(|(name, client)| LockOp::Cancel { name, client }),
             (name, 1u64..5, 0u64..40).prop_map(|(name, client, free_since_index)| LockOp::Skip {
                 name,
                 client,
