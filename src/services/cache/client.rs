@@ -60,6 +60,10 @@ pub struct CacheClient {
     invalidate_first: bool,
     /// This client only reads.
     read_only: bool,
+    /// The run's first client id: 0 under simulation; on real sockets a random number that
+    /// names the run and its keys (`k3@<run>`), so a second `load` on a cluster that holds the
+    /// first one's values starts from keys nobody has written (as the KV store's clients do).
+    run: u32,
     ring: Option<Ring>,
     session: u64,
     seq: u64,
@@ -78,6 +82,7 @@ impl CacheClient {
         let index = client.0 % clients.max(1);
         CacheClient {
             read_only: index >= clients.saturating_sub(opts.read_only_clients),
+            run: client.0.saturating_sub(index),
             client,
             opts: opts.clone(),
             invalidate_first: bugs.contains(&bugs::INVALIDATE_BEFORE_WRITE),
@@ -137,7 +142,10 @@ impl CacheClient {
         } else {
             cx.rng.random_range(0..self.opts.keys)
         };
-        format!("k{i}")
+        match self.run {
+            0 => format!("k{i}"),
+            run => format!("k{i}@{run}"),
+        }
     }
 
     /// Sends `req` to `to` (after the back-off when `later`), as the current attempt.
