@@ -3,29 +3,34 @@
 //! is reached in at least one seed of the range (coverage), and different seeds give different
 //! runs. (Same seed, same run: `snapshots.rs` and `cli.rs`.)
 //!
-//! Seeds: 0..3 by default; `FAULTLAB_SEED=N` replays one, `FAULTLAB_SEEDS=A..B` sweeps.
+//! Seeds: 0..3 by default; `FAULTLAB_SEED=N` replays one, `FAULTLAB_SEEDS=A..B` sweeps. The
+//! runs are shared with `snapshots` (`common::shipped_runs`).
 
 use crate::common;
-use faultlab::runner::RunOptions;
 use faultlab::runner::coverage::Coverage;
-use faultlab::runner::seeds::SeedRange;
-use faultlab::runner::sweep::sweep;
 
 #[test]
 fn every_shipped_scenario_passes_and_replays() {
-    let seeds = common::seeds(SeedRange { start: 0, end: 3 });
-    let names = common::shipped_scenarios();
+    let runs = common::shipped_runs();
+    let seeds = runs.first().map(|r| r.judged);
     common::announce(&format!(
-        "scenarios: seeds {seeds} of {} shipped scenarios",
-        names.len()
+        "scenarios: seeds {} of {} shipped scenarios",
+        seeds.map_or(String::new(), |s| s.to_string()),
+        runs.len()
     ));
-    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-    for name in names {
-        let sc = common::scenario(&name);
-        let results = sweep(&sc, seeds, &RunOptions::default(), jobs, &|o| {
-            common::assert_passed(o)
-        })
-        .unwrap_or_else(|e| panic!("{name}: harness error: {e}"));
+    for shipped in runs {
+        let name = &shipped.name;
+        let seeds = shipped.judged;
+        let results: Vec<_> = (seeds.start..seeds.end)
+            .map(|seed| {
+                let r = shipped.by_seed.get(&seed);
+                r.unwrap_or_else(|| panic!("{name}: seed {seed} was not run"))
+            })
+            .collect();
+        for r in &results {
+            common::assert_seed_passed(name, r);
+        }
+        let sc = common::scenario(name);
         let mut coverage = Coverage::new(&sc.expect, &sc.expect_notes);
         for r in &results {
             coverage.add(&r.counters);
@@ -49,7 +54,6 @@ fn every_shipped_scenario_passes_and_replays() {
         );
         // Replaying a seed is checked elsewhere, more strictly: `snapshots` compares two seeds
         // of every shipped scenario with digests pinned in another process on another machine,
-        // and `cli::replay_twice_...` replays in two processes. Running one more seed per
-        // scenario here added a quarter of this test's time and no check.
+        // and `cli::replay_twice_...` replays in two processes.
     }
 }

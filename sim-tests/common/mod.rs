@@ -4,10 +4,13 @@ use faultlab::Registry;
 use faultlab::backend::BackendKind;
 use faultlab::bugs::BugSet;
 use faultlab::runner::seeds::{SeedRange, seeds_from_env};
+use faultlab::runner::sweep::{SeedResult, sweep};
 use faultlab::runner::{RunOptions, RunOutcome, run_seed};
 use faultlab::scenario::Scenario;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -120,4 +123,78 @@ pub fn snapshot_settings() -> insta::Settings {
     s.set_snapshot_path(repo_path("snapshots"));
     s.set_prepend_module_to_snapshot(false);
     s
+}
+
+/// The seeds of every shipped scenario whose summary lines `snapshots` pins: inside the
+/// default range of `scenarios`, so the two tests share their runs.
+pub const PINNED_SEEDS: [u64; 2] = [1, 2];
+
+/// The correct service's runs of one shipped scenario.
+pub struct ShippedRuns {
+    /// The scenario's name.
+    pub name: String,
+    /// The seeds `scenarios` judges (0..3, or FAULTLAB_SEED / FAULTLAB_SEEDS).
+    pub judged: SeedRange,
+    /// Every run, by seed: the judged range and the pinned seeds.
+    pub by_seed: BTreeMap<u64, SeedResult>,
+}
+
+/// Every shipped scenario run once per test binary over the judged seeds and the pinned ones
+/// (in parallel, on all cores): `scenarios` judges them, `snapshots` pins two of them. They
+/// used to run the same scenarios each on their own, 88 runs of 220 done twice.
+pub fn shipped_runs() -> &'static [ShippedRuns] {
+    static RUNS: OnceLock<Vec<ShippedRuns>> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let judged = seeds(SeedRange { start: 0, end: 3 });
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        shipped_scenarios()
+            .into_iter()
+            .map(|name| {
+                let sc = scenario(&name);
+                let mut ranges = vec![judged];
+                ranges.extend(
+                    PINNED_SEEDS
+                        .iter()
+                        .filter(|&&s| !(judged.start..judged.end).contains(&s))
+                        .map(|&s| SeedRange {
+                            start: s,
+                            end: s + 1,
+                        }),
+                );
+                let mut by_seed = BTreeMap::new();
+                for range in ranges {
+                    let results = sweep(&sc, range, &RunOptions::default(), jobs, &|_| {})
+                        .unwrap_or_else(|e| panic!("{name}: harness error: {e}"));
+                    by_seed.extend(results.into_iter().map(|r| (r.seed, r)));
+                }
+                ShippedRuns {
+                    name,
+                    judged,
+                    by_seed,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Asserts a shipped scenario's run neither failed nor ended unknown.
+pub fn assert_seed_passed(name: &str, r: &SeedResult) {
+    let bad: Vec<String> = r
+        .not_passed
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}: {}",
+                v.outcome.status(),
+                v.invariant,
+                v.outcome.message()
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{name} seed {seed}: {bad:#?}\nreplay with:\n  FAULTLAB_SEED={seed} cargo test --test sim scenarios\n  \
+         cargo run --release -- replay --scenario fault-scenarios/{name}.toml --seed {seed}",
+        seed = r.seed,
+    );
 }
