@@ -9,6 +9,7 @@ use super::msg::RaftMsg;
 use super::progress::Followers;
 use super::reads::Reads;
 use super::ready::{ReadState, Ready, ReadySnapshot};
+use super::standing::Standing;
 use super::types::{Command, Entry, HardState, LeaderChange, Payload, Recovered, Role, Snapshot};
 use crate::ids::NodeId;
 use crate::rng::DetRng;
@@ -66,10 +67,7 @@ pub struct RaftCore<C> {
     pub(crate) peers: Vec<NodeId>,
     pub(crate) cfg: RaftConfig,
     pub(crate) bugs: RaftBugs,
-    pub(crate) term: u64,
-    pub(crate) vote: Option<NodeId>,
-    pub(crate) role: Role,
-    pub(crate) leader: Option<NodeId>,
+    pub(crate) standing: Standing,
     pub(crate) log: RaftLog<C>,
     /// The hard state last handed to the host.
     pub(crate) hard_state_handed: HardState,
@@ -126,10 +124,7 @@ impl<C: Command> RaftCore<C> {
             peers,
             cfg,
             bugs,
-            term: hard_state.term,
-            vote: hard_state.vote,
-            role: Role::Follower,
-            leader: None,
+            standing: Standing::recovered(hard_state.term, hard_state.vote),
             log: RaftLog::recovered(snapshot.meta, entries),
             hard_state_handed: hard_state,
             snapshot_data: snapshot.data,
@@ -151,10 +146,10 @@ impl<C: Command> RaftCore<C> {
             refused: Vec::new(),
         };
         assert!(
-            core.log.last_term() <= core.term || core.bugs.any(),
+            core.log.last_term() <= core.term() || core.bugs.any(),
             "log term {} ahead of hard state term {}",
             core.log.last_term(),
-            core.term
+            core.term()
         );
         core.reset_election_deadline(rng);
         core
@@ -167,22 +162,22 @@ impl<C: Command> RaftCore<C> {
 
     /// The current term.
     pub fn term(&self) -> u64 {
-        self.term
+        self.standing.term()
     }
 
     /// The current role.
     pub fn role(&self) -> Role {
-        self.role
+        self.standing.role()
     }
 
     /// The leader of the current term, if known (this node itself when leading).
     pub fn leader(&self) -> Option<NodeId> {
-        self.leader
+        self.standing.leader()
     }
 
     /// The vote cast in the current term.
     pub fn vote(&self) -> Option<NodeId> {
-        self.vote
+        self.standing.vote()
     }
 
     /// Highest index known committed.
@@ -228,7 +223,7 @@ impl<C: Command> RaftCore<C> {
     /// The earliest local time at which `on_time` has something to do: the host sets one
     /// timer for it (and may call `on_time` earlier or later; it is idempotent).
     pub fn next_deadline(&self) -> LocalInstant {
-        if self.role == Role::Leader {
+        if self.role() == Role::Leader {
             if self.cfg.check_quorum {
                 self.heartbeat_deadline.min(self.quorum_deadline)
             } else {
@@ -247,10 +242,10 @@ impl<C: Command> RaftCore<C> {
     /// Advances time: starts elections, sends heartbeats, checks the quorum.
     pub fn on_time(&mut self, now: LocalInstant, rng: &mut DetRng) {
         self.observe_time(now);
-        if self.role == Role::Leader {
+        if self.role() == Role::Leader {
             if self.cfg.check_quorum && now >= self.quorum_deadline {
                 self.check_quorum(rng);
-                if self.role != Role::Leader {
+                if self.role() != Role::Leader {
                     return;
                 }
             }
@@ -266,7 +261,7 @@ impl<C: Command> RaftCore<C> {
     /// BUGGIFY: the election timer runs out now, as if heartbeats had gone missing (a leader
     /// is not affected).
     pub fn expire_election_timer(&mut self) {
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             self.election_deadline = self.now;
         }
     }
@@ -280,7 +275,7 @@ impl<C: Command> RaftCore<C> {
     /// Whether this node believes a live leader exists: it leads, or it heard from the leader
     /// within the minimum election timeout. Such a node refuses to help depose it.
     pub(crate) fn leader_is_live(&self, now: LocalInstant) -> bool {
-        self.role == Role::Leader
+        self.role() == Role::Leader
             || self
                 .leader_contact_at
                 .is_some_and(|t| now < t.saturating_add(self.cfg.election_min()))
@@ -302,7 +297,7 @@ impl<C: Command> RaftCore<C> {
             return;
         }
         let term = msg.term();
-        match term.cmp(&self.term) {
+        match term.cmp(&self.term()) {
             Ordering::Greater => match &msg {
                 RaftMsg::PreVote { .. } | RaftMsg::PreVoteResp { granted: true, .. } => {}
                 RaftMsg::Vote { .. } if self.votes_ignored(now) => return,
@@ -375,7 +370,7 @@ impl<C: Command> RaftCore<C> {
     /// A message from an older term: tell its sender our term so an old leader or candidate
     /// steps down; responses from older terms are dropped.
     fn reply_stale(&mut self, from: NodeId, msg: &RaftMsg<C>) {
-        let term = self.term;
+        let term = self.term();
         let reply = match msg {
             RaftMsg::PreVote { .. } => RaftMsg::PreVoteResp {
                 term,
@@ -402,12 +397,12 @@ impl<C: Command> RaftCore<C> {
     /// False (and refused) when this node leads the term itself: no correct peer claims it
     /// too. Under planted bugs two leaders can share a term, and this one steps down.
     fn follow(&mut self, from: NodeId, rng: &mut DetRng) -> bool {
-        if self.role != Role::Follower || self.leader != Some(from) {
-            if self.role == Role::Leader && !self.bugs.any() {
+        if self.role() != Role::Follower || self.leader() != Some(from) {
+            if self.role() == Role::Leader && !self.bugs.any() {
                 self.refuse("a second leader in this node's own term");
                 return false;
             }
-            self.become_follower(self.term, Some(from), rng);
+            self.become_follower(self.term(), Some(from), rng);
         }
         self.leader_contact_at = Some(self.now);
         self.reset_election_deadline(rng);
@@ -432,8 +427,10 @@ impl<C: Command> RaftCore<C> {
     /// committed once that index shows up in `Ready::committed` with that term.
     pub fn propose(&mut self, cmd: C, now: LocalInstant) -> Result<(u64, u64), RequestError> {
         self.observe_time(now);
-        if self.role != Role::Leader {
-            return Err(RequestError::NotLeader { hint: self.leader });
+        if self.role() != Role::Leader {
+            return Err(RequestError::NotLeader {
+                hint: self.leader(),
+            });
         }
         let pending = self.log.last_index() - self.log.committed;
         if pending >= self.cfg.uncommitted_entries_max {
@@ -443,7 +440,7 @@ impl<C: Command> RaftCore<C> {
             });
         }
         let entry = Entry {
-            term: self.term,
+            term: self.term(),
             index: self.log.last_index() + 1,
             payload: Payload::Command(cmd),
         };
@@ -465,7 +462,7 @@ impl<C: Command> RaftCore<C> {
         let snapshot = self.snapshot_out.take();
         let truncate_from = self.log.truncate_from.take();
         let entries = self.log.take_unpersisted();
-        if self.role == Role::Leader {
+        if self.role() == Role::Leader {
             // Our own entries count towards the quorum once handed over: the host makes them
             // durable before any message of this Ready (and so any ack) can arrive.
             self.maybe_commit();
@@ -497,10 +494,10 @@ impl<C: Command> RaftCore<C> {
         let vote = if self.bugs.vote_not_persisted {
             None
         } else {
-            self.vote
+            self.vote()
         };
         let hs = HardState {
-            term: self.term,
+            term: self.term(),
             vote,
         };
         assert!(hs.term >= self.hard_state_handed.term, "term went back");
@@ -554,9 +551,9 @@ impl<C: Command> RaftCore<C> {
 
     pub(crate) fn note_leader_change(&mut self) {
         self.leader_changes.push(LeaderChange {
-            term: self.term,
-            leader: self.leader,
-            role: self.role,
+            term: self.term(),
+            leader: self.leader(),
+            role: self.role(),
         });
     }
 }

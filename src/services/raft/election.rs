@@ -12,7 +12,7 @@ impl<C: Command> RaftCore<C> {
     /// election timeout had fired. Leaders ignore it.
     pub fn campaign(&mut self, now: LocalInstant, rng: &mut DetRng) {
         self.observe_time(now);
-        if self.role == Role::Leader {
+        if self.role() == Role::Leader {
             return;
         }
         if self.cfg.pre_vote {
@@ -30,14 +30,7 @@ impl<C: Command> RaftCore<C> {
     }
 
     pub(crate) fn become_follower(&mut self, term: u64, leader: Option<NodeId>, rng: &mut DetRng) {
-        assert!(term >= self.term, "term goes back");
-        if term > self.term {
-            self.term = term;
-            self.vote = None;
-        }
-        let changed = self.role != Role::Follower || self.leader != leader;
-        self.role = Role::Follower;
-        self.leader = leader;
+        let changed = self.standing.follow(term, leader);
         self.progress.forget();
         self.votes.clear();
         self.reads.clear_on_step_down();
@@ -48,9 +41,7 @@ impl<C: Command> RaftCore<C> {
     }
 
     fn become_pre_candidate(&mut self, rng: &mut DetRng) {
-        let was_following = self.leader.is_some();
-        self.role = Role::PreCandidate;
-        self.leader = None;
+        let was_following = self.standing.pre_campaign();
         self.progress.forget();
         self.reads.clear_on_step_down();
         self.votes.start(self.id);
@@ -63,7 +54,7 @@ impl<C: Command> RaftCore<C> {
             self.send(
                 peer,
                 RaftMsg::PreVote {
-                    term: self.term + 1,
+                    term: self.term() + 1,
                     last_index,
                     last_term,
                 },
@@ -75,11 +66,7 @@ impl<C: Command> RaftCore<C> {
     }
 
     fn become_candidate(&mut self, rng: &mut DetRng) {
-        let was_following = self.leader.is_some();
-        self.term += 1;
-        self.vote = Some(self.id);
-        self.role = Role::Candidate;
-        self.leader = None;
+        let was_following = self.standing.campaign(self.id);
         self.progress.forget();
         self.reads.clear_on_step_down();
         self.votes.start(self.id);
@@ -92,7 +79,7 @@ impl<C: Command> RaftCore<C> {
             self.send(
                 peer,
                 RaftMsg::Vote {
-                    term: self.term,
+                    term: self.term(),
                     last_index,
                     last_term,
                 },
@@ -104,10 +91,7 @@ impl<C: Command> RaftCore<C> {
     }
 
     fn become_leader(&mut self) {
-        assert_eq!(self.role, Role::Candidate);
-        assert_eq!(self.vote, Some(self.id), "a leader voted for itself");
-        self.role = Role::Leader;
-        self.leader = Some(self.id);
+        self.standing.lead(self.id);
         self.leader_contact_at = None;
         let next = self.log.last_index() + 1;
         self.progress.start_term(&self.peers, next);
@@ -117,7 +101,7 @@ impl<C: Command> RaftCore<C> {
         // §5.4.2 / §6.4: an entry of our own term commits everything before it and lets
         // ReadIndex start.
         self.log.push(Entry {
-            term: self.term,
+            term: self.term(),
             index: next,
             payload: Payload::Noop,
         });
@@ -142,10 +126,10 @@ impl<C: Command> RaftCore<C> {
         now: LocalInstant,
     ) {
         // Thesis §9.6: grant only if we too believe the leader is gone.
-        let granted = term > self.term
+        let granted = term > self.term()
             && !self.leader_is_live(now)
             && self.log.is_up_to_date(last_index, last_term);
-        let term = if granted { term } else { self.term };
+        let term = if granted { term } else { self.term() };
         self.send(from, RaftMsg::PreVoteResp { term, granted });
     }
 
@@ -156,15 +140,19 @@ impl<C: Command> RaftCore<C> {
         granted: bool,
         rng: &mut DetRng,
     ) {
-        let ours = if granted { self.term + 1 } else { self.term };
-        if self.role != Role::PreCandidate || term != ours {
+        let ours = if granted {
+            self.term() + 1
+        } else {
+            self.term()
+        };
+        if self.role() != Role::PreCandidate || term != ours {
             return;
         }
         self.votes.record(from, granted);
         if self.votes_won() {
             self.become_candidate(rng);
         } else if self.votes_lost() {
-            self.become_follower(self.term, None, rng);
+            self.become_follower(self.term(), None, rng);
         }
     }
 
@@ -175,29 +163,23 @@ impl<C: Command> RaftCore<C> {
         last_term: u64,
         rng: &mut DetRng,
     ) {
-        let free = self.vote.is_none() && self.leader.is_none();
         let granted =
-            (self.vote == Some(from) || free) && self.log.is_up_to_date(last_index, last_term);
+            self.standing.may_vote_for(from) && self.log.is_up_to_date(last_index, last_term);
         if granted {
-            assert!(
-                self.vote.is_none() || self.vote == Some(from),
-                "second vote in term {}",
-                self.term
-            );
-            self.vote = Some(from);
+            self.standing.grant_vote(from);
             self.reset_election_deadline(rng);
         }
         self.send(
             from,
             RaftMsg::VoteResp {
-                term: self.term,
+                term: self.term(),
                 granted,
             },
         );
     }
 
     pub(crate) fn on_vote_resp(&mut self, from: NodeId, granted: bool) {
-        if self.role != Role::Candidate {
+        if self.role() != Role::Candidate {
             return;
         }
         self.votes.record(from, granted);
@@ -213,7 +195,7 @@ impl<C: Command> RaftCore<C> {
     pub(crate) fn check_quorum(&mut self, rng: &mut DetRng) {
         let quorum = self.quorum();
         if !self.progress.heard_from_quorum(quorum) {
-            self.become_follower(self.term, None, rng);
+            self.become_follower(self.term(), None, rng);
             return;
         }
         self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());

@@ -35,6 +35,7 @@ mod reads;
 mod ready;
 mod replication;
 mod snapshot;
+mod standing;
 pub mod store;
 mod types;
 

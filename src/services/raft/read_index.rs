@@ -14,8 +14,10 @@ impl<C: Command> RaftCore<C> {
     /// Refused on followers (with a leader hint) and beyond `reads_pending_max`.
     pub fn read_index(&mut self, request_ctx: u64, now: LocalInstant) -> Result<(), RequestError> {
         self.observe_time(now);
-        if self.role != Role::Leader {
-            return Err(RequestError::NotLeader { hint: self.leader });
+        if self.role() != Role::Leader {
+            return Err(RequestError::NotLeader {
+                hint: self.leader(),
+            });
         }
         let pending = self.reads.pending();
         if pending >= self.cfg.reads_pending_max {
@@ -34,7 +36,7 @@ impl<C: Command> RaftCore<C> {
 
     /// Whether a lease read would be served right now without a round trip.
     pub fn lease_valid(&self, now: LocalInstant) -> bool {
-        self.role == Role::Leader && self.reads.lease_valid_at(now)
+        self.role() == Role::Leader && self.reads.lease_valid_at(now)
     }
 
     fn register_read(&mut self, request_ctx: u64) {
@@ -52,14 +54,15 @@ impl<C: Command> RaftCore<C> {
     /// Sends the heartbeat round pending reads wait for (once per `ready()`, however many
     /// reads arrived).
     pub(crate) fn flush_read_round(&mut self) {
-        if self.role == Role::Leader && self.reads.wants_round() {
+        if self.role() == Role::Leader && self.reads.wants_round() {
             self.broadcast_heartbeat();
         }
     }
 
     /// The leader committed further: the first commit of its term releases waiting reads.
     pub(crate) fn on_commit_advanced(&mut self) {
-        if !self.reads.term_committed() && self.log.term_at(self.log.committed) == Some(self.term) {
+        if !self.reads.term_committed() && self.log.term_at(self.log.committed) == Some(self.term())
+        {
             for ctx in self.reads.first_commit() {
                 self.register_read(ctx);
             }

@@ -63,7 +63,7 @@ impl<C: Command> RaftCore<C> {
         );
         let last = prev_index + entries.len() as u64;
         let msg = RaftMsg::Append {
-            term: self.term,
+            term: self.term(),
             prev_index,
             prev_term,
             entries,
@@ -101,8 +101,9 @@ impl<C: Command> RaftCore<C> {
             prev_index = committed;
             prev_term = self.log.term_at(committed).unwrap_or(prev_term);
         }
+        let term = self.term();
         let reply = |index, reject| RaftMsg::AppendResp {
-            term: self.term,
+            term,
             index,
             reject,
             round,
@@ -178,7 +179,7 @@ impl<C: Command> RaftCore<C> {
         reject: Option<RejectHint>,
         round: u64,
     ) {
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return;
         }
         self.on_ack(from, round);
@@ -253,7 +254,7 @@ impl<C: Command> RaftCore<C> {
     /// Commits the highest index a majority stores, if it is of the current term (§5.4.2:
     /// counting replicas never commits an entry of an earlier term).
     pub(crate) fn maybe_commit(&mut self) {
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return;
         }
         let quorum_index = self
@@ -262,7 +263,7 @@ impl<C: Command> RaftCore<C> {
         if quorum_index <= self.log.committed {
             return;
         }
-        let own_term = self.log.term_at(quorum_index) == Some(self.term);
+        let own_term = self.log.term_at(quorum_index) == Some(self.term());
         if own_term || self.bugs.commit_old_term {
             self.log.commit_to(quorum_index);
             self.on_commit_advanced();

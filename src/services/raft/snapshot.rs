@@ -32,7 +32,7 @@ impl<C: Command> RaftCore<C> {
             .saturating_add(self.cfg.snapshot_chunk_bytes)
             .min(self.snapshot_data.len());
         let msg = RaftMsg::Snapshot {
-            term: self.term,
+            term: self.term(),
             meta,
             offset: start as u64,
             data: self.snapshot_data[start..end].to_vec(),
@@ -52,7 +52,7 @@ impl<C: Command> RaftCore<C> {
         done: bool,
         round: u64,
     ) {
-        let term = self.term;
+        let term = self.term();
         let reply = move |next_offset, installed| RaftMsg::SnapshotResp {
             term,
             index: meta.index,
@@ -102,7 +102,7 @@ impl<C: Command> RaftCore<C> {
         installed: bool,
         round: u64,
     ) {
-        if self.role != Role::Leader {
+        if self.role() != Role::Leader {
             return;
         }
         self.on_ack(from, round);
