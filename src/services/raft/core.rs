@@ -10,6 +10,7 @@ use super::progress::Followers;
 use super::reads::Reads;
 use super::ready::{ReadState, Ready, ReadySnapshot};
 use super::standing::Standing;
+use super::timers::Timers;
 use super::types::{Command, Entry, HardState, LeaderChange, Payload, Recovered, Role, Snapshot};
 use crate::ids::NodeId;
 use crate::rng::DetRng;
@@ -74,11 +75,7 @@ pub struct RaftCore<C> {
     /// The latest snapshot's application bytes (sent to lagging followers).
     pub(crate) snapshot_data: Vec<u8>,
     pub(crate) now: LocalInstant,
-    pub(crate) election_deadline: LocalInstant,
-    pub(crate) heartbeat_deadline: LocalInstant,
-    pub(crate) quorum_deadline: LocalInstant,
-    /// When this node last heard from the leader of its term (followers).
-    pub(crate) leader_contact_at: Option<LocalInstant>,
+    pub(crate) timers: Timers,
     /// Votes (or pre-votes) received in the current campaign.
     pub(crate) votes: Ballot,
     pub(crate) progress: Followers,
@@ -129,12 +126,7 @@ impl<C: Command> RaftCore<C> {
             hard_state_handed: hard_state,
             snapshot_data: snapshot.data,
             now,
-            election_deadline: now,
-            heartbeat_deadline: now,
-            quorum_deadline: now,
-            // A restarted node may have promised a leader, before crashing, not to vote for
-            // another within the minimum election timeout: leases rely on that promise.
-            leader_contact_at: lease.then_some(now),
+            timers: Timers::start(now, lease),
             votes: Ballot::default(),
             progress: Followers::default(),
             reads: Reads::default(),
@@ -223,15 +215,7 @@ impl<C: Command> RaftCore<C> {
     /// The earliest local time at which `on_time` has something to do: the host sets one
     /// timer for it (and may call `on_time` earlier or later; it is idempotent).
     pub fn next_deadline(&self) -> LocalInstant {
-        if self.role() == Role::Leader {
-            if self.cfg.check_quorum {
-                self.heartbeat_deadline.min(self.quorum_deadline)
-            } else {
-                self.heartbeat_deadline
-            }
-        } else {
-            self.election_deadline
-        }
+        self.timers.next(self.role(), self.cfg.check_quorum)
     }
 
     pub(crate) fn observe_time(&mut self, now: LocalInstant) {
@@ -243,17 +227,16 @@ impl<C: Command> RaftCore<C> {
     pub fn on_time(&mut self, now: LocalInstant, rng: &mut DetRng) {
         self.observe_time(now);
         if self.role() == Role::Leader {
-            if self.cfg.check_quorum && now >= self.quorum_deadline {
+            if self.cfg.check_quorum && self.timers.quorum_due(now) {
                 self.check_quorum(rng);
                 if self.role() != Role::Leader {
                     return;
                 }
             }
-            if now >= self.heartbeat_deadline {
-                self.heartbeat_deadline = now.saturating_add(self.cfg.heartbeat());
+            if self.timers.heartbeat_due(now, self.cfg.heartbeat()) {
                 self.broadcast_heartbeat();
             }
-        } else if now >= self.election_deadline {
+        } else if self.timers.election_due(now) {
             self.campaign(now, rng);
         }
     }
@@ -262,14 +245,15 @@ impl<C: Command> RaftCore<C> {
     /// is not affected).
     pub fn expire_election_timer(&mut self) {
         if self.role() != Role::Leader {
-            self.election_deadline = self.now;
+            self.timers.expire_election(self.now);
         }
     }
 
     pub(crate) fn reset_election_deadline(&mut self, rng: &mut DetRng) {
         let ms =
             rng.random_range(self.cfg.election_timeout_ms_min..self.cfg.election_timeout_ms_max);
-        self.election_deadline = self.now.saturating_add(Duration::from_millis(ms));
+        self.timers
+            .restart_election(self.now, Duration::from_millis(ms));
     }
 
     /// Whether this node believes a live leader exists: it leads, or it heard from the leader
@@ -277,7 +261,8 @@ impl<C: Command> RaftCore<C> {
     pub(crate) fn leader_is_live(&self, now: LocalInstant) -> bool {
         self.role() == Role::Leader
             || self
-                .leader_contact_at
+                .timers
+                .leader_contact_at()
                 .is_some_and(|t| now < t.saturating_add(self.cfg.election_min()))
     }
 
@@ -404,7 +389,7 @@ impl<C: Command> RaftCore<C> {
             }
             self.become_follower(self.term(), Some(from), rng);
         }
-        self.leader_contact_at = Some(self.now);
+        self.timers.leader_heard(self.now);
         self.reset_election_deadline(rng);
         true
     }

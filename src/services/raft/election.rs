@@ -92,12 +92,11 @@ impl<C: Command> RaftCore<C> {
 
     fn become_leader(&mut self) {
         self.standing.lead(self.id);
-        self.leader_contact_at = None;
         let next = self.log.last_index() + 1;
         self.progress.start_term(&self.peers, next);
         self.reads.start_term(self.now);
-        self.heartbeat_deadline = self.now.saturating_add(self.cfg.heartbeat());
-        self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
+        self.timers
+            .start_leading(self.now, self.cfg.heartbeat(), self.cfg.election_min());
         // §5.4.2 / §6.4: an entry of our own term commits everything before it and lets
         // ReadIndex start.
         self.log.push(Entry {
@@ -198,6 +197,6 @@ impl<C: Command> RaftCore<C> {
             self.become_follower(self.term(), None, rng);
             return;
         }
-        self.quorum_deadline = self.now.saturating_add(self.cfg.election_min());
+        self.timers.quorum_heard(self.now, self.cfg.election_min());
     }
 }

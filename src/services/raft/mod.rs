@@ -37,6 +37,7 @@ mod replication;
 mod snapshot;
 mod standing;
 pub mod store;
+mod timers;
 mod types;
 
 pub use config::{LeaseConfig, MESSAGE_BYTES_MAX, RaftBugs, RaftConfig};
