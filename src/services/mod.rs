@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod idgen;
+pub mod jobs;
 pub mod kv;
 pub mod lock;
 pub mod raft;
@@ -16,14 +17,15 @@ pub mod ring;
 use crate::plugin::Registry;
 
 impl Registry {
-    /// The services faultlab ships: the ID generator, the KV store, the lock service and the
-    /// cache tier.
+    /// The services faultlab ships: the ID generator, the KV store, the lock service, the
+    /// cache tier and the job queue.
     pub fn builtin() -> Self {
         Registry::new()
             .with::<idgen::IdgenService>()
             .with::<kv::KvService>()
             .with::<lock::LockService>()
             .with::<cache::CacheService>()
+            .with::<jobs::JobsService>()
     }
 }
 
@@ -36,7 +38,10 @@ mod tests {
     fn names_and_bugs_are_unique_and_prefixed() {
         let registry = Registry::builtin();
         let names: BTreeSet<&str> = registry.services().map(|s| s.name()).collect();
-        assert_eq!(names, BTreeSet::from(["cache", "idgen", "kv", "lock"]));
+        assert_eq!(
+            names,
+            BTreeSet::from(["cache", "idgen", "jobs", "kv", "lock"])
+        );
         let mut bugs = BTreeSet::new();
         for s in registry.services() {
             assert_eq!(registry.get(s.name()).map(|g| g.name()), Some(s.name()));
