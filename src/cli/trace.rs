@@ -1,12 +1,18 @@
 //! tracing output for the binary: `RUST_LOG` filters it (default `warn` on stderr); replay can
 //! send it to a file. Lines are stamped with true simulated time when emitted inside a run.
+//!
+//! `RUST_LOG` takes levels and `target=level` directives (tracing-subscriber's `Targets`), not
+//! `EnvFilter`'s span and field filters: those pulled a regex engine into every cold build for
+//! a feature no faultlab trace needs.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Mutex;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Stamps events with simulated time (`-` outside a simulated host).
 struct SimTimer;
@@ -28,9 +34,13 @@ impl FormatTime for SimTimer {
 /// Installs the global subscriber. With `file`, output goes there (default level `info`).
 pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
     let default = if file.is_some() { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let filter: Targets = directives.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "RUST_LOG={directives:?}: {e} (levels and target=level directives, comma-separated)"
+        )
+    })?;
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_timer(SimTimer)
         .with_target(false);
     let installed = match file {
@@ -41,6 +51,8 @@ pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
             builder
                 .with_ansi(false)
                 .with_writer(Mutex::new(f))
+                .finish()
+                .with(filter)
                 .try_init()
         }
         None => {
@@ -49,6 +61,8 @@ pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
             builder
                 .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr)
+                .finish()
+                .with(filter)
                 .try_init()
         }
     };
