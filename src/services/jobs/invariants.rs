@@ -3,14 +3,15 @@
 //! - `effect-exactly-once` (always): each job (by name: `c3-7`, `slot-5`) has at most one
 //!   effect applied at the sink, and none that no producer asked for;
 //! - `acked-enqueue-not-lost` (eventually): every enqueue acknowledged `ok` before the middle
-//!   of the liveness phase has its effect at the sink by the end of the run;
+//!   of the liveness phase (and at least [`settle_ms`] before its end) has its effect at the
+//!   sink by the end of the run;
 //! - `one-worker-at-a-time` (always): once a worker holds a later lease of a job
 //!   (`jobs/lease`), no worker acts (`jobs/act`: sends the effect) on an earlier one — a worker
 //!   acts only while it believes its lease good, so this is "no two workers act on one job at
 //!   once" (what the fence would stop at the sink is still a broken promise of the lease);
 //! - `slot-fires-once` (always): no schedule slot has two effects;
-//! - `slots-none-skipped` (eventually): every slot up to the highest one applied before the
-//!   middle of the liveness phase has its effect by the end, and slots fired after healing.
+//! - `slots-none-skipped` (eventually): every slot up to the highest one applied before that
+//!   cutoff has its effect by the end, and slots fired after healing.
 //!
 //! Each verdict blames the records that break it: the sink's effects, the leases and acts, or
 //! the history line of the lost enqueue.
@@ -28,11 +29,14 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn all(opts: &JobsOptions) -> Vec<Box<dyn Invariant>> {
     vec![
         Box::new(EffectExactlyOnce),
-        Box::new(AckedEnqueueNotLost),
+        Box::new(AckedEnqueueNotLost {
+            settle_ms: settle_ms(opts),
+        }),
         Box::new(OneWorkerAtATime),
         Box::new(SlotFiresOnce),
         Box::new(SlotsNoneSkipped {
             every_ms: opts.every_ms,
+            settle_ms: settle_ms(opts),
         }),
     ]
 }
@@ -118,16 +122,25 @@ fn enqueues(history: &History) -> BTreeMap<String, (u32, Option<u64>)> {
     out
 }
 
-/// The middle of the liveness phase, and its end (`None`: no liveness phase).
-fn cutoff_and_end(r: &RunRecords<'_>) -> Option<(u64, u64)> {
+/// What must have taken effect by the end of the run: whatever was acknowledged before this
+/// cutoff — the middle of the liveness phase, or `settle_ms` before its end if that is earlier
+/// (a job acknowledged just before the end has had no time to run). `None`: no liveness phase.
+fn cutoff(r: &RunRecords<'_>, settle_ms: u64) -> Option<u64> {
     if r.liveness_ms == 0 {
         return None;
     }
     let liveness_ns = r.liveness_ms.saturating_mul(1_000_000);
-    Some((
-        r.heal_at.ns.saturating_add(liveness_ns / 2),
-        r.heal_at.ns.saturating_add(liveness_ns),
-    ))
+    let end = r.heal_at.ns.saturating_add(liveness_ns);
+    let middle = r.heal_at.ns.saturating_add(liveness_ns / 2);
+    Some(middle.min(end.saturating_sub(settle_ms.saturating_mul(1_000_000))))
+}
+
+/// How long a job takes to run once everything is healed, at most: a lease that was lost runs
+/// out on the leader (twice, for a redelivery that is lost too), the work and the finishing,
+/// and a second for an election and the calls.
+pub fn settle_ms(opts: &JobsOptions) -> u64 {
+    let expiry = opts.duties(false).expiry_ms();
+    2 * expiry + opts.work_ms + opts.finish_ms + 1000
 }
 
 /// `effect-exactly-once`.
@@ -181,7 +194,10 @@ impl Invariant for EffectExactlyOnce {
 }
 
 /// `acked-enqueue-not-lost`.
-pub struct AckedEnqueueNotLost;
+pub struct AckedEnqueueNotLost {
+    /// See [`settle_ms`].
+    pub settle_ms: u64,
+}
 
 impl Invariant for AckedEnqueueNotLost {
     fn name(&self) -> &'static str {
@@ -195,7 +211,7 @@ impl Invariant for AckedEnqueueNotLost {
     }
     /// Blames the enqueue whose job never took effect.
     fn judge(&self, r: &RunRecords<'_>) -> (Outcome, Evidence) {
-        let Some((cutoff_ns, _)) = cutoff_and_end(r) else {
+        let Some(cutoff_ns) = cutoff(r, self.settle_ms) else {
             let why = "no liveness phase to judge delivery in".into();
             return (Outcome::Unknown(why), Evidence::default());
         };
@@ -310,6 +326,8 @@ impl Invariant for SlotFiresOnce {
 pub struct SlotsNoneSkipped {
     /// The schedule's period (0: no schedule, nothing to judge).
     pub every_ms: u64,
+    /// See [`settle_ms`].
+    pub settle_ms: u64,
 }
 
 impl Invariant for SlotsNoneSkipped {
@@ -327,7 +345,7 @@ impl Invariant for SlotsNoneSkipped {
         if self.every_ms == 0 {
             return (Outcome::Pass, Evidence::default());
         }
-        let Some((cutoff_ns, _)) = cutoff_and_end(r) else {
+        let Some(cutoff_ns) = cutoff(r, self.settle_ms) else {
             let why = "no liveness phase to judge the schedule in".into();
             return (Outcome::Unknown(why), Evidence::default());
         };

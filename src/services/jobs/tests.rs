@@ -443,9 +443,12 @@ fn the_invariants_judge_made_up_records() {
         judge(&EffectExactlyOnce, &[], &once),
         Outcome::Fail(_)
     ));
-    assert_eq!(judge(&AckedEnqueueNotLost, &history, &once), Outcome::Pass);
+    assert_eq!(
+        judge(&AckedEnqueueNotLost { settle_ms: 2000 }, &history, &once),
+        Outcome::Pass
+    );
     assert!(matches!(
-        judge(&AckedEnqueueNotLost, &history, &[]),
+        judge(&AckedEnqueueNotLost { settle_ms: 2000 }, &history, &[]),
         Outcome::Fail(_)
     ));
     // A worker acting on token 1 after another leased the job with token 2.
@@ -484,7 +487,10 @@ fn the_invariants_judge_made_up_records() {
             .chain([effect(1500, "slot-99", Some(99), 1)])
             .collect()
     };
-    let skip = SlotsNoneSkipped { every_ms: 500 };
+    let skip = SlotsNoneSkipped {
+        every_ms: 500,
+        settle_ms: 2000,
+    };
     assert!(matches!(
         judge(&SlotFiresOnce, &[], &slots(&[1, 2, 2])),
         Outcome::Fail(_)
