@@ -10,8 +10,9 @@ use crate::services::raft::RaftConfig;
 use crate::services::replicated::{self, ClientOptions, Routing, SessionOptions};
 use serde::Deserialize;
 
-/// Worker sessions start here (producers' are their client number + 1, far below).
-pub const WORKER_SESSION_BASE: u64 = 1_000_000;
+/// Worker sessions start here; producers' are their client number + 1, below 2^32 (on real
+/// sockets client numbers are drawn per run and can be large).
+pub const WORKER_SESSION_BASE: u64 = 1 << 48;
 /// A worker's session is `WORKER_SESSION_BASE + node × this + incarnation`.
 pub const WORKER_SESSION_STRIDE: u64 = 100_000;
 

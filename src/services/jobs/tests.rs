@@ -22,7 +22,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const WORKER: u64 = 1_000_000 + 3 * 100_000 + 1;
+const WORKER: u64 = (1 << 48) + 3 * 100_000 + 1;
 
 fn enqueue(key: &str) -> JobOp {
     JobOp::Enqueue {
