@@ -3,6 +3,7 @@
 use faultlab::Registry;
 use faultlab::backend::BackendKind;
 use faultlab::bugs::BugSet;
+use faultlab::invariants::Verdict;
 use faultlab::runner::seeds::{SeedRange, seeds_from_env};
 use faultlab::runner::sweep::{SeedResult, sweep};
 use faultlab::runner::{RunOptions, RunOutcome, run_seed};
@@ -95,10 +96,9 @@ pub fn replay_hint(o: &RunOutcome) -> String {
     )
 }
 
-/// Asserts a run neither failed nor ended unknown.
-pub fn assert_passed(o: &RunOutcome) {
-    let bad: Vec<String> = o
-        .not_passed()
+/// One line per verdict that did not pass: status, invariant, message.
+fn verdict_lines<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> Vec<String> {
+    verdicts
         .map(|v| {
             format!(
                 "{} {}: {}",
@@ -107,7 +107,12 @@ pub fn assert_passed(o: &RunOutcome) {
                 v.outcome.message()
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Asserts a run neither failed nor ended unknown.
+pub fn assert_passed(o: &RunOutcome) {
+    let bad = verdict_lines(o.not_passed());
     assert!(
         bad.is_empty(),
         "{} seed {}: {bad:#?}\n{}",
@@ -179,18 +184,7 @@ pub fn shipped_runs() -> &'static [ShippedRuns] {
 
 /// Asserts a shipped scenario's run neither failed nor ended unknown.
 pub fn assert_seed_passed(name: &str, r: &SeedResult) {
-    let bad: Vec<String> = r
-        .not_passed
-        .iter()
-        .map(|v| {
-            format!(
-                "{} {}: {}",
-                v.outcome.status(),
-                v.invariant,
-                v.outcome.message()
-            )
-        })
-        .collect();
+    let bad = verdict_lines(r.not_passed.iter());
     assert!(
         bad.is_empty(),
         "{name} seed {seed}: {bad:#?}\nreplay with:\n  FAULTLAB_SEED={seed} cargo test --test sim scenarios\n  \
