@@ -79,8 +79,11 @@ pub trait ServiceSpec: 'static {
     const NAME: &'static str;
     /// One line: what the service is.
     const ABOUT: &'static str;
-    /// Its planted bugs (names start with `NAME-`).
+    /// Its planted bugs (names start with `BUG_PREFIX-`).
     const BUGS: &'static [Bug];
+    /// What its planted bugs' names start with (before a `-`): its name unless it says
+    /// otherwise (a long name may take a short prefix, as `mapreduce`'s bugs are `mr-...`).
+    const BUG_PREFIX: &'static str = Self::NAME;
     /// A scenario `bench sim --preset NAME` times (TOML text: a calm, fault-free workload);
     /// `None` when the service has none.
     const BENCH_SCENARIO: Option<&'static str> = None;

@@ -40,7 +40,7 @@ impl Registry {
     ///
     /// # Panics
     /// When a service of the same name is already registered, or one of `S`'s planted bugs is
-    /// not named `<NAME>-...` or is already declared by another service: mistakes in the
+    /// not named `<BUG_PREFIX>-...` or is already declared by another service: mistakes in the
     /// program's own setup, found on its first run.
     #[must_use]
     pub fn with<S: ServiceSpec>(mut self) -> Self {
@@ -51,10 +51,10 @@ impl Registry {
         );
         for bug in S::BUGS {
             assert!(
-                bug.name.starts_with(&format!("{}-", S::NAME)),
+                bug.name.starts_with(&format!("{}-", S::BUG_PREFIX)),
                 "planted bug {bug} of service {} must be named {}-...",
                 S::NAME,
-                S::NAME
+                S::BUG_PREFIX
             );
             assert!(
                 self.find_bug(bug.name).is_err(),
