@@ -3,7 +3,11 @@
 //! retried as its next operation under the same key, so the queue keeps one job for it however
 //! many times it was applied — unless the planted bug `jobs-retry-new-key` makes a fresh key.
 //!
-//! History: `enqueue` (key: the job's name; ok value: its id).
+//! Some new jobs are enqueued to run at a wall-clock time: the producer's wall clock plus a
+//! drawn delay (a retry asks for the same time).
+//!
+//! History: `enqueue` (key: the job's name; invoke value: `{"delay_ms": d}` for a job to run
+//! later; ok value: its id).
 
 use super::bugs;
 use super::machine::{JobOp, JobResult, JobsMachine};
@@ -15,13 +19,23 @@ use crate::client::{ClientCtx, ClientLogic, Completion, Next, OpDescription};
 use crate::history::OpType;
 use crate::ids::{ClientId, NodeId};
 use crate::services::replicated::{ClientOp, ReplicatedClient, Request, Response, Workload};
+use rand::Rng;
 use serde_json::json;
 use std::time::Duration;
 
 /// The producer's plan: the enqueue it begins next.
 #[derive(Debug, Default)]
 pub struct Producer {
-    next: Option<(String, String)>,
+    next: Option<Planned>,
+}
+
+/// One enqueue as the producer plans it (a retry plans the same one again).
+#[derive(Debug, Clone, Default)]
+struct Planned {
+    name: String,
+    key: String,
+    /// For a job to run later: the delay drawn and the wall-clock time it makes.
+    later: Option<(u64, i64)>,
 }
 
 impl Workload for Producer {
@@ -29,14 +43,18 @@ impl Workload for Producer {
 
     fn next(&mut self, _cx: &mut ClientCtx<'_>) -> ClientOp<JobOp> {
         // The client always plans before it begins; the fallback is an empty name.
-        let (name, key) = self.next.take().unwrap_or_default();
+        let Planned { name, key, later } = self.next.take().unwrap_or_default();
         ClientOp {
             describe: OpDescription {
                 f: "enqueue",
                 key: Some(json!(name)),
-                value: None,
+                value: later.map(|(delay_ms, _)| json!({ "delay_ms": delay_ms })),
             },
-            op: JobOp::Enqueue { key, name },
+            op: JobOp::Enqueue {
+                key,
+                name,
+                at_unix_ms: later.map(|(_, at)| at),
+            },
         }
     }
 
@@ -67,8 +85,8 @@ pub struct JobsClient {
     raft: ReplicatedClient<Producer>,
     jobs: u64,
     /// The enqueue in flight, and one whose outcome is unknown (retried next).
-    current: Option<String>,
-    retry: Option<String>,
+    current: Option<Planned>,
+    retry: Option<Planned>,
     retries: u64,
     fresh_key_on_retry: bool,
 }
@@ -124,21 +142,39 @@ impl JobsClient {
 
 impl ClientLogic<JobsNode> for JobsClient {
     fn begin(&mut self, cx: &mut ClientCtx<'_>) -> (OpDescription, JobsRequest, NodeId) {
-        let (name, key) = match self.retry.take() {
-            Some(name) if self.fresh_key_on_retry => {
+        let planned = match self.retry.take() {
+            Some(p) if self.fresh_key_on_retry => {
                 self.retries += 1;
-                let key = format!("{name}#{}", self.retries);
-                (name, key)
+                let key = format!("{}#{}", p.name, self.retries);
+                Planned { key, ..p }
             }
-            Some(name) => (name.clone(), name),
+            // The same key (and the same time): the queue keeps one job for it.
+            Some(p) => Planned {
+                key: p.name.clone(),
+                ..p
+            },
             None => {
                 self.jobs += 1;
                 let name = format!("c{}-{}", self.client.0, self.jobs);
-                (name.clone(), name)
+                let later =
+                    (cx.rng.random_range(0..1000) < self.opts.delayed_permille).then(|| {
+                        let delay_ms = cx.rng.random_range(0..=self.opts.delay_ms_max);
+                        let at = cx
+                            .local
+                            .wall
+                            .as_unix_ms()
+                            .saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
+                        (delay_ms, at)
+                    });
+                Planned {
+                    key: name.clone(),
+                    name,
+                    later,
+                }
             }
         };
-        self.current = Some(name.clone());
-        self.raft.workload_mut().next = Some((name, key));
+        self.current = Some(planned.clone());
+        self.raft.workload_mut().next = Some(planned);
         let mut sub = self.sub(cx);
         let (describe, req, to) = self.raft.begin(&mut sub);
         (describe, JobsRequest::Call(req), to)

@@ -4,7 +4,8 @@
 //!   effect applied at the sink, and none that no producer asked for;
 //! - `acked-enqueue-not-lost` (eventually): every enqueue acknowledged `ok` before the middle
 //!   of the liveness phase (and at least [`settle_ms`] before its end) has its effect at the
-//!   sink by the end of the run;
+//!   sink by the end of the run (a job enqueued to run later: if acknowledged that early plus
+//!   its delay and `at_slack_ms`);
 //! - `one-worker-at-a-time` (always): once a worker holds a later lease of a job
 //!   (`jobs/lease`), no worker acts (`jobs/act`: sends the effect) on an earlier one — a worker
 //!   acts only while it believes its lease good, so this is "no two workers act on one job at
@@ -31,6 +32,7 @@ pub fn all(opts: &JobsOptions) -> Vec<Box<dyn Invariant>> {
         Box::new(EffectExactlyOnce),
         Box::new(AckedEnqueueNotLost {
             settle_ms: settle_ms(opts),
+            at_slack_ms: opts.at_slack_ms,
         }),
         Box::new(OneWorkerAtATime),
         Box::new(SlotFiresOnce),
@@ -84,11 +86,21 @@ fn blaming(key: &str, events: Vec<usize>, lines: Vec<u32>) -> Evidence {
     }
 }
 
-/// The names producers enqueued: name → (1-based line of the first invocation, when the
-/// first `ok` came, if any).
-fn enqueues(history: &History) -> BTreeMap<String, (u32, Option<u64>)> {
+/// One job as its producer asked for it.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    /// 1-based history line of the first invocation.
+    line: u32,
+    /// When the first `ok` came, if any.
+    ok_ns: Option<u64>,
+    /// For a job to run later: the delay the producer asked for.
+    delay_ms: Option<u64>,
+}
+
+/// The names producers enqueued, and how.
+fn enqueues(history: &History) -> BTreeMap<String, Asked> {
     let mut open: BTreeMap<String, (String, u32)> = BTreeMap::new();
-    let mut out: BTreeMap<String, (u32, Option<u64>)> = BTreeMap::new();
+    let mut out: BTreeMap<String, Asked> = BTreeMap::new();
     for (i, e) in history.events.iter().enumerate() {
         if e.f != "enqueue" {
             continue;
@@ -103,15 +115,24 @@ fn enqueues(history: &History) -> BTreeMap<String, (u32, Option<u64>)> {
                     .unwrap_or("")
                     .to_string();
                 let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                out.entry(name.clone()).or_insert((line, None));
+                let delay_ms = e
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.get("delay_ms"))
+                    .and_then(Value::as_u64);
+                out.entry(name.clone()).or_insert(Asked {
+                    line,
+                    ok_ns: None,
+                    delay_ms,
+                });
                 open.insert(process, (name, line));
             }
             OpType::Ok => {
                 if let Some((name, _)) = open.remove(&process)
                     && let Some(entry) = out.get_mut(&name)
-                    && entry.1.is_none()
+                    && entry.ok_ns.is_none()
                 {
-                    entry.1 = Some(e.time.unwrap_or(0));
+                    entry.ok_ns = Some(e.time.unwrap_or(0));
                 }
             }
             OpType::Fail | OpType::Info => {
@@ -178,10 +199,7 @@ impl Invariant for EffectExactlyOnce {
                      (worker n{}, token {})",
                     a.name, prev.at, prev.worker, prev.token, a.at, a.worker, a.token
                 );
-                let lines = asked
-                    .get(&a.name)
-                    .map(|(l, _)| vec![*l])
-                    .unwrap_or_default();
+                let lines = asked.get(&a.name).map(|a| vec![a.line]).unwrap_or_default();
                 return (
                     Outcome::Fail(m),
                     blaming(&a.name, vec![prev.record, a.record], lines),
@@ -197,6 +215,8 @@ impl Invariant for EffectExactlyOnce {
 pub struct AckedEnqueueNotLost {
     /// See [`settle_ms`].
     pub settle_ms: u64,
+    /// How late past its time a job enqueued to run later may run (see the option).
+    pub at_slack_ms: u64,
 }
 
 impl Invariant for AckedEnqueueNotLost {
@@ -220,16 +240,31 @@ impl Invariant for AckedEnqueueNotLost {
             return (Outcome::Unknown(why), Evidence::default());
         }
         let done: BTreeSet<String> = applied(r).into_iter().map(|a| a.name).collect();
-        for (name, (line, ok_ns)) in enqueues(r.history) {
-            let Some(ok_ns) = ok_ns.filter(|&t| t <= cutoff_ns) else {
+        for (name, asked) in enqueues(r.history) {
+            // A job to run later must have come due (by the producer's clock, with the slack
+            // for the leader's) before the cutoff too.
+            let wait_ns = asked.delay_ms.map_or(0, |d| {
+                d.saturating_add(self.at_slack_ms).saturating_mul(1_000_000)
+            });
+            let Some(ok_ns) = asked
+                .ok_ns
+                .filter(|&t| t.saturating_add(wait_ns) <= cutoff_ns)
+            else {
                 continue;
             };
             if !done.contains(&name) {
+                let later = asked
+                    .delay_ms
+                    .map(|d| format!(" to run {d} ms later"))
+                    .unwrap_or_default();
                 let m = format!(
-                    "job {name} was enqueued ok at {} but its effect never reached the sink",
+                    "job {name} was enqueued ok{later} at {} but its effect never reached the sink",
                     SimTime { ns: ok_ns }
                 );
-                return (Outcome::Fail(m), blaming(&name, Vec::new(), vec![line]));
+                return (
+                    Outcome::Fail(m),
+                    blaming(&name, Vec::new(), vec![asked.line]),
+                );
             }
         }
         (Outcome::Pass, Evidence::default())

@@ -8,9 +8,14 @@
 //! over) and proposes `Expire` after `visibility_ms × (1 + drift bound)`; it proposes
 //! `Fire { slot }` one period after it saw the previous slot fire. A `Fire` counts only for the
 //! slot right after the last one fired, so a slot fires once whoever proposes it, however often.
+//!
+//! A job may be enqueued to run at a wall-clock time T ("send the reminder at 9:00"): it waits,
+//! invisible, until the leader's wall clock reaches T and the leader proposes `Due`. Only the
+//! log moves it to visible, once, so it runs once whatever the clocks say and whoever leads;
+//! a leader whose clock runs behind releases it late, one whose clock jumps ahead, early.
 
 use crate::services::replicated::{DutyPlan, SYSTEM_SESSION, StateMachine};
-use crate::time::LocalInstant;
+use crate::time::{LocalInstant, LocalNow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,6 +30,10 @@ pub enum JobOp {
         key: String,
         /// What the job does (the effect's name at the sink).
         name: String,
+        /// Run it no earlier than this wall-clock time (ms since the Unix epoch) by the
+        /// leader's clock; absent: at once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_unix_ms: Option<i64>,
     },
     /// A worker asks for the oldest visible job (the lease belongs to the asking session).
     Lease,
@@ -46,6 +55,12 @@ pub enum JobOp {
     Fire {
         /// The slot.
         slot: u64,
+    },
+    /// The leader's duty: job `id`, enqueued to run at a wall-clock time, is due by the
+    /// leader's clock and becomes visible (once: it counts only while the job waits).
+    Due {
+        /// The job.
+        id: u64,
     },
 }
 
@@ -85,6 +100,11 @@ pub enum JobResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum JobState {
+    /// Waiting for its wall-clock time: invisible until the leader says it is due.
+    Scheduled {
+        /// When it may run (ms since the Unix epoch, by the leader's wall clock).
+        at_unix_ms: i64,
+    },
     /// Visible: the next lease may take it.
     Ready,
     /// Invisible while a worker holds it.
@@ -133,7 +153,7 @@ impl JobsMachine {
         self.fired
     }
 
-    fn enqueue(&mut self, key: &str, name: &str, slot: Option<u64>) -> u64 {
+    fn enqueue(&mut self, key: &str, name: &str, slot: Option<u64>, at: Option<i64>) -> u64 {
         if let Some(&id) = self.by_key.get(key) {
             return id;
         }
@@ -146,7 +166,9 @@ impl JobsMachine {
                 key: key.to_string(),
                 name: name.to_string(),
                 slot,
-                state: JobState::Ready,
+                state: at.map_or(JobState::Ready, |at_unix_ms| JobState::Scheduled {
+                    at_unix_ms,
+                }),
             },
         );
         id
@@ -205,8 +227,12 @@ impl StateMachine for JobsMachine {
     /// A lease belongs to the session that asked for it; the duties count only from the leader.
     fn apply_from(&mut self, _index: u64, session: u64, op: &JobOp) -> JobResult {
         match op {
-            JobOp::Enqueue { key, name } => JobResult::Enqueued {
-                id: self.enqueue(key, name, None),
+            JobOp::Enqueue {
+                key,
+                name,
+                at_unix_ms,
+            } => JobResult::Enqueued {
+                id: self.enqueue(key, name, None, *at_unix_ms),
             },
             JobOp::Lease if session == SYSTEM_SESSION => JobResult::Done,
             JobOp::Lease => {
@@ -236,7 +262,9 @@ impl StateMachine for JobsMachine {
                 }
                 _ => JobResult::NotHolder,
             },
-            JobOp::Expire { .. } | JobOp::Fire { .. } if session != SYSTEM_SESSION => {
+            JobOp::Expire { .. } | JobOp::Fire { .. } | JobOp::Due { .. }
+                if session != SYSTEM_SESSION =>
+            {
                 JobResult::Done
             }
             JobOp::Expire { id, token } => {
@@ -251,7 +279,15 @@ impl StateMachine for JobsMachine {
                 if *slot == self.fired + 1 {
                     self.fired = *slot;
                     let name = slot_name(*slot);
-                    self.enqueue(&name, &name, Some(*slot));
+                    self.enqueue(&name, &name, Some(*slot), None);
+                }
+                JobResult::Done
+            }
+            JobOp::Due { id } => {
+                if let Some(job) = self.jobs.get_mut(id)
+                    && matches!(job.state, JobState::Scheduled { .. })
+                {
+                    job.state = JobState::Ready;
                 }
                 JobResult::Done
             }
@@ -263,10 +299,12 @@ impl StateMachine for JobsMachine {
             cfg: *cfg,
             timed: BTreeMap::new(),
             slot: None,
+            released: BTreeMap::new(),
         }
     }
 
-    fn leader_duties(&self, d: &mut JobDuties, now: LocalInstant) -> DutyPlan<JobOp> {
+    fn leader_duties(&self, d: &mut JobDuties, clocks: LocalNow) -> DutyPlan<JobOp> {
+        let now = clocks.mono;
         let mut plan = DutyPlan::default();
         let mut next_at: Option<LocalInstant> = None;
         let mut wake = |at: LocalInstant| next_at = Some(next_at.map_or(at, |n| n.min(at)));
@@ -292,6 +330,35 @@ impl StateMachine for JobsMachine {
                 due.1 = now.saturating_add(expiry);
             }
             wake(due.1);
+        }
+        let waiting: BTreeMap<u64, i64> = self
+            .jobs
+            .iter()
+            .filter_map(|(&id, j)| match j.state {
+                JobState::Scheduled { at_unix_ms } => Some((id, at_unix_ms)),
+                _ => None,
+            })
+            .collect();
+        d.released.retain(|id, _| waiting.contains_key(id));
+        let wall_ms = clocks.wall.as_unix_ms();
+        for (id, at_unix_ms) in waiting {
+            if wall_ms < at_unix_ms {
+                // Looked at again when the wall clock should say so; a clock stepped back in
+                // the meantime only makes this look early, and it looks again.
+                let in_ms = u64::try_from(at_unix_ms.saturating_sub(wall_ms)).unwrap_or(u64::MAX);
+                wake(now.saturating_add(Duration::from_millis(in_ms)));
+                continue;
+            }
+            match d.released.get(&id) {
+                Some(&again) if now < again => wake(again),
+                _ => {
+                    plan.propose.push(JobOp::Due { id });
+                    // Asked again if the proposal is lost (`Due` is idempotent).
+                    let again = now.saturating_add(expiry);
+                    d.released.insert(id, again);
+                    wake(again);
+                }
+            }
         }
         if d.cfg.every_ms > 0 {
             let every = Duration::from_millis(d.cfg.every_ms);
@@ -341,4 +408,6 @@ pub struct JobDuties {
     timed: BTreeMap<u64, (u64, LocalInstant)>,
     /// (the last slot fired when last looked, when the next is due).
     slot: Option<(u64, LocalInstant)>,
+    /// Waiting job id → when to propose its `Due` again if it still waits.
+    released: BTreeMap<u64, LocalInstant>,
 }

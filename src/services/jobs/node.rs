@@ -228,7 +228,9 @@ impl Service for JobsNode {
 /// key, which every replica would then carry and snapshot).
 fn op_fits(op: &JobOp, key_bytes_max: usize) -> bool {
     match op {
-        JobOp::Enqueue { key, name } => key.len() <= key_bytes_max && name.len() <= key_bytes_max,
+        JobOp::Enqueue { key, name, .. } => {
+            key.len() <= key_bytes_max && name.len() <= key_bytes_max
+        }
         _ => true,
     }
 }

@@ -42,6 +42,16 @@ pub struct JobsOptions {
     pub poll_ms: u64,
     /// The schedule fires a slot every this-many ms (0: no schedule). Default 500.
     pub every_ms: u64,
+    /// Of a producer's new jobs, this many per thousand are enqueued to run at a wall-clock
+    /// time ("at T"): T is the producer's wall clock plus a delay drawn up to `delay_ms_max`.
+    /// Default 200.
+    pub delayed_permille: u32,
+    /// The longest such delay. Default 600.
+    pub delay_ms_max: u64,
+    /// The promise for a job enqueued to run at T: it has run by T (on the producer's clock)
+    /// plus this slack, plus the usual settling, once clocks and network are healed — the slack
+    /// covers the leader's wall clock running behind the producer's. Default 1000.
+    pub at_slack_ms: u64,
     /// Longest idempotency key or job name a node takes, in bytes. Default 128.
     pub key_bytes_max: usize,
     /// Raft election timeout bounds (local monotonic ms). Defaults 150 and 300.
@@ -73,6 +83,9 @@ impl Default for JobsOptions {
             finish_ms: 20,
             poll_ms: 20,
             every_ms: 500,
+            delayed_permille: 200,
+            delay_ms_max: 600,
+            at_slack_ms: 1000,
             key_bytes_max: 128,
             election_timeout_ms_min: 150,
             election_timeout_ms_max: 300,
@@ -219,6 +232,9 @@ impl JobsOptions {
                     self.visibility_ms, self.work_ms
                 ),
             ));
+        }
+        if self.delayed_permille > 1000 {
+            return Err(OptionError::new("delayed_permille", "must be at most 1000"));
         }
         if self.poll_ms == 0 {
             return Err(OptionError::new("poll_ms", "must be at least 1"));

@@ -28,6 +28,7 @@ fn enqueue(key: &str) -> JobOp {
     JobOp::Enqueue {
         key: key.into(),
         name: key.into(),
+        at_unix_ms: None,
     }
 }
 
@@ -40,6 +41,21 @@ fn leased(r: JobResult) -> (u64, u64) {
 
 fn mono(ms: u64) -> LocalInstant {
     LocalInstant { ns: ms * 1_000_000 }
+}
+
+/// A leader's clocks at monotonic `ms`, its wall clock reading the same (ms since the epoch).
+fn clocks(ms: u64) -> LocalNow {
+    wall_at(ms, i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// A leader's clocks at monotonic `mono_ms` with its wall clock at `wall_ms`.
+fn wall_at(mono_ms: u64, wall_ms: i64) -> LocalNow {
+    LocalNow {
+        mono: mono(mono_ms),
+        wall: WallTime {
+            ns: wall_ms * 1_000_000,
+        },
+    }
 }
 
 #[test]
@@ -120,17 +136,96 @@ fn the_leader_expires_a_lease_after_the_drift_bound_and_fires_slots_on_its_own_c
     m.apply_from(1, 1, &enqueue("a"));
     let (id, token) = leased(m.apply_from(2, WORKER, &JobOp::Lease));
     let mut d = JobsMachine::duties(&cfg);
-    let plan = m.leader_duties(&mut d, mono(1000));
+    let plan = m.leader_duties(&mut d, clocks(1000));
     assert!(plan.propose.is_empty());
     assert_eq!(plan.next_at, Some(mono(1440)));
-    assert!(m.leader_duties(&mut d, mono(1439)).propose.is_empty());
-    let plan = m.leader_duties(&mut d, mono(1440));
+    assert!(m.leader_duties(&mut d, clocks(1439)).propose.is_empty());
+    let plan = m.leader_duties(&mut d, clocks(1440));
     assert_eq!(plan.propose, vec![JobOp::Expire { id, token }]);
-    let plan = m.leader_duties(&mut d, mono(1500));
+    let plan = m.leader_duties(&mut d, clocks(1500));
     assert_eq!(plan.propose, vec![JobOp::Fire { slot: 1 }]);
     // A new leader times everything afresh from when it took over.
     let mut fresh = JobsMachine::duties(&cfg);
-    assert!(m.leader_duties(&mut fresh, mono(5000)).propose.is_empty());
+    assert!(m.leader_duties(&mut fresh, clocks(5000)).propose.is_empty());
+}
+
+#[test]
+fn a_job_enqueued_for_later_waits_for_the_leaders_wall_clock_and_becomes_visible_once() {
+    let cfg = DutyConfig {
+        visibility_ms: 400,
+        drift_bound_ppm: 100_000,
+        every_ms: 0,
+    };
+    let mut m = JobsMachine::empty();
+    let later = JobOp::Enqueue {
+        key: "r".into(),
+        name: "r".into(),
+        at_unix_ms: Some(10_000),
+    };
+    let JobResult::Enqueued { id } = m.apply_from(1, 1, &later) else {
+        panic!("not enqueued");
+    };
+    assert!(matches!(
+        m.job(id).map(|j| &j.state),
+        Some(JobState::Scheduled { at_unix_ms: 10_000 })
+    ));
+    // Waiting: no lease takes it, and no one but the leader may release it.
+    assert_eq!(m.apply_from(2, WORKER, &JobOp::Lease), JobResult::Empty);
+    m.apply_from(3, 1, &JobOp::Due { id });
+    assert_eq!(m.apply_from(4, WORKER, &JobOp::Lease), JobResult::Empty);
+    // The leader's wall clock is 400 ms short of T: it looks again in 400 ms.
+    let mut d = JobsMachine::duties(&cfg);
+    let plan = m.leader_duties(&mut d, wall_at(1000, 9_600));
+    assert!(plan.propose.is_empty());
+    assert_eq!(plan.next_at, Some(mono(1400)));
+    // Its wall clock stepped ahead: T has come, whatever the monotonic clock says.
+    let plan = m.leader_duties(&mut d, wall_at(1001, 10_000));
+    assert_eq!(plan.propose, vec![JobOp::Due { id }]);
+    // Not asked again until the proposal had time to commit.
+    assert!(
+        m.leader_duties(&mut d, wall_at(1002, 10_001))
+            .propose
+            .is_empty()
+    );
+    assert_eq!(
+        m.leader_duties(&mut d, wall_at(1441, 10_440)).propose,
+        vec![JobOp::Due { id }]
+    );
+    // Applied twice (a lost answer, a new leader): visible once, leased once.
+    m.apply_from(5, SYSTEM_SESSION, &JobOp::Due { id });
+    m.apply_from(6, SYSTEM_SESSION, &JobOp::Due { id });
+    let (leased_id, token) = leased(m.apply_from(7, WORKER, &JobOp::Lease));
+    assert_eq!(leased_id, id);
+    m.apply_from(8, SYSTEM_SESSION, &JobOp::Due { id });
+    assert!(matches!(
+        m.job(id).map(|j| &j.state),
+        Some(JobState::Leased { token: t, .. }) if *t == token
+    ));
+    // A later enqueue under the same key is the same job, whatever time it asks for.
+    let again = JobOp::Enqueue {
+        key: "r".into(),
+        name: "r".into(),
+        at_unix_ms: Some(99_000),
+    };
+    assert_eq!(m.apply_from(9, 1, &again), JobResult::Enqueued { id });
+    // A time that cannot come (i64::MAX) or is long past (i64::MIN) neither panics nor stalls
+    // the others.
+    for (i, at) in [(10, i64::MAX), (11, i64::MIN)] {
+        let op = JobOp::Enqueue {
+            key: format!("x{i}"),
+            name: format!("x{i}"),
+            at_unix_ms: Some(at),
+        };
+        m.apply_from(i, 1, &op);
+    }
+    let mut fresh = JobsMachine::duties(&cfg);
+    let plan = m.leader_duties(&mut fresh, wall_at(2000, -5_000));
+    assert!(
+        plan.propose
+            .iter()
+            .all(|op| matches!(op, JobOp::Due { .. }))
+    );
+    assert_eq!(plan.propose.len(), 1);
 }
 
 #[test]
@@ -316,7 +411,14 @@ fn arb_msg() -> impl Strategy<Value = (u32, JobsMsg)> {
         (any::<u64>(), any::<u64>()).prop_map(|(id, token)| JobOp::Ack { id, token }),
         (any::<u64>(), any::<u64>()).prop_map(|(id, token)| JobOp::Expire { id, token }),
         any::<u64>().prop_map(|slot| JobOp::Fire { slot }),
-        ("[a-z]{0,200}", "[a-z]{0,200}").prop_map(|(key, name)| JobOp::Enqueue { key, name }),
+        any::<u64>().prop_map(|id| JobOp::Due { id }),
+        ("[a-z]{0,200}", "[a-z]{0,200}", any::<Option<i64>>()).prop_map(
+            |(key, name, at_unix_ms)| JobOp::Enqueue {
+                key,
+                name,
+                at_unix_ms
+            }
+        ),
     ];
     let msg =
         prop_oneof![
@@ -444,13 +546,44 @@ fn the_invariants_judge_made_up_records() {
         Outcome::Fail(_)
     ));
     assert_eq!(
-        judge(&AckedEnqueueNotLost { settle_ms: 2000 }, &history, &once),
+        judge(
+            &AckedEnqueueNotLost {
+                settle_ms: 2000,
+                at_slack_ms: 1000
+            },
+            &history,
+            &once
+        ),
         Outcome::Pass
     );
     assert!(matches!(
-        judge(&AckedEnqueueNotLost { settle_ms: 2000 }, &history, &[]),
+        judge(
+            &AckedEnqueueNotLost {
+                settle_ms: 2000,
+                at_slack_ms: 1000
+            },
+            &history,
+            &[]
+        ),
         Outcome::Fail(_)
     ));
+    // A job to run 500 ms later, acknowledged at 20 ms: due by 1520 ms with the slack, well
+    // before the cutoff (3000 ms), so it must have run; acknowledged at 2000 ms, it need not.
+    let later = |ms| HistoryEvent {
+        value: Some(json!({"delay_ms": 500})),
+        ..line(1, OpType::Invoke, "c1-1", ms)
+    };
+    let not_lost = AckedEnqueueNotLost {
+        settle_ms: 2000,
+        at_slack_ms: 1000,
+    };
+    let early = [later(10), line(1, OpType::Ok, "c1-1", 20)];
+    match judge(&not_lost, &early, &[]) {
+        Outcome::Fail(m) => assert!(m.contains("to run 500 ms later"), "{m}"),
+        other => panic!("a due job that never ran passed: {other:?}"),
+    }
+    let late = [later(1990), line(1, OpType::Ok, "c1-1", 2000)];
+    assert_eq!(judge(&not_lost, &late, &[]), Outcome::Pass);
     // A worker acting on token 1 after another leased the job with token 2.
     let lease = |ms, token, worker| {
         observe(

@@ -386,6 +386,7 @@ impl Worker {
                 op: JobOp::Enqueue {
                     key: format!("{name}@n{me}"),
                     name,
+                    at_unix_ms: None,
                 },
             };
             let to = match self.leader {

@@ -3,7 +3,7 @@
 
 use super::command::{KvOp, KvResult};
 use crate::services::replicated::{DutyPlan, StateMachine};
-use crate::time::LocalInstant;
+use crate::time::LocalNow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,7 +39,7 @@ impl StateMachine for KvMachine {
 
     fn duties(_cfg: &()) {}
 
-    fn leader_duties(&self, _duties: &mut (), _now: LocalInstant) -> DutyPlan<KvOp> {
+    fn leader_duties(&self, _duties: &mut (), _now: LocalNow) -> DutyPlan<KvOp> {
         DutyPlan::default()
     }
 

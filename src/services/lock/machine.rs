@@ -11,7 +11,7 @@
 //! gives up while queued also says so (`Cancel`) and leaves the queue at once.
 
 use crate::services::replicated::{DutyPlan, SYSTEM_SESSION, StateMachine};
-use crate::time::LocalInstant;
+use crate::time::{LocalInstant, LocalNow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -420,7 +420,8 @@ impl StateMachine for LockMachine {
         }
     }
 
-    fn leader_duties(&self, d: &mut LockDuties, now: LocalInstant) -> DutyPlan<LockOp> {
+    fn leader_duties(&self, d: &mut LockDuties, clocks: LocalNow) -> DutyPlan<LockOp> {
+        let now = clocks.mono;
         let mut plan = DutyPlan::default();
         if std::mem::take(&mut d.fresh) && d.cfg.restart_tokens_on_failover {
             plan.propose.push(LockOp::RestartTokens);

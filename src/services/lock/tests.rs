@@ -1,7 +1,15 @@
 use super::machine::{DutyConfig, LockMachine, LockOp, LockResult};
 use crate::services::replicated::StateMachine;
-use crate::time::LocalInstant;
+use crate::time::{LocalInstant, LocalNow, WallTime};
 use std::time::Duration;
+
+/// The leader's clocks at monotonic `mono` (the lock's duties read only the monotonic one).
+fn clocks(mono: LocalInstant) -> LocalNow {
+    LocalNow {
+        mono,
+        wall: WallTime::default(),
+    }
+}
 
 fn acquire(name: &str, client: u64, attempt: u64) -> LockOp {
     LockOp::Acquire {
@@ -100,23 +108,32 @@ fn the_leader_expires_a_lease_after_the_drift_bound_and_skips_an_absent_waiter()
     m.apply(2, &acquire("a", 2, 0));
     let mut d = LockMachine::duties(&duty_cfg(false));
     let t0 = LocalInstant::default();
-    let plan = m.leader_duties(&mut d, t0);
+    let plan = m.leader_duties(&mut d, clocks(t0));
     assert!(plan.propose.is_empty());
     // 1000 ms × 1.01 = 1010 ms on the leader's clock.
     assert_eq!(
         plan.next_at,
         Some(t0.saturating_add(Duration::from_millis(1010)))
     );
-    let early = m.leader_duties(&mut d, t0.saturating_add(Duration::from_millis(1009)));
+    let early = m.leader_duties(
+        &mut d,
+        clocks(t0.saturating_add(Duration::from_millis(1009))),
+    );
     assert!(early.propose.is_empty());
-    let due = m.leader_duties(&mut d, t0.saturating_add(Duration::from_millis(1010)));
+    let due = m.leader_duties(
+        &mut d,
+        clocks(t0.saturating_add(Duration::from_millis(1010))),
+    );
     assert_eq!(due.propose.len(), 1);
     assert_eq!(m.apply(3, &due.propose[0]), LockResult::Done);
     assert!(m.lock("a").is_some_and(|l| l.holder.is_none()));
     // Client 2 has it reserved; it does not come within reserve_ms, so it is skipped.
     let t1 = t0.saturating_add(Duration::from_millis(2000));
-    assert!(m.leader_duties(&mut d, t1).propose.is_empty());
-    let skip = m.leader_duties(&mut d, t1.saturating_add(Duration::from_millis(500)));
+    assert!(m.leader_duties(&mut d, clocks(t1)).propose.is_empty());
+    let skip = m.leader_duties(
+        &mut d,
+        clocks(t1.saturating_add(Duration::from_millis(500))),
+    );
     assert!(matches!(
         skip.propose.as_slice(),
         [LockOp::Skip { client: 2, .. }]
@@ -131,12 +148,12 @@ fn only_the_planted_bug_restarts_token_numbering() {
     m.apply(1, &acquire("a", 1, 0));
     let mut d = LockMachine::duties(&duty_cfg(false));
     assert!(
-        m.leader_duties(&mut d, LocalInstant::default())
+        m.leader_duties(&mut d, clocks(LocalInstant::default()))
             .propose
             .is_empty()
     );
     let mut bad = LockMachine::duties(&duty_cfg(true));
-    let plan = m.leader_duties(&mut bad, LocalInstant::default());
+    let plan = m.leader_duties(&mut bad, clocks(LocalInstant::default()));
     assert_eq!(plan.propose, vec![LockOp::RestartTokens]);
     m.apply(2, &plan.propose[0]);
     m.apply(

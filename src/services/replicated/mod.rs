@@ -22,7 +22,7 @@ pub use state::{Replicated, RestoreError};
 
 use crate::ids::NodeId;
 use crate::node::service::Message;
-use crate::time::LocalInstant;
+use crate::time::{LocalInstant, LocalNow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -65,8 +65,9 @@ pub trait StateMachine: Clone + Debug + PartialEq + Serialize + DeserializeOwned
     /// never earlier than the old leader did.
     fn duties(cfg: &Self::DutyConfig) -> Self::Duties;
     /// The operations the leader proposes now (under the system session, bypassing client
-    /// sessions), and when to ask again.
-    fn leader_duties(&self, duties: &mut Self::Duties, now: LocalInstant) -> DutyPlan<Self::Op>;
+    /// sessions), and when to ask again (on the monotonic clock). Both clocks are given: leases
+    /// are timed on the monotonic one, calendar work ("run at T") on the wall clock.
+    fn leader_duties(&self, duties: &mut Self::Duties, now: LocalNow) -> DutyPlan<Self::Op>;
 }
 
 /// What a leader's duties ask for.

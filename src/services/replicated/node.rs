@@ -364,8 +364,9 @@ impl<M: StateMachine> Live<M> {
             self.duty_at = None;
             return false;
         };
-        let now = ctx.now().mono;
-        let plan = self.app.machine().leader_duties(duties, now);
+        let clocks = ctx.now();
+        let now = clocks.mono;
+        let plan = self.app.machine().leader_duties(duties, clocks);
         self.duty_at = plan.next_at;
         let mut proposed = false;
         for op in plan.propose {
