@@ -10,6 +10,7 @@ pub mod idgen;
 pub mod jobs;
 pub mod kv;
 pub mod lock;
+pub mod mapreduce;
 pub mod raft;
 pub mod replicated;
 pub mod ring;
@@ -18,7 +19,7 @@ use crate::plugin::Registry;
 
 impl Registry {
     /// The services faultlab ships: the ID generator, the KV store, the lock service, the
-    /// cache tier and the job queue.
+    /// cache tier, the job queue and MapReduce.
     pub fn builtin() -> Self {
         Registry::new()
             .with::<idgen::IdgenService>()
@@ -26,6 +27,7 @@ impl Registry {
             .with::<lock::LockService>()
             .with::<cache::CacheService>()
             .with::<jobs::JobsService>()
+            .with::<mapreduce::MapReduceService>()
     }
 }
 
@@ -40,7 +42,7 @@ mod tests {
         let names: BTreeSet<&str> = registry.services().map(|s| s.name()).collect();
         assert_eq!(
             names,
-            BTreeSet::from(["cache", "idgen", "jobs", "kv", "lock"])
+            BTreeSet::from(["cache", "idgen", "jobs", "kv", "lock", "mapreduce"])
         );
         let mut bugs = BTreeSet::new();
         for s in registry.services() {
