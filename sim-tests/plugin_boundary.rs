@@ -126,7 +126,15 @@ fn the_builtin_services_never_import_the_harness() {
 }
 
 /// The built-in services (shared layers such as `raft`, `replicated` and `ring` are not).
-const SERVICES: &[&str] = &["cache", "idgen", "jobs", "kv", "lock", "mapreduce"];
+const SERVICES: &[&str] = &[
+    "cache",
+    "crawler",
+    "idgen",
+    "jobs",
+    "kv",
+    "lock",
+    "mapreduce",
+];
 
 /// What a line of service `own` names of another service other than its front door
 /// (`services::<other>::api`), if anything.

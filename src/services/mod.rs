@@ -6,6 +6,7 @@
 //! file wires the core to its invariants (which may use the checker).
 
 pub mod cache;
+pub mod crawler;
 pub mod idgen;
 pub mod jobs;
 pub mod kv;
@@ -19,7 +20,7 @@ use crate::plugin::Registry;
 
 impl Registry {
     /// The services faultlab ships: the ID generator, the KV store, the lock service, the
-    /// cache tier, the job queue and MapReduce.
+    /// cache tier, the job queue, the web crawler and MapReduce.
     pub fn builtin() -> Self {
         Registry::new()
             .with::<idgen::IdgenService>()
@@ -27,6 +28,7 @@ impl Registry {
             .with::<lock::LockService>()
             .with::<cache::CacheService>()
             .with::<jobs::JobsService>()
+            .with::<crawler::CrawlerService>()
             .with::<mapreduce::MapReduceService>()
     }
 }
@@ -42,7 +44,15 @@ mod tests {
         let names: BTreeSet<&str> = registry.services().map(|s| s.name()).collect();
         assert_eq!(
             names,
-            BTreeSet::from(["cache", "idgen", "jobs", "kv", "lock", "mapreduce"])
+            BTreeSet::from([
+                "cache",
+                "crawler",
+                "idgen",
+                "jobs",
+                "kv",
+                "lock",
+                "mapreduce"
+            ])
         );
         let mut bugs = BTreeSet::new();
         for s in registry.services() {
