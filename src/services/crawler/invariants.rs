@@ -10,7 +10,9 @@
 //!   crash, a lost lease. So the duplicates are at most one per timed-out or failed fetch and
 //!   one per lost lease;
 //! - `completeness` (eventually): every page reachable from the seeds acknowledged before the
-//!   cutoff (robots-disallowed pages aside) has been served by the end of the run;
+//!   cutoff — the middle of the liveness phase, or [`settle_ms`] before the end if earlier
+//!   (robots-disallowed pages aside) — has been served by the end of the run (unknown when no
+//!   seed was acknowledged that early);
 //! - `robots-respected` (always): no request for a path robots.txt disallows.
 //!
 //! A request the network delivered twice (one crawler, one request number) is one request.
@@ -31,7 +33,10 @@ pub fn all(opts: &CrawlerOptions) -> Vec<Box<dyn Invariant>> {
     vec![
         Box::new(Politeness { opts: opts.clone() }),
         Box::new(NoDuplicateFetch),
-        Box::new(Completeness { opts: opts.clone() }),
+        Box::new(Completeness {
+            opts: opts.clone(),
+            settle_ms: settle_ms(opts),
+        }),
         Box::new(RobotsRespected { opts: opts.clone() }),
     ]
 }
@@ -222,10 +227,21 @@ fn ok_seeds(history: &History) -> Vec<(String, u32, u64)> {
     out
 }
 
+/// How long crawling the whole web takes once everything is healed, at most: a lost lease runs
+/// out and the host's next owner claims it and waits, then every page, redirect and robots.txt
+/// of a host, one crawl delay (stretched) and two round trips to the crawl state apart.
+pub fn settle_ms(opts: &CrawlerOptions) -> u64 {
+    let handover = opts.stretched_ms(opts.lease_ms) + opts.claim_ms + opts.handover_wait_ms();
+    let requests = 2 * u64::from(opts.pages_per_host) + 1;
+    handover + requests * (opts.stretched_ms(opts.crawl_delay_ms) + 2 * opts.attempt_timeout_ms / 5)
+}
+
 /// `completeness`.
 pub struct Completeness {
     /// The options (the web's graph).
     pub opts: CrawlerOptions,
+    /// See [`settle_ms`]: only seeds acknowledged this long before the end are judged.
+    pub settle_ms: u64,
 }
 
 impl Invariant for Completeness {
@@ -248,17 +264,29 @@ impl Invariant for Completeness {
             let why = "the event log overflowed: the hosts' records are incomplete".into();
             return (Outcome::Unknown(why), Evidence::default());
         }
+        let liveness_ns = r.liveness_ms.saturating_mul(1_000_000);
+        let end_ns = r.heal_at.ns.saturating_add(liveness_ns);
         let cutoff_ns = r
             .heal_at
             .ns
-            .saturating_add(r.liveness_ms.saturating_mul(1_000_000) / 2);
+            .saturating_add(liveness_ns / 2)
+            .min(end_ns.saturating_sub(self.settle_ms.saturating_mul(1_000_000)));
+        let seeds = ok_seeds(r.history);
+        if !seeds.is_empty() && seeds.iter().all(|(_, _, ok_ns)| *ok_ns > cutoff_ns) {
+            let why = format!(
+                "no seed was acknowledged at least {} ms before the end (the crawl's settle \
+                 time): too short a run to judge",
+                self.settle_ms
+            );
+            return (Outcome::Unknown(why), Evidence::default());
+        }
         let web = Web::new(&self.opts);
         let done: BTreeSet<String> = requests(r)
             .into_iter()
             .filter(|q| q.status != 503)
             .map(|q| q.url)
             .collect();
-        for (seed, line, ok_ns) in ok_seeds(r.history) {
+        for (seed, line, ok_ns) in seeds {
             if ok_ns > cutoff_ns {
                 continue;
             }

@@ -532,7 +532,10 @@ fn seeded(line: u64, kind: OpType, url: &str, ms: u64) -> HistoryEvent {
 #[test]
 fn completeness_wants_every_reachable_page_and_robots_none_of_the_private_ones() {
     let opts = CrawlerOptions::default();
-    let c = Completeness { opts: opts.clone() };
+    let c = Completeness {
+        opts: opts.clone(),
+        settle_ms: 1000,
+    };
     let seed = "http://h0.example/p0";
     let history = [
         seeded(0, OpType::Invoke, seed, 100),
@@ -550,12 +553,14 @@ fn completeness_wants_every_reachable_page_and_robots_none_of_the_private_ones()
         .collect();
     assert_eq!(judge(&c, &history, &all), Outcome::Pass);
     assert!(failed(&judge(&c, &history, &all[1..])));
-    // A seed acknowledged after the cutoff is not judged; an unanswered one neither.
+    // Only seeds acknowledged after the cutoff: too short to judge, never a pass.
     let late = [
         seeded(0, OpType::Invoke, seed, 3100),
         seeded(0, OpType::Ok, seed, 3200),
     ];
-    assert_eq!(judge(&c, &late, &[]), Outcome::Pass);
+    assert!(matches!(judge(&c, &late, &[]), Outcome::Unknown(_)));
+    // An unanswered seed promises nothing.
+    assert_eq!(judge(&c, &late[..1], &[]), Outcome::Pass);
     let r = RobotsRespected { opts };
     assert_eq!(judge(&r, &[], &all), Outcome::Pass);
     let private = [request(100, 1, "/private/2", 3, 1, 1, 200)];
