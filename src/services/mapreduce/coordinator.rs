@@ -118,6 +118,8 @@ impl Coordinator {
             return;
         };
         if s.jobs.contains_key(&job) {
+            // A resubmit (or a duplicate) may arrive while the first one's sync is under way.
+            ctx.sync();
             ctx.reply(from, MrResponse::Accepted);
             return;
         }
@@ -260,9 +262,7 @@ impl Coordinator {
                     break 'jobs;
                 }
             }
-            let reducible =
-                j.maps_done() || (self.reduce_early && j.maps.iter().any(Option::is_some));
-            if !reducible {
+            if !self.reducible(name) {
                 continue;
             }
             for p in 0..j.reduces.len() as u32 {
@@ -286,17 +286,32 @@ impl Coordinator {
         }
     }
 
-    /// A task whose only attempt has run longer than `backup_after_ms` on another worker.
+    /// A task whose only attempt has run longer than `backup_after_ms` on another worker — a
+    /// reduce only while every map is done (a map lost since the first attempt began is run
+    /// again first; a backup given the outputs done so far would skip it).
     fn straggler(&self, now: LocalInstant, worker: u32) -> Option<(String, Kind)> {
         let after = Duration::from_millis(self.opts.backup_after_ms);
         self.running
             .values()
             .filter(|r| r.worker != worker && now.saturating_since(r.started) >= after)
+            .filter(|r| matches!(r.kind, Kind::Map(_)) || self.reducible(&r.job))
             .find(|r| self.needed(&r.job, r.kind) && self.runs(&r.job, r.kind) == 1)
             .map(|r| (r.job.clone(), r.kind))
     }
 
+    /// True when `job`'s reduces may run: every map done (or, under the planted bug
+    /// `mr-reduce-before-maps-done`, any).
+    fn reducible(&self, job: &str) -> bool {
+        let Some(j) = self.state.as_ref().and_then(|s| s.jobs.get(job)) else {
+            return false;
+        };
+        j.maps_done() || (self.reduce_early && j.maps.iter().any(Option::is_some))
+    }
+
     fn give(&mut self, ctx: &mut Ctx<'_, MrNode>, worker: u32, job: String, kind: Kind) {
+        if matches!(kind, Kind::Reduce(_)) && !self.reducible(&job) {
+            return;
+        }
         let Some(s) = &self.state else { return };
         let Some(j) = s.jobs.get(&job) else { return };
         self.next_attempt += 1;

@@ -12,7 +12,7 @@ use super::coordinator::{Coordinator, TICK_TIMER};
 use super::msg::{MrMsg, MrRequest, MrResponse, job_ok};
 use super::options::{COORDINATOR, MrOptions, Role};
 use super::store::{ChunkOutcome, Store};
-use super::worker::{CHUNK_TIMER, FETCH_TIMER, HEARTBEAT_TIMER, WORK_TIMER, Worker};
+use super::worker::{CHUNK_TIMER, FETCH_TIMER, FetchReply, HEARTBEAT_TIMER, WORK_TIMER, Worker};
 use crate::ids::NodeId;
 use crate::node::service::{AfterSyncFailure, Ctx, Message, ReplyTo, Service, TimerId};
 use serde_json::json;
@@ -95,12 +95,22 @@ impl Service for MrNode {
             (
                 MrNode::Worker(w),
                 MrMsg::FetchReply {
+                    job,
                     map,
                     map_attempt,
+                    part,
                     counts,
-                    ..
                 },
-            ) if w.is_worker(from) => w.on_fetch_reply(ctx, from, map, map_attempt, counts),
+            ) if w.is_worker(from) => {
+                let reply = FetchReply {
+                    job,
+                    map,
+                    map_attempt,
+                    part,
+                    counts,
+                };
+                w.on_fetch_reply(ctx, from, reply);
+            }
             (MrNode::Worker(w), MrMsg::ChunkAck { attempt, index, .. }) if w.is_store(from) => {
                 w.on_chunk_ack(ctx, attempt, index);
             }
@@ -116,12 +126,12 @@ impl Service for MrNode {
             ) if opts.role(from) == Role::Worker && job_ok(&job, opts.job_bytes_max) => {
                 match store.chunk(ctx.storage(), &job, part, attempt, index, &records) {
                     ChunkOutcome::Ack {
-                        sync,
+                        sync: _,
                         final_changed,
                     } => {
-                        if sync {
-                            ctx.sync();
-                        }
+                        // Always: a resent chunk answered while the first copy's sync is still
+                        // under way must not be acknowledged before it is durable.
+                        ctx.sync();
                         if let Some(fact) = final_changed {
                             ctx.observe("mr/final", fact);
                         }
@@ -158,7 +168,12 @@ impl Service for MrNode {
                         ctx.observe("mr/final", fact);
                         true
                     }
-                    Ok(None) => true,
+                    Ok(None) => {
+                        // Done before — perhaps by a duplicate of this very message whose sync
+                        // is still under way: answer only once the binding is durable.
+                        ctx.sync();
+                        true
+                    }
                     Err(why) => {
                         ctx.note(
                             "mr/rename-refused",

@@ -449,3 +449,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_late_fetch_reply_for_another_partition_is_not_taken() {
+    let opts = MrOptions::default();
+    let mut rig = Rig::on(1, &[]);
+    let mut w = rig.with(0, |ctx| MrNode::start(&opts, ctx));
+    let inputs = vec![Input {
+        map: 0,
+        map_attempt: 5,
+        worker: 2,
+    }];
+    let task = Task::Reduce {
+        job: "j".into(),
+        part: 1,
+        attempt: 9,
+        inputs,
+    };
+    rig.with(1, |ctx| w.on_message(ctx, NodeId(0), MrMsg::Assign(task)));
+    rig.sent();
+    let reply = |part| MrMsg::FetchReply {
+        job: "j".into(),
+        map: 0,
+        map_attempt: 5,
+        part,
+        counts: Some(Counts::from([("alpha".to_string(), 3)])),
+    };
+    // Partition 0's answer (to an earlier reduce of this job) is not partition 1's input.
+    rig.with(2, |ctx| w.on_message(ctx, NodeId(2), reply(0)));
+    let MrNode::Worker(worker) = &w else {
+        panic!("n1 is a worker");
+    };
+    assert!(worker.fetching(), "still waiting for partition 1");
+    rig.with(3, |ctx| w.on_message(ctx, NodeId(2), reply(1)));
+    let MrNode::Worker(worker) = &w else {
+        panic!("n1 is a worker");
+    };
+    assert!(
+        !worker.fetching(),
+        "partition 1's answer completes the fetch"
+    );
+}

@@ -36,6 +36,21 @@ pub const FETCH_TIMER: TimerId = TimerId(33);
 /// A chunk unanswered: resend.
 pub const CHUNK_TIMER: TimerId = TimerId(34);
 
+/// A map worker's answer to a fetch, as the node hands it on.
+#[derive(Debug, Clone)]
+pub struct FetchReply {
+    /// The job.
+    pub job: String,
+    /// The split.
+    pub map: u32,
+    /// The map attempt.
+    pub map_attempt: u64,
+    /// The partition.
+    pub part: u32,
+    /// The counts, or `None`: missing.
+    pub counts: Option<Counts>,
+}
+
 /// Where the attempt is.
 #[derive(Debug, Clone)]
 enum Phase {
@@ -227,18 +242,28 @@ impl Worker {
         self.heartbeat(ctx);
     }
 
-    /// A map worker answers a fetch.
-    pub fn on_fetch_reply(
-        &mut self,
-        ctx: &mut Ctx<'_, MrNode>,
-        from: NodeId,
-        map: u32,
-        map_attempt: u64,
-        counts: Option<Counts>,
-    ) {
-        let Some((_, Phase::Fetching { pending, got })) = &mut self.current else {
+    /// A map worker answers a fetch. A late answer to an earlier reduce of another partition
+    /// of the same job (same map attempts) is told apart by the partition it names.
+    pub fn on_fetch_reply(&mut self, ctx: &mut Ctx<'_, MrNode>, from: NodeId, reply: FetchReply) {
+        let FetchReply {
+            job,
+            map,
+            map_attempt,
+            part,
+            counts,
+        } = reply;
+        let Some((
+            Task::Reduce {
+                job: j, part: p, ..
+            },
+            Phase::Fetching { pending, got },
+        )) = &mut self.current
+        else {
             return;
         };
+        if *j != job || *p != part {
+            return;
+        }
         let Some((input, _)) = pending.get(&map) else {
             return;
         };
@@ -444,5 +469,11 @@ impl Worker {
     /// True when `n` is the store.
     pub fn is_store(&self, n: NodeId) -> bool {
         n == self.opts.store()
+    }
+
+    /// True while a reduce is fetching its inputs (for tests).
+    #[cfg(test)]
+    pub fn fetching(&self) -> bool {
+        matches!(self.current, Some((_, Phase::Fetching { .. })))
     }
 }
