@@ -269,7 +269,10 @@ impl Crawler {
                         own.robots = robots;
                     }
                     if self.flaws.batch {
-                        if matches!(a.op, CrawlOp::Fetched { .. }) {
+                        // The report was for the URL at the front (not robots.txt).
+                        if let CrawlOp::Fetched { id, .. } = &a.op
+                            && own.next.front().is_some_and(|p| p.id == *id)
+                        {
                             own.next.pop_front();
                         }
                         own.next.extend(next);
