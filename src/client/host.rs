@@ -124,6 +124,9 @@ impl Operation {
     {
         let me = env.me();
         let mut wait = Duration::ZERO;
+        // Every attempt's request, by request id from `first_req_id`: a reply names the
+        // attempt it answers, and the logic says whether an answer to that request is news.
+        let mut sent: Vec<S::Request> = Vec::new();
         for _ in 0..ATTEMPTS_MAX {
             if !wait.is_zero() {
                 let left = self.deadline.saturating_since(env.now());
@@ -135,11 +138,14 @@ impl Operation {
             }
             *req_id += 1;
             send_request::<S, E>(env, to, *req_id, &req);
+            sent.push(req.clone());
             let attempt_end = env
                 .now()
                 .saturating_add(logic.attempt_timeout(self.op_timeout))
                 .min(self.deadline);
-            let reply = self.await_reply::<S, E>(env, *req_id, attempt_end).await;
+            let reply = self
+                .await_reply::<S, L, E>(env, logic, &sent, *req_id, attempt_end)
+                .await;
             let mut cx = ClientCtx {
                 client: me,
                 local: env.local_now(),
@@ -186,10 +192,13 @@ impl Operation {
     }
 
     /// Waits for a reply to any attempt of this operation until `until`; replies to earlier
-    /// operations are stale and ignored.
-    async fn await_reply<S: Service, E: ClientEnv>(
+    /// operations are stale and ignored, and so are replies to requests of this operation the
+    /// logic no longer awaits (`sent`: each attempt's request, from `first_req_id` on).
+    async fn await_reply<S: Service, L: ClientLogic<S>, E: ClientEnv>(
         &self,
         env: &mut E,
+        logic: &L,
+        sent: &[S::Request],
         last_req_id: u64,
         until: SimTime,
     ) -> Option<S::Response> {
@@ -206,7 +215,12 @@ impl Operation {
                 inbound = env.recv() => inbound,
             };
             match decode_body::<ServiceBody<S>>(&inbound.body) {
-                Ok(Body::Reply { req_id, resp }) if mine.contains(&req_id) => return Some(resp),
+                Ok(Body::Reply { req_id, resp }) if mine.contains(&req_id) => {
+                    let at = usize::try_from(req_id - self.first_req_id).unwrap_or(usize::MAX);
+                    if sent.get(at).is_none_or(|answered| logic.awaits(answered)) {
+                        return Some(resp);
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(client = %env.me(), error = %e, "undecodable reply"),
             }

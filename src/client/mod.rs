@@ -93,8 +93,19 @@ pub trait ClientLogic<S: Service>: 'static {
     fn attempt_timeout(&self, op_timeout: Duration) -> Duration {
         op_timeout
     }
-    /// A reply to the current operation arrived (also a late one to an earlier attempt).
+    /// A reply to the current operation arrived (also a late one to an earlier attempt, unless
+    /// [`ClientLogic::awaits`] turned it away).
     fn on_reply(&mut self, cx: &mut ClientCtx<'_>, resp: S::Response) -> Next<S::Request>;
+    /// Whether a reply to `answered` — the request of one of the current operation's attempts
+    /// (the transport echoes which) — is still news. A core that sends different requests
+    /// within one operation (a new request after an answer, a cancel before asking again)
+    /// returns false for a late answer to an earlier one: the host drops it and keeps waiting
+    /// for the current attempt, so it neither reads as the current request's answer nor costs
+    /// a resend. By default every reply is news.
+    fn awaits(&self, answered: &S::Request) -> bool {
+        let _ = answered;
+        true
+    }
     /// The current attempt got no reply in time — by its own timeout or because the
     /// operation's deadline cut it short. It was sent, so it may have taken effect.
     fn on_timeout(&mut self, cx: &mut ClientCtx<'_>) -> Next<S::Request>;

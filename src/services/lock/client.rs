@@ -444,6 +444,20 @@ impl ClientLogic<LockNode> for LockClient {
         }
     }
 
+    /// During a Raft step only an answer to the Raft request in flight is news: a late answer
+    /// to an earlier request (a cancel, an earlier ask) or to an earlier write or Redlock step
+    /// is dropped, rather than read as this request's answer or as a sign it may have been
+    /// applied.
+    fn awaits(&self, answered: &LockRequest) -> bool {
+        match (self.current_step(), answered) {
+            (Some(Step::Raft | Step::Cancel), LockRequest::Raft(req)) => {
+                self.raft.awaits_answer_to(req)
+            }
+            (Some(Step::Raft | Step::Cancel), _) => false,
+            _ => true,
+        }
+    }
+
     fn on_timeout(&mut self, cx: &mut ClientCtx<'_>) -> Next<LockRequest> {
         match self.current_step() {
             Some(Step::Raft | Step::Cancel) => {

@@ -69,24 +69,4 @@ impl Workload for Plan {
             _ => None,
         }
     }
-
-    /// Replies carry no request number, and one lock operation may send several requests
-    /// (a cancel, then an acquire asked again and again): a late answer to an earlier one
-    /// must not read as this one's. Each kind of request has its own answers; an acquire's
-    /// also echo which ask they answer.
-    fn answers(&self, op: &LockOp, output: &LockResult) -> bool {
-        match (op, output) {
-            (
-                LockOp::Acquire { attempt, .. },
-                LockResult::Granted { attempt: a, .. } | LockResult::Queued { attempt: a, .. },
-            ) => a == attempt,
-            (LockOp::Acquire { .. }, _) => false,
-            (LockOp::Cancel { .. }, r) => matches!(r, LockResult::Left | LockResult::NotHolder),
-            (LockOp::Renew { .. }, r) => matches!(r, LockResult::Renewed | LockResult::NotHolder),
-            (LockOp::Release { .. }, r) => {
-                matches!(r, LockResult::Released | LockResult::NotHolder)
-            }
-            _ => true,
-        }
-    }
 }

@@ -45,8 +45,10 @@ pub trait Workload: 'static {
     ) -> Option<<Self::Machine as StateMachine>::Op> {
         None
     }
-    /// False when `output` cannot be the answer to `op` (a late answer to an earlier request
-    /// of the same logical operation, told apart by something the operation echoes).
+    /// False when `output` cannot be the answer to `op` (a replica answering out of
+    /// protocol): the request is asked again. Late answers to an earlier request of the same
+    /// logical operation never come here — the client host drops them by the request each
+    /// reply answers ([`ClientLogic::awaits`]).
     fn answers(
         &self,
         _op: &<Self::Machine as StateMachine>::Op,
@@ -109,6 +111,14 @@ impl<W: Workload> ReplicatedClient<W> {
     /// The request in flight (its session sequence number tells a new request from a retry).
     pub fn in_flight(&self) -> Option<&Request<<W::Machine as StateMachine>::Op>> {
         self.current.as_ref().map(|c| &c.req)
+    }
+
+    /// True when `answered` is the request in flight (a retry of it included): its answer is
+    /// news. For a core wrapped in another service's client ([`ClientLogic::awaits`]).
+    pub fn awaits_answer_to(&self, answered: &Request<<W::Machine as StateMachine>::Op>) -> bool {
+        self.current.as_ref().is_some_and(|cur| {
+            answered.client_id == cur.req.client_id && answered.seq == cur.req.seq
+        })
     }
 
     /// The workload.
@@ -264,6 +274,13 @@ impl<W: Workload> ClientLogic<ReplicatedNode<W::Machine>> for ReplicatedClient<W
                 self.resend(next, true)
             }
         }
+    }
+
+    /// An answer to an earlier request of this operation (one it has since followed with a
+    /// new request under a new sequence number) says nothing of the current one: not its
+    /// output, not that it was refused or may have been applied.
+    fn awaits(&self, answered: &Request<<W::Machine as StateMachine>::Op>) -> bool {
+        self.awaits_answer_to(answered)
     }
 
     fn on_timeout(
