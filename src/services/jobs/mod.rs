@@ -21,6 +21,8 @@
 pub mod bugs;
 mod client;
 pub mod invariants;
+#[cfg(test)]
+mod invariants_tests;
 mod machine;
 mod msg;
 mod node;
