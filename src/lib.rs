@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod backend;
 pub mod bench;
 pub mod buggify;

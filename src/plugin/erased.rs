@@ -39,6 +39,10 @@ pub trait DynService: Send + Sync + 'static {
     fn bench_scenario(&self) -> Option<&'static str>;
     /// [`ServiceSpec::BUGGIFY_POINTS`].
     fn buggify_points(&self) -> &'static [&'static str];
+    /// [`ServiceSpec::NOTES`].
+    fn notes(&self) -> &'static [&'static str];
+    /// Every key of its options table (`table.key` inside a nested one), in declaration order.
+    fn option_keys(&self) -> Vec<String>;
     /// Every option at its default.
     fn default_options(&self) -> ServiceOptions;
     /// Reads the service's table of a scenario (absent: every option at its default) and
@@ -122,6 +126,14 @@ impl<S: ServiceSpec> DynService for Plugin<S> {
 
     fn buggify_points(&self) -> &'static [&'static str] {
         S::BUGGIFY_POINTS
+    }
+
+    fn notes(&self) -> &'static [&'static str] {
+        S::NOTES
+    }
+
+    fn option_keys(&self) -> Vec<String> {
+        crate::audit::option_keys::<S::Options>()
     }
 
     fn default_options(&self) -> ServiceOptions {

@@ -90,6 +90,10 @@ pub trait ServiceSpec: 'static {
     /// Its BUGGIFY points (the names it passes to `ctx.buggify`), so reports can list the
     /// ones active in a seed.
     const BUGGIFY_POINTS: &'static [&'static str] = &[];
+    /// Every label it passes to `ctx.note` (its rare paths, not counting `buggify/...`), so
+    /// `faultlab scenarios --coverage` can list the ones no shipped scenario reaches; a
+    /// test fails when a service makes a note it does not declare.
+    const NOTES: &'static [&'static str] = &[];
     /// Its options table, strict (`deny_unknown_fields`), every field defaulted.
     type Options: DeserializeOwned + Default + Clone + Debug + PartialEq + Send + Sync + 'static;
     /// The sans-IO core that runs on every node.
