@@ -43,6 +43,7 @@ pub mod clock;
 pub mod counters;
 pub mod disk;
 pub mod event;
+pub mod explore;
 pub mod fault;
 pub mod history;
 pub mod ids;

@@ -16,6 +16,7 @@ pub use crate::invariants::{Evidence, Invariant, Outcome, RunRecords, Tag, Verdi
 pub use crate::node::service::{
     AfterSyncFailure, Ctx, Message, NodeInfo, Output, ReplyTo, Service, TimerId,
 };
+pub use crate::node::sketch::{Sketch, bucket};
 pub use crate::plugin::knobs::Knob;
 pub use crate::plugin::{OptionError, Registry, ServiceSpec, Shape};
 pub use crate::rng::DetRng;

@@ -63,6 +63,7 @@ pub fn run(args: ReplayArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
         randomize: args.randomize.flags(),
         backend: args.backend,
         events_max: args.events_max,
+        abstract_states: false,
     };
     let filter = trace_filter(&args, sc.nodes)?;
     let outcome = run_seed(&sc, args.seed, &opts)?;

@@ -66,6 +66,7 @@ pub fn run(args: RunArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
             randomize: args.randomize.flags(),
             backend: args.backend,
             events_max: args.events_max,
+            abstract_states: false,
         };
         let started = Elapsed::start();
         let (results, written) = run_one(sc, &args, &opts, jobs)?;

@@ -5,6 +5,7 @@
 use crate::disk::{Storage, StorageError};
 use crate::event::Event;
 use crate::ids::{Addr, Incarnation};
+use crate::node::sketch::Sketch;
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -48,4 +49,11 @@ pub trait NodeEnv {
     /// The node's software starts again on the same machine after stopping itself (a failed
     /// sync): same disk, same clocks, a new incarnation, which this returns.
     fn restarted(&mut self) -> Incarnation;
+    /// True when this run collects abstract states (guided exploration): only then does the
+    /// host ask the service for a [`Sketch`] after each handler.
+    fn sketches_wanted(&self) -> bool {
+        false
+    }
+    /// Records the node's abstract state after a handler.
+    fn record_sketch(&mut self, _sketch: Sketch) {}
 }

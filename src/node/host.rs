@@ -13,6 +13,7 @@ use crate::ids::{Addr, NodeId};
 use crate::net::envelope::{Body, decode_body, encode_body};
 use crate::node::env::{Inbound, NodeEnv};
 use crate::node::service::{AfterSyncFailure, Ctx, NodeInfo, Output, ReplyTo, Service, TimerId};
+use crate::node::sketch::Sketch;
 use crate::rng::DetRng;
 use crate::time::LocalInstant;
 use std::collections::BTreeMap;
@@ -61,12 +62,14 @@ pub async fn run_node<S: Service, E: NodeEnv>(
         out: Vec::new(),
     };
     let mut core = host.handle(&mut env, |ctx| S::start(&cfg, ctx));
+    sketch(&mut env, &core);
     let mut flushed = host.flush(&mut env, &mut core).await;
     loop {
         while flushed == Flushed::Stopped {
             host.sleep(&mut env, RESTART_AFTER_SYNC_FAILURE).await;
             host.info.incarnation = env.restarted();
             core = host.handle(&mut env, |ctx| S::start(&cfg, ctx));
+            sketch(&mut env, &core);
             flushed = host.flush(&mut env, &mut core).await;
         }
         env.wait_while_paused().await;
@@ -79,7 +82,19 @@ pub async fn run_node<S: Service, E: NodeEnv>(
             Input::Peer(from, msg) => core.on_message(ctx, from, msg),
             Input::Request(from, req) => core.on_request(ctx, from, req),
         });
+        sketch(&mut env, &core);
         flushed = host.flush(&mut env, &mut core).await;
+    }
+}
+
+/// Hands the node's abstract state to the environment, in runs that collect coverage.
+fn sketch<S: Service, E: NodeEnv>(env: &mut E, core: &S) {
+    if env.sketches_wanted() {
+        let mut sketch = Sketch::new();
+        core.sketch(&mut sketch);
+        if !sketch.is_empty() {
+            env.record_sketch(sketch);
+        }
     }
 }
 

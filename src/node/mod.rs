@@ -4,3 +4,4 @@
 pub mod env;
 pub mod host;
 pub mod service;
+pub mod sketch;

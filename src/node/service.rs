@@ -10,6 +10,7 @@ use crate::buggify::Buggify;
 use crate::bugs::{Bug, BugSet};
 use crate::disk::Storage;
 use crate::ids::{Addr, Incarnation, NodeId};
+use crate::node::sketch::Sketch;
 use crate::rng::DetRng;
 use crate::time::{LocalInstant, LocalNow};
 use serde::Serialize;
@@ -306,4 +307,8 @@ pub trait Service: Sized + 'static {
     /// Required, with no default, so that a service wrapping another (running it as a role
     /// through [`Ctx::nest`]) cannot forget to ask the one it wraps.
     fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure;
+    /// Where the protocol stands, abstractly (see [`Sketch`]): guided exploration's coverage
+    /// signal. Called after every handler, only in runs that collect coverage; the default
+    /// writes nothing (the run's coverage is then its notes and message orderings alone).
+    fn sketch(&self, _sketch: &mut Sketch) {}
 }

@@ -27,7 +27,7 @@ use crate::plugin::knobs::KnobValue;
 use crate::rng::RunSeeds;
 use crate::scenario::Scenario;
 use crate::time::{LocalInstant, SimTime, set_trace_now};
-use crate::world::{WorldConfig, WorldState};
+use crate::world::{AbstractStates, WorldConfig, WorldState};
 use rand::Rng;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub events_max: usize,
     /// The simulator.
     pub backend: BackendKind,
+    /// Ask every node for its abstract state after each handler ([`RunOutcome::abstract_states`]):
+    /// guided exploration's coverage signal. Off by default: it costs a call per handler.
+    pub abstract_states: bool,
 }
 
 impl Default for RunOptions {
@@ -62,6 +65,7 @@ impl Default for RunOptions {
             randomize: RandomizeFlags::default(),
             events_max: EVENTS_MAX_DEFAULT,
             backend: BackendKind::default(),
+            abstract_states: false,
         }
     }
 }
@@ -124,6 +128,9 @@ pub struct RunOutcome {
     pub evidence: Vec<(&'static str, Evidence)>,
     /// Knob values and BUGGIFY points of this seed.
     pub randomized: Randomized,
+    /// Abstract states the nodes reported (empty unless [`RunOptions::abstract_states`]). Not
+    /// part of the digest: collecting them changes nothing in the run.
+    pub abstract_states: AbstractStates,
 }
 
 impl RunOutcome {
@@ -276,6 +283,7 @@ fn run_seed_here(
         heal_at,
         evidence,
         randomized,
+        abstract_states: state.sketches.unwrap_or_default(),
     })
 }
 
@@ -293,7 +301,11 @@ fn new_world(scenario: &Scenario, seeds: &RunSeeds, opts: &RunOptions) -> WorldS
             ns: boot.random_range(0..1_000_000_000_000),
         })
         .collect();
-    WorldState::new(&cfg, seeds.net(), &starts)
+    let mut world = WorldState::new(&cfg, seeds.net(), &starts);
+    if opts.abstract_states {
+        world.sketches = Some(AbstractStates::new());
+    }
+    world
 }
 
 /// What the runner hands a service to simulate one seed ([`crate::plugin::DynService::simulate`]).

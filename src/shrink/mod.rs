@@ -20,7 +20,7 @@
 //! `faultlab run --scenario OUT --seeds N..=N` (and the same `--bug`s). Bounded by a run budget.
 //! Never imports a service: the document keeps the service's table as written.
 
-mod candidate;
+pub(crate) mod candidate;
 pub mod ddmin;
 pub mod explicit;
 mod reduce;

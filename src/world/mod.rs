@@ -16,8 +16,10 @@ use crate::history::{History, HistoryEvent, OpRecord, Process};
 use crate::ids::{Addr, Incarnation, NodeId};
 use crate::net::faults::NetFaults;
 use crate::net::layer::{NetState, Outbound, Sent};
+use crate::node::sketch::Sketch;
 use crate::rng::DetRng;
 use crate::time::{LocalInstant, SimTime};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use tokio::sync::Notify;
 
@@ -66,7 +68,14 @@ pub struct WorldState {
     pub clients_stop: bool,
     /// The first panic of a node's or client's software (`who: message`): the run stops there.
     pub panic: Option<String>,
+    /// Abstract states the nodes reported ([`Sketch::key`] → the state and how often), in
+    /// runs that collect coverage; `None` otherwise (nodes are not asked).
+    pub sketches: Option<AbstractStates>,
 }
+
+/// Abstract states reached in a run, by [`Sketch::key`]: the state and how many handlers
+/// ended in it.
+pub type AbstractStates = BTreeMap<u64, (Sketch, u64)>;
 
 impl WorldState {
     /// A world whose nodes boot with monotonic clocks at `mono_starts` and whose network draws
@@ -97,6 +106,14 @@ impl WorldState {
             history: History::default(),
             clients_stop: false,
             panic: None,
+            sketches: None,
+        }
+    }
+
+    /// Counts a node's abstract state (only when the run collects them).
+    pub fn record_sketch(&mut self, sketch: Sketch) {
+        if let Some(states) = &mut self.sketches {
+            states.entry(sketch.key()).or_insert((sketch, 0)).1 += 1;
         }
     }
 

@@ -8,6 +8,7 @@ use crate::disk::{Storage, StorageError};
 use crate::event::Event;
 use crate::ids::{Addr, Incarnation, NodeId};
 use crate::node::env::{Inbound, NodeEnv};
+use crate::node::sketch::Sketch;
 use crate::time::{LocalInstant, LocalNow};
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -51,6 +52,14 @@ impl<R: SimRuntime> NodeEnv for SimNodeEnv<R> {
 
     async fn recv(&mut self) -> Inbound {
         self.transport.recv().await
+    }
+
+    fn sketches_wanted(&self) -> bool {
+        self.transport.world().borrow().sketches.is_some()
+    }
+
+    fn record_sketch(&mut self, sketch: Sketch) {
+        self.transport.world().borrow_mut().record_sketch(sketch);
     }
 
     fn send(&mut self, to: Addr, label: &'static str, body: &RawValue) {
