@@ -47,6 +47,18 @@ impl ServiceSpec for CacheService {
     const ABOUT: &'static str = "look-aside cache tier (leases, TTLs, consistent hashing) in front of the replicated KV store";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BUGGIFY_POINTS: &'static [&'static str] = api::BUGGIFY_POINTS;
+    // Its store nodes are KV replicas: the replicated layer's notes are its too.
+    const NOTES: &'static [&'static str] = &[
+        "cache/refused-peer",
+        "cache/fill-refused",
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+    ];
     type Options = CacheOptions;
     type Server = CacheNode;
     type Client = CacheClient;

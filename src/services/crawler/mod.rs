@@ -56,6 +56,23 @@ impl ServiceSpec for CrawlerService {
     const ABOUT: &'static str = "polite web crawler: host ownership by lease and fencing token, replicated frontier and seen-set, normalised URLs, a simulated web";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BUGGIFY_POINTS: &'static [&'static str] = crate::services::replicated::BUGGIFY_POINTS;
+    // Its frontier replicas run the replicated layer: those notes are its too.
+    const NOTES: &'static [&'static str] = &[
+        "crawler/call-forbidden",
+        "crawler/fetch-timeout",
+        "crawler/handover",
+        "crawler/lease-lapsed",
+        "crawler/not-owner",
+        "crawler/ring-moved",
+        "crawler/unexpected-message",
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+    ];
     type Options = CrawlerOptions;
     type Server = CrawlNode;
     type Client = CrawlClient;

@@ -74,6 +74,30 @@ impl ServiceSpec for IdgenService {
         SPURIOUS_WAIT,
         EAGER_RESERVE,
     ];
+    // With leases its lease servers are lock-service replicas: the replicated layer's notes are its too.
+    const NOTES: &'static [&'static str] = &[
+        "idgen/clock-behind-wait",
+        "idgen/clock-behind-refuse",
+        "idgen/sequence-exhausted",
+        "idgen/hwm-corrupt",
+        "idgen/hwm-torn-tail",
+        "idgen/state-unreadable",
+        "idgen/state-unwritable",
+        "idgen/unexpected-message",
+        "idgen/worker",
+        "idgen/worker-granted",
+        "idgen/worker-lease-ignored",
+        "idgen/worker-lease-lost",
+        "idgen/lease-reply-from-elsewhere",
+        "idgen/lease-reply-to-client",
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+    ];
     type Options = IdgenConfig;
     type Server = IdgenNode;
     type Client = IdgenClient;

@@ -54,6 +54,19 @@ impl ServiceSpec for JobsService {
     const ABOUT: &'static str = "durable background-job queue on Raft: idempotency keys, visibility leases, an effect sink, a schedule claimed through the log";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BUGGIFY_POINTS: &'static [&'static str] = crate::services::replicated::BUGGIFY_POINTS;
+    // Its queue replicas run the replicated layer: those notes are its too.
+    const NOTES: &'static [&'static str] = &[
+        "jobs/lease-lapsed",
+        "jobs/unexpected-message",
+        "jobs/sink-refusing",
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+    ];
     type Options = JobsOptions;
     type Server = JobsNode;
     type Client = JobsClient;

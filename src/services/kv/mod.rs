@@ -55,6 +55,16 @@ impl ServiceSpec for KvService {
     const BUGS: &'static [Bug] = bugs::ALL;
     const BENCH_SCENARIO: Option<&'static str> = Some(BENCH);
     const BUGGIFY_POINTS: &'static [&'static str] = replicated::BUGGIFY_POINTS;
+    // Its replicas' rare paths (the replicated layer's, alerts included: they are notes too).
+    const NOTES: &'static [&'static str] = &[
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+    ];
     type Options = KvOptions;
     type Server = ReplicatedNode<KvMachine>;
     type Client = ReplicatedClient<KvWorkload>;

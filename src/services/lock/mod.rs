@@ -39,6 +39,18 @@ impl ServiceSpec for LockService {
         "lease lock service with fencing tokens on Raft, a fenced resource, and Redlock to compare";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BUGGIFY_POINTS: &'static [&'static str] = crate::services::replicated::BUGGIFY_POINTS;
+    // The replicated layer's, the resource's and a server's own.
+    const NOTES: &'static [&'static str] = &[
+        "raft/storage-failed",
+        "raft/torn-tail-truncated",
+        "raft/refused-message",
+        "raft/compact-refused",
+        "raft/refusing-to-serve",
+        "raft/snapshot-installed",
+        "replicated/duty-not-proposed",
+        "lock/unexpected-message",
+        "resource/refusing-to-serve",
+    ];
     type Options = LockOptions;
     type Server = LockNode;
     type Client = LockClient;

@@ -56,6 +56,22 @@ impl ServiceSpec for MapReduceService {
     const ABOUT: &'static str = "MapReduce word count: a coordinator with durable progress, workers with scratch disks, an output store with atomic rename, re-execution and backup tasks";
     const BUGS: &'static [Bug] = bugs::ALL;
     const BUG_PREFIX: &'static str = "mr";
+    const NOTES: &'static [&'static str] = &[
+        "mr/backup",
+        "mr/rerun-lost-maps",
+        "mr/worker-restarted",
+        "mr/worker-dead",
+        "mr/fenced",
+        "mr/fetch-failed",
+        "mr/fetch-unreachable",
+        "mr/map-output-missing",
+        "mr/map-write-failed",
+        "mr/chunk-write-failed",
+        "mr/rename-refused",
+        "mr/unexpected-message",
+        "mr/coordinator-refusing",
+        "mr/store-refusing",
+    ];
     type Options = MrOptions;
     type Server = MrNode;
     type Client = MrClient;

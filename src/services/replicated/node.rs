@@ -418,6 +418,8 @@ impl<M: StateMachine> Live<M> {
                 Stop::Refuse(format!("snapshot from the leader does not restore: {e}"))
             })?;
             self.observe_state(ctx, snap.snapshot.meta.term);
+            // A rare path the coverage audit and `[expect.notes]` look for.
+            ctx.note("raft/snapshot-installed", json!(snap.snapshot.meta.index));
             self.fail_pending(ctx, None);
         }
         // 5. apply, 6. serve reads
