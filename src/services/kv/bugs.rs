@@ -47,6 +47,12 @@ pub const IGNORE_CHECKSUM: Bug = Bug::new(
     "log checksums are not verified at recovery: a corrupt entry is applied",
 );
 
+/// Votes are granted without the election restriction (§5.4.1).
+pub const VOTE_IGNORES_LOG: Bug = Bug::new(
+    "kv-vote-ignores-log",
+    "grants votes without the §5.4.1 up-to-date check: a stale candidate can win and overwrite committed entries",
+);
+
 /// Every planted bug of the KV store.
 pub const ALL: &[Bug] = &[
     STALE_READ,
@@ -57,6 +63,7 @@ pub const ALL: &[Bug] = &[
     LEASE_READ_NO_DRIFT_BOUND,
     TRUNCATE_ON_STALE_APPEND,
     IGNORE_CHECKSUM,
+    VOTE_IGNORES_LOG,
 ];
 
 /// What the run's bugs switch on in the host and the Raft core.
@@ -69,6 +76,7 @@ pub fn host_bugs(bugs: &BugSet) -> HostBugs {
             vote_not_persisted: on(VOTE_NOT_PERSISTED),
             lease_read_no_drift_bound: on(LEASE_READ_NO_DRIFT_BOUND),
             host_acks_before_fsync: on(ACK_BEFORE_FSYNC),
+            vote_ignores_log: on(VOTE_IGNORES_LOG),
         },
         ack_before_fsync: on(ACK_BEFORE_FSYNC),
         stale_read: on(STALE_READ),

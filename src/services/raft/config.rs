@@ -181,6 +181,9 @@ pub struct RaftBugs {
     /// protocol assertions such a host can trip (a vote forgotten in a crash makes two leaders
     /// in one term), so the harness's invariants report the damage instead of a panic.
     pub host_acks_before_fsync: bool,
+    /// Votes (and pre-votes) are granted without the election restriction (§5.4.1): a
+    /// candidate whose log lacks committed entries can win and overwrite them.
+    pub vote_ignores_log: bool,
 }
 
 impl RaftBugs {
@@ -192,6 +195,7 @@ impl RaftBugs {
             || self.vote_not_persisted
             || self.lease_read_no_drift_bound
             || self.host_acks_before_fsync
+            || self.vote_ignores_log
     }
 }
 

@@ -192,6 +192,12 @@ impl<C: Command> RaftCore<C> {
         self.log.term_at(index)
     }
 
+    /// The log's term boundaries after the snapshot: `(first_index, term)` of every run of
+    /// entries of one term, lowest first (empty when no entry follows the snapshot).
+    pub fn term_runs(&self) -> Vec<(u64, u64)> {
+        self.log.term_runs()
+    }
+
     /// The entry at `index`, if still in the log.
     pub fn entry(&self, index: u64) -> Option<&Entry<C>> {
         self.log.entry(index)

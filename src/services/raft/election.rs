@@ -127,7 +127,7 @@ impl<C: Command> RaftCore<C> {
         // Thesis §9.6: grant only if we too believe the leader is gone.
         let granted = term > self.term()
             && !self.leader_is_live(now)
-            && self.log.is_up_to_date(last_index, last_term);
+            && (self.bugs.vote_ignores_log || self.log.is_up_to_date(last_index, last_term));
         let term = if granted { term } else { self.term() };
         self.send(from, RaftMsg::PreVoteResp { term, granted });
     }
@@ -162,8 +162,8 @@ impl<C: Command> RaftCore<C> {
         last_term: u64,
         rng: &mut DetRng,
     ) {
-        let granted =
-            self.standing.may_vote_for(from) && self.log.is_up_to_date(last_index, last_term);
+        let granted = self.standing.may_vote_for(from)
+            && (self.bugs.vote_ignores_log || self.log.is_up_to_date(last_index, last_term));
         if granted {
             self.standing.grant_vote(from);
             self.reset_election_deadline(rng);

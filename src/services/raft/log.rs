@@ -119,6 +119,19 @@ impl<C: Clone> RaftLog<C> {
             .map(|e| e.index)
     }
 
+    /// `(first_index, term)` of each run of one term's entries after the snapshot. O(entries):
+    /// the host asks only when the runs may have changed (a new term, a truncation, a
+    /// snapshot installed), which is rare.
+    pub fn term_runs(&self) -> Vec<(u64, u64)> {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for e in &self.entries {
+            if runs.last().is_none_or(|&(_, term)| term != e.term) {
+                runs.push((e.index, e.term));
+            }
+        }
+        runs
+    }
+
     /// Raises the commit index to `index`: commit only moves forward (§5.3), and never past
     /// what the log holds.
     pub fn commit_to(&mut self, index: u64) {

@@ -14,7 +14,9 @@
 //! - `commit-own-term` (always): what a leader commits by counting replicas is an entry of its
 //!   own term (Raft §5.4.2; earlier entries commit only along with one).
 //! - `peer-messages-valid` (always): no replica refused a peer message as one no correct
-//!   replica sends.
+//!   replica sends;
+//! - `leader-completeness`, `log-matching`, `leader-append-only` (always): the rest of the
+//!   paper's Figure 3, judged on log summaries (`invariants_raft.rs`).
 
 use crate::event::{Event, EventRecord};
 use crate::ids::NodeId;
@@ -42,6 +44,9 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(OneVotePerTerm),
         Box::new(CommitOwnTerm),
         Box::new(PeerMessagesValid),
+        Box::new(super::invariants_raft::LeaderCompleteness),
+        Box::new(super::invariants_raft::LogMatching),
+        Box::new(super::invariants_raft::LeaderAppendOnly),
     ]
 }
 

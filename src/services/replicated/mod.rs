@@ -9,6 +9,10 @@
 
 mod client;
 pub mod invariants;
+mod invariants_raft;
+#[cfg(test)]
+mod invariants_raft_tests;
+mod log_summary;
 mod node;
 mod routing;
 mod sessions;

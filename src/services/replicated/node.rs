@@ -4,8 +4,10 @@
 //! ReadIndex (or the lease) confirmed leadership.
 //!
 //! Facts the invariants check are recorded with `ctx.observe`: `raft/leader` (a node became
-//! leader of a term), `raft/applied` (an entry applied, with the state digest after it).
+//! leader of a term), `raft/applied` (an entry applied, with the state digest after it),
+//! `raft/commit`, `raft/vote`, and `raft/log` (a summary of the log: see `log_summary.rs`).
 
+use super::log_summary::{LogWatch, ReadyLog};
 use super::state::Replicated;
 use super::{Logged, Rejection, Request, Response, Routing, SessionOptions, StateMachine};
 use crate::bugs::BugSet;
@@ -87,6 +89,8 @@ struct Live<M: StateMachine> {
     observed_vote: Option<(u64, NodeId)>,
     /// The commit index when last looked at, so a leader's own advances are observed.
     observed_commit: u64,
+    /// What was last recorded of the log (`raft/log`).
+    log_watch: LogWatch,
     duty_cfg: M::DutyConfig,
     /// The application's leader duties: `Some` while this node leads.
     duties: Option<M::Duties>,
@@ -102,8 +106,11 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
 
     fn start(cfg: &NodeConfig<M>, ctx: &mut Ctx<'_, Self>) -> Self {
         let live = match recover::<M>(cfg, ctx) {
-            Ok(live) => {
+            Ok(mut live) => {
                 ctx.observe("raft/started", json!({"group": live.group}));
+                if let Some(summary) = live.log_watch.at_start(&live.core, live.group) {
+                    ctx.observe("raft/log", summary);
+                }
                 if live.app.applied_index() > 0 {
                     live.observe_state(ctx, live.core.snapshot_meta().term);
                 }
@@ -251,6 +258,7 @@ fn recover<M: StateMachine>(
         leading: false,
         observed_vote: None,
         observed_commit: 0,
+        log_watch: LogWatch::default(),
         duty_cfg: cfg.duties.clone(),
         duties: None,
         duty_at: None,
@@ -406,6 +414,11 @@ impl<M: StateMachine> Live<M> {
         if sync && !self.bugs.ack_before_fsync {
             ctx.sync();
         }
+        let log_change = ReadyLog {
+            entries: &ready.entries,
+            truncate_from: ready.truncate_from,
+            restored: ready.snapshot.as_ref().is_some_and(|s| s.restore),
+        };
         // 3. send
         for (to, msg) in ready.messages {
             ctx.send(to, msg);
@@ -433,6 +446,7 @@ impl<M: StateMachine> Live<M> {
                 ctx.reply(to, Response::Done(self.app.read(&op)));
             }
         }
+        let mut won_term = None;
         for change in &ready.leader_changes {
             let leads = change.role == Role::Leader && change.leader == Some(self.core.id());
             if leads && !self.leading {
@@ -446,6 +460,7 @@ impl<M: StateMachine> Live<M> {
                     "raft/leader",
                     json!({"group": self.group, "term": change.term}),
                 );
+                won_term = Some(change.term);
             }
             if self.leading && !leads {
                 // Reads registered here were dropped; proposals have an unknown outcome.
@@ -454,6 +469,12 @@ impl<M: StateMachine> Live<M> {
             self.leading = leads;
         }
         self.observe_vote(ctx);
+        if let Some(summary) = self
+            .log_watch
+            .after_ready(&self.core, self.group, log_change, won_term)
+        {
+            ctx.observe("raft/log", summary);
+        }
         // 7. compact
         if ready.snapshot_wanted {
             let applied = self.app.applied_index();
