@@ -4,6 +4,7 @@
 //! generators and mutations are also used by the checker's tests).
 
 pub mod bugs;
+pub mod explore;
 pub mod histories;
 pub mod mutate;
 pub mod sim;

@@ -16,10 +16,12 @@
 
 mod bench_bugs;
 mod bench_check;
+mod bench_explore;
 mod bench_sim;
 pub mod check;
 mod check_files;
 mod common;
+mod explore;
 mod real;
 mod replay;
 mod run;
@@ -57,6 +59,8 @@ pub enum Command {
     /// Benchmarks: bug-hunting speed (`bugs`), simulator speed (`sim`), checker speed (`check`).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Coverage-guided search over fault schedules from one scenario (exit 1 on a failure).
+    Explore(explore::ExploreArgs),
     /// Shrink a failing seed to a smaller scenario that fails the same invariant.
     Shrink(shrink::ShrinkArgs),
     /// List scenario files: service, nodes, fault kinds, what each is for.
@@ -74,6 +78,9 @@ pub enum BenchCommand {
     Sim(bench_sim::SimBenchArgs),
     /// Checker throughput on seeded generated histories, and where it turns unknown.
     Check(bench_check::CheckBenchArgs),
+    /// Guided exploration against the random swarm: runs to catch each planted bug, and
+    /// distinct abstract states, from each service's generic swarm scenario.
+    Explore(bench_explore::ExploreBenchArgs),
 }
 
 /// The whole command line for the services of `registry`: parses the process's arguments,
@@ -111,7 +118,9 @@ pub fn dispatch(cli: Cli, registry: &Registry) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Bugs(args)) => bench_bugs::run(&args, registry),
         Command::Bench(BenchCommand::Sim(args)) => bench_sim::run(args, registry),
         Command::Bench(BenchCommand::Check(args)) => bench_check::run(&args),
+        Command::Bench(BenchCommand::Explore(args)) => bench_explore::run(&args, registry),
         Command::Shrink(args) => shrink::run(&args, registry),
+        Command::Explore(args) => explore::run(&args, registry),
         Command::Scenarios(args) => scenarios::run(&args, registry),
         Command::Services => scenarios::services(registry),
     }

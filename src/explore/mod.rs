@@ -17,6 +17,7 @@
 
 pub mod corpus;
 pub mod mutate;
+pub mod page;
 pub mod signal;
 
 use crate::runner::coverage::Coverage;

@@ -91,7 +91,7 @@ pub async fn run_node<S: Service, E: NodeEnv>(
 fn sketch<S: Service, E: NodeEnv>(env: &mut E, core: &S) {
     if env.sketches_wanted() {
         let mut sketch = Sketch::new();
-        core.sketch(&mut sketch);
+        core.sketch(env.now(), &mut sketch);
         if !sketch.is_empty() {
             env.record_sketch(sketch);
         }

@@ -308,7 +308,8 @@ pub trait Service: Sized + 'static {
     /// through [`Ctx::nest`]) cannot forget to ask the one it wraps.
     fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure;
     /// Where the protocol stands, abstractly (see [`Sketch`]): guided exploration's coverage
-    /// signal. Called after every handler, only in runs that collect coverage; the default
+    /// signal, given the node's clocks. Called after every handler, only in runs that collect
+    /// coverage; the default
     /// writes nothing (the run's coverage is then its notes and message orderings alone).
-    fn sketch(&self, _sketch: &mut Sketch) {}
+    fn sketch(&self, _now: LocalNow, _sketch: &mut Sketch) {}
 }

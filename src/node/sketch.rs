@@ -12,7 +12,7 @@
 use std::fmt;
 
 /// At most this many dimensions per sketch: more would make the state space too fine to fill.
-pub const SKETCH_DIMS_MAX: usize = 8;
+pub const SKETCH_DIMS_MAX: usize = 12;
 
 /// The abstract state of one node after a handler. Fixed size, no allocation: the host builds
 /// one per handler in coverage runs.

@@ -128,6 +128,18 @@ impl Service for CacheNode {
             CacheNode::Cache(_) => AfterSyncFailure::Continue,
         }
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        match self {
+            CacheNode::Store(s) => s.server.sketch(now, sketch),
+            CacheNode::Cache(c) => {
+                sketch
+                    .dim("cache", 1)
+                    .count("entries", c.table.len() as u64)
+                    .count("leases", c.table.leases() as u64);
+            }
+        }
+    }
 }
 
 impl CacheNode {

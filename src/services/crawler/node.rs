@@ -211,4 +211,10 @@ impl Service for CrawlNode {
             CrawlNode::Crawler(_) | CrawlNode::Host(_) => AfterSyncFailure::Restart,
         }
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        if let CrawlNode::Replica { node, .. } = self {
+            node.sketch(now, sketch);
+        }
+    }
 }

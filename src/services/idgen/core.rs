@@ -174,6 +174,25 @@ impl Service for IdGen {
         AfterSyncFailure::Restart
     }
 
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        // Where the generator stands against its own clock: behind the last id issued (a
+        // clock stepped back), and how much of the durable reservation is left before it
+        // must write a new high-water mark.
+        let clock_ts = now
+            .wall
+            .as_unix_ms()
+            .checked_sub(self.cfg.epoch_unix_ms)
+            .and_then(|ms| u64::try_from(ms).ok())
+            .unwrap_or(0);
+        sketch
+            .dim("idgen", 1)
+            .count("behind_ms", self.last_ts.saturating_sub(clock_ts))
+            .count("headroom_ms", self.reserved_until.saturating_sub(clock_ts))
+            .count("queued", self.queue.len() as u64)
+            .flag("leased", self.lease_token.is_some())
+            .flag("unreadable", self.unreadable);
+    }
+
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: NodeId, msg: IdgenMsg) {
         let now_ts = self.clock_ts(ctx).unwrap_or(0);
         if let (Some(lease), IdgenMsg::LeaseReply { req_id, resp }) = (&mut self.lease, msg) {

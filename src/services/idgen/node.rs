@@ -135,4 +135,11 @@ impl Service for IdgenNode {
             }
         }
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        match self {
+            IdgenNode::Generator(g) => g.sketch(now, sketch),
+            IdgenNode::LockServer { node, .. } => node.sketch(now, sketch),
+        }
+    }
 }

@@ -222,6 +222,12 @@ impl Service for JobsNode {
             JobsNode::Sink { .. } | JobsNode::Worker(_) => AfterSyncFailure::Restart,
         }
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        if let JobsNode::Replica { node, .. } = self {
+            node.sketch(now, sketch);
+        }
+    }
 }
 
 /// True when an operation's strings are within the bound (a replica never logs an oversized

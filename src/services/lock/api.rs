@@ -79,6 +79,10 @@ impl Service for LockServer {
     fn on_sync_failed(&mut self, ctx: &mut Ctx<'_, Self>) -> AfterSyncFailure {
         Self::inner(ctx, |inner| self.0.on_sync_failed(inner))
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        self.0.sketch(now, sketch);
+    }
 }
 
 /// The replica's configuration under this run's bugs.

@@ -486,6 +486,21 @@ impl StateMachine for LockMachine {
         }
         plan
     }
+
+    fn sketch(&self, _now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        // Holders × waiters, and a handoff in progress (a free lock with a queue: the grant
+        // to the queue head is not yet applied).
+        let held = self.locks.values().filter(|l| l.holder.is_some()).count();
+        let waiting: usize = self.locks.values().map(|l| l.queue.len()).sum();
+        let handoff = self
+            .locks
+            .values()
+            .any(|l| l.holder.is_none() && !l.queue.is_empty());
+        sketch
+            .count("held", held as u64)
+            .count("waiting", waiting as u64)
+            .flag("handoff", handoff);
+    }
 }
 
 /// How the leader times leases.

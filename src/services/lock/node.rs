@@ -197,6 +197,13 @@ impl Service for LockNode {
             LockNode::Redlock(_) => AfterSyncFailure::Restart,
         }
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        // The Redlock servers and the resource have no protocol state worth steering by.
+        if let LockNode::Replica { node, .. } = self {
+            node.sketch(now, sketch);
+        }
+    }
 }
 
 /// Asks every lock server whether `token` of `lock` was granted.

@@ -66,6 +66,21 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
+    /// The coordinator's abstract state for guided exploration: attempts in flight, workers
+    /// it hears from, restarts so far, and whether its durable state was lost.
+    pub fn sketch(&self, sketch: &mut crate::node::sketch::Sketch) {
+        sketch
+            .dim("coordinator", 1)
+            .count("running", self.running.len() as u64)
+            .count("workers", self.workers.len() as u64)
+            .count("epoch", self.state.as_ref().map_or(0, |s| s.epoch))
+            .count(
+                "jobs",
+                self.state.as_ref().map_or(0, |s| s.jobs.len() as u64),
+            )
+            .flag("state_lost", self.state.is_none());
+    }
+
     /// Recovers from disk and bumps the epoch.
     pub fn start(opts: &MrOptions, ctx: &mut Ctx<'_, MrNode>) -> Coordinator {
         let state = match ctx.storage().read(state::FILE) {

@@ -234,4 +234,10 @@ impl Service for MrNode {
         // renamed.
         AfterSyncFailure::Restart
     }
+
+    fn sketch(&self, _now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        if let MrNode::Coordinator(c) = self {
+            c.sketch(sketch);
+        }
+    }
 }

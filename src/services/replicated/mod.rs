@@ -16,6 +16,7 @@ mod log_summary;
 mod node;
 mod routing;
 mod sessions;
+mod sketch;
 mod state;
 
 pub use client::{ClientOp, ClientOptions, ReplicatedClient, Workload};
@@ -72,6 +73,10 @@ pub trait StateMachine: Clone + Debug + PartialEq + Serialize + DeserializeOwned
     /// sessions), and when to ask again (on the monotonic clock). Both clocks are given: leases
     /// are timed on the monotonic one, calendar work ("run at T") on the wall clock.
     fn leader_duties(&self, duties: &mut Self::Duties, now: LocalNow) -> DutyPlan<Self::Op>;
+    /// The machine's abstract state, added to the replica's Raft dimensions in coverage runs
+    /// (see [`crate::node::sketch`]): a lock's holders × waiters × lease phase, say. Default:
+    /// nothing beyond Raft's.
+    fn sketch(&self, _now: LocalNow, _sketch: &mut crate::node::sketch::Sketch) {}
 }
 
 /// What a leader's duties ask for.

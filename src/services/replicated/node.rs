@@ -165,6 +165,15 @@ impl<M: StateMachine> Service for ReplicatedNode<M> {
         // holds them: only a restart from what the disk holds keeps Raft's promises.
         AfterSyncFailure::Restart
     }
+
+    fn sketch(&self, now: crate::time::LocalNow, sketch: &mut crate::node::sketch::Sketch) {
+        match &self.live {
+            Some(live) => super::sketch::replica(&live.core, live.app.machine(), now, sketch),
+            None => {
+                sketch.dim("stopped", 1);
+            }
+        }
+    }
 }
 
 /// Why a replica stops taking part.
