@@ -8,6 +8,7 @@
 mod cli;
 mod common;
 mod faults;
+mod notes_declared;
 mod own_service;
 mod planted_bugs;
 mod plugin_boundary;
