@@ -34,3 +34,26 @@ fn every_note_a_shipped_scenario_makes_is_declared() {
         "notes made but not declared in the service's NOTES: {undeclared:#?}"
     );
 }
+
+/// `faultlab scenarios --coverage` end to end: one calm scenario leaves most options at their
+/// defaults and most notes unreached, which is "not covered" (exit 3), never a pass; a seed
+/// range with no seed is bad input (exit 2).
+#[test]
+fn the_coverage_audit_of_one_calm_scenario_is_not_covered() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_faultlab"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap_or_else(|e| panic!("faultlab does not start: {e}"))
+    };
+    let calm = "fault-scenarios/idgen-calm.toml";
+    let out = run(&["scenarios", "--coverage", "--seeds", "0..1", calm]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("verdict: not covered"), "{text}");
+    assert!(text.contains("idgen (1 scenarios)"), "{text}");
+    assert!(text.contains("NOT REACHED"), "{text}");
+    let empty = run(&["scenarios", "--coverage", "--seeds", "3..3", calm]);
+    assert_eq!(empty.status.code(), Some(2));
+}
