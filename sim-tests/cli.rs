@@ -198,6 +198,8 @@ fn every_command_has_help() {
         &["check", "--help"],
         &["shrink", "--help"],
         &["scenarios", "--help"],
+        &["explore", "--help"],
+        &["bench", "explore", "--help"],
     ] {
         let o = faultlab(cmd);
         assert_eq!(o.status.code(), Some(0), "{cmd:?}");
@@ -353,4 +355,69 @@ fn the_scenario_catalogue_lists_every_shipped_scenario() {
         shipped.len() + 1,
         "one header line, then one line per scenario:\n{listing}"
     );
+}
+
+#[test]
+fn explore_finds_a_planted_bug_and_writes_an_input_that_reproduces_it() {
+    let dir = temp_dir("explore");
+    let _ = std::fs::create_dir_all(&*dir);
+    let scenario = dir.join("small-kv.toml");
+    std::fs::write(
+        &scenario,
+        "service = \"kv\"\nnodes = 3\nclients = 3\nduration_ms = 1500\nliveness_ms = 1500\n\
+         [workload]\nthink_ms_max = 20\ntimeout_ms = 400\n\
+         [faults.random]\nkinds = [\"partition\", \"crash\", \"pause\"]\nstart_ms = 100\n\
+         mean_interval_ms = 250\nfault_ms_min = 100\nfault_ms_max = 600\n",
+    )
+    .expect("scenario written");
+    let (scenario, out_dir, corpus) = (
+        scenario.display().to_string(),
+        dir.join("out").display().to_string(),
+        dir.join("corpus"),
+    );
+    let corpus_arg = corpus.display().to_string();
+    let args = [
+        "explore",
+        "--scenario",
+        &scenario,
+        "--runs",
+        "40",
+        "--jobs",
+        "2",
+        "--bug",
+        "kv-vote-not-persisted",
+        "--bug",
+        "kv-ack-before-fsync",
+        "--stop-at-first-failure",
+        "--shrink-runs-max",
+        "0",
+        "--out",
+        &out_dir,
+        "--corpus",
+        &corpus_arg,
+    ];
+    let out = faultlab(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(corpus.join("corpus.jsonl").exists(), "{text}");
+    assert!(dir.join("out/explore.html").exists(), "{text}");
+    // The printed command reproduces the failure.
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("reproduce: "))
+        .unwrap_or_else(|| panic!("no reproduce line: {text}"));
+    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let again = faultlab(&words);
+    assert_eq!(again.status.code(), Some(1), "{line}\n{}", stdout(&again));
+    // The same campaign seed finds the same first failure with one job.
+    // (without the corpus, which now holds the first campaign's inputs).
+    let mut one = args[..args.len() - 2].to_vec();
+    one[6] = "1";
+    let again = stdout(&faultlab(&one));
+    let fail_line = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("FAIL at run"))
+            .map(str::to_string)
+    };
+    assert_eq!(fail_line(&again), fail_line(&text));
 }

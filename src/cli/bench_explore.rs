@@ -87,9 +87,11 @@ pub fn run(args: &ExploreBenchArgs, registry: &Registry) -> anyhow::Result<ExitC
             .iter()
             .filter(|s| s.service.name() == svc.name() && s.name.contains("swarm"))
             .collect();
+        // The plainest swarm: `<service>-swarm` (or `mr-swarm`), not `idgen-leases-swarm`.
         let Some(generic) = swarms
             .iter()
-            .find(|s| s.name.ends_with("-swarm"))
+            .filter(|s| s.name.ends_with("-swarm"))
+            .min_by_key(|s| (s.name.len(), s.name.clone()))
             .or(swarms.first())
         else {
             continue;

@@ -431,17 +431,17 @@ impl Campaign<'_> {
         if ran.unknown {
             self.report.unknown_runs += 1;
         }
-        if let Some((invariant, message)) = ran.failure {
-            if !self.report.found.iter().any(|f| f.invariant == invariant) {
-                self.report.found.push(Found {
-                    run: self.report.runs,
-                    invariant,
-                    message,
-                    seed: ran.input.seed,
-                    mutant: ran.input.schedule.is_some(),
-                    scenario_text: ran.text.clone(),
-                });
-            }
+        if let Some((invariant, message)) = ran.failure
+            && !self.report.found.iter().any(|f| f.invariant == invariant)
+        {
+            self.report.found.push(Found {
+                run: self.report.runs,
+                invariant,
+                message,
+                seed: ran.input.seed,
+                mutant: ran.input.schedule.is_some(),
+                scenario_text: ran.text.clone(),
+            });
         }
         if new && let Some(entries) = ran.explicit {
             self.corpus.push(Member {
