@@ -36,8 +36,11 @@ pub struct ExploreBenchArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: u32,
     /// Skip the distinct-states race.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "states_only")]
     pub no_states: bool,
+    /// Only the distinct-states race (no planted bug).
+    #[arg(long)]
+    pub states_only: bool,
     /// The simulator.
     #[arg(long, value_enum, default_value_t = BackendKind::Turmoil)]
     pub backend: BackendKind,
@@ -97,7 +100,9 @@ pub fn run(args: &ExploreBenchArgs, registry: &Registry) -> anyhow::Result<ExitC
             continue;
         };
         for bug in svc.bugs() {
-            if !args.bugs.is_empty() && !args.bugs.iter().any(|b| b == bug.name) {
+            if args.states_only
+                || (!args.bugs.is_empty() && !args.bugs.iter().any(|b| b == bug.name))
+            {
                 continue;
             }
             let sc = swarms
@@ -121,16 +126,29 @@ pub fn run(args: &ExploreBenchArgs, registry: &Registry) -> anyhow::Result<ExitC
     let speedups: Vec<f64> = out.bugs.iter().map(speedup).collect();
     out.median_speedup = median_f64(&speedups);
     out.worst_speedup = speedups.iter().copied().fold(f64::INFINITY, f64::min);
+    if speedups.is_empty() {
+        out.worst_speedup = 0.0;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "\nmedian speedup over {} bugs: {:.2}× (random runs to catch / guided); worst {:.2}×",
-        out.bugs.len(),
-        out.median_speedup,
-        out.worst_speedup
-    );
+    if !out.bugs.is_empty() {
+        let caught = |st: Strategy| out.bugs.iter().map(|b| b.caught(st)).sum::<usize>();
+        let campaigns: usize = out.bugs.iter().map(|b| b.guided.len()).sum();
+        println!(
+            "\ncampaigns that caught their bug within {} runs: guided {} of {campaigns}, random {} of {campaigns}",
+            args.runs,
+            caught(Strategy::Guided),
+            caught(Strategy::Random)
+        );
+        println!(
+            "\nmedian speedup over {} bugs: {:.2}× (random runs to catch / guided); worst {:.2}×",
+            out.bugs.len(),
+            out.median_speedup,
+            out.worst_speedup
+        );
+    }
     if !out.states.is_empty() {
         println!(
             "\n{:<20} {:>6} {:>16} {:>16} {:>7}",

@@ -160,8 +160,36 @@ struct Member {
     features: Vec<u64>,
 }
 
+/// Where an input came from: the two arms the search splits its budget between (a stored
+/// input is neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arm {
+    Fresh,
+    Mutant,
+    Stored,
+}
+
+/// What an arm has yielded lately: new coverage per run, decayed so that the split follows
+/// the campaign as it goes (mutation pays early around a rare state, fresh seeds later).
+#[derive(Debug, Clone, Copy, Default)]
+struct Yield {
+    gain: f64,
+    runs: f64,
+}
+
+impl Yield {
+    /// Decay per run taken: the last ~50 runs count.
+    const DECAY: f64 = 0.98;
+
+    fn rate(&self) -> f64 {
+        // One imagined run with one gain: an arm not yet tried is worth trying.
+        (self.gain + 1.0) / (self.runs + 1.0)
+    }
+}
+
 /// An input ready to run, and where it came from.
 struct Planned {
+    arm: Arm,
     input: Input,
     scenario: Scenario,
     text: String,
@@ -169,6 +197,7 @@ struct Planned {
 
 /// A finished run, reduced to what the search needs (the event log is dropped early).
 struct Ran {
+    arm: Arm,
     input: Input,
     text: String,
     signal: RunSignal,
@@ -203,6 +232,7 @@ pub fn explore(
         next_fresh: 0,
         pending: opts.seed_inputs.clone(),
         coverage: Coverage::new(&scenario.expect, &scenario.expect_notes),
+        yields: [Yield::default(); 2],
         report: ExploreReport {
             scenario: scenario.name.clone(),
             strategy: opts.strategy,
@@ -280,11 +310,17 @@ struct Campaign<'a> {
     pending: Vec<Input>,
     coverage: Coverage,
     report: ExploreReport,
+    /// What fresh seeds (0) and mutants (1) yielded lately.
+    yields: [Yield; 2],
 }
 
-/// Chance that a guided slot runs a fresh swarm seed instead of a mutant: keeps the search
-/// from narrowing onto one corner.
-const FRESH_PERMILLE: u32 = 200;
+/// The guided share of fresh swarm seeds stays within these bounds (per mille) whatever the
+/// arms yield: fresh seeds keep the search from narrowing onto one corner, mutants keep it
+/// digging where coverage was rare.
+const FRESH_PERMILLE_MIN: u32 = 150;
+const FRESH_PERMILLE_MAX: u32 = 850;
+/// A new abstract state is worth this many other new features when arms are compared.
+const STATE_WEIGHT: f64 = 4.0;
 /// Chance that a mutant keeps its parent's seed (same workload, other faults).
 const KEEP_SEED_PERMILLE: u32 = 600;
 /// Mutations stacked on one child: 1..=this.
@@ -310,20 +346,20 @@ impl Campaign<'_> {
     fn plan(&mut self, want: usize) -> Result<Vec<Planned>, ExploreError> {
         let mut batch = Vec::with_capacity(want);
         while batch.len() < want {
-            let input = if let Some(stored) = self.pending.pop() {
-                stored
+            let (arm, input) = if let Some(stored) = self.pending.pop() {
+                (Arm::Stored, stored)
             } else if self.opts.strategy == Strategy::Random
                 || self.corpus.is_empty()
-                || self.rng.random_range(0..1000) < FRESH_PERMILLE
+                || self.rng.random_range(0..1000) < self.fresh_permille()
             {
-                self.fresh()
+                (Arm::Fresh, self.fresh())
             } else {
                 match self.mutant() {
-                    Some(input) => input,
-                    None => self.fresh(),
+                    Some(input) => (Arm::Mutant, input),
+                    None => (Arm::Fresh, self.fresh()),
                 }
             };
-            match self.prepare(input) {
+            match self.prepare(arm, input) {
                 Ok(p) => batch.push(p),
                 Err(ExploreError::Scenario(_)) => self.report.invalid_mutants += 1,
                 Err(e) => return Err(e),
@@ -332,7 +368,16 @@ impl Campaign<'_> {
         Ok(batch)
     }
 
-    fn prepare(&self, input: Input) -> Result<Planned, ExploreError> {
+    /// The fresh share, from what each arm has yielded per run lately (a two-armed bandit):
+    /// guidance spends its budget where it has been paying, and can only fall back to about
+    /// the random swarm when mutation does not pay.
+    fn fresh_permille(&self) -> u32 {
+        let (f, m) = (self.yields[0].rate(), self.yields[1].rate());
+        let share = (1000.0 * f / (f + m)) as u32;
+        share.clamp(FRESH_PERMILLE_MIN, FRESH_PERMILLE_MAX)
+    }
+
+    fn prepare(&self, arm: Arm, input: Input) -> Result<Planned, ExploreError> {
         let text = match &input.schedule {
             Some(entries) => self.base.with_schedule(entries).render(),
             None => self.base.render(),
@@ -341,6 +386,7 @@ impl Campaign<'_> {
             self.scenario
                 .reparse(&text, &self.scenario.source, Some(&self.scenario.name))?;
         Ok(Planned {
+            arm,
             input,
             scenario,
             text,
@@ -421,13 +467,24 @@ impl Campaign<'_> {
     fn take(&mut self, ran: Ran) {
         self.report.runs += 1;
         self.coverage.add(&ran.counters);
-        let mut new = false;
+        let mut new_features = 0usize;
         for &f in &ran.signal.features {
             let n = self.hits.entry(f).or_insert(0);
-            new |= *n == 0;
+            new_features += usize::from(*n == 0);
             *n += 1;
         }
+        let new = new_features > 0;
+        let states_before = self.states.len();
         self.states.extend(ran.signal.states.iter().copied());
+        let gain = new_features as f64 + STATE_WEIGHT * (self.states.len() - states_before) as f64;
+        for (i, y) in self.yields.iter_mut().enumerate() {
+            y.gain *= Yield::DECAY;
+            y.runs *= Yield::DECAY;
+            if (i == 0 && ran.arm == Arm::Fresh) || (i == 1 && ran.arm == Arm::Mutant) {
+                y.gain += gain;
+                y.runs += 1.0;
+            }
+        }
         if ran.unknown {
             self.report.unknown_runs += 1;
         }
@@ -498,6 +555,7 @@ fn reduce(p: &Planned, o: &RunOutcome) -> Ran {
         None => entries_from_log(o.log.records(), o.heal_at).ok(),
     };
     Ran {
+        arm: p.arm,
         input: p.input.clone(),
         text: p.text.clone(),
         signal: signal(o),
