@@ -5,7 +5,7 @@ use crate::plugin::{DynService, Registry};
 use crate::scenario::Scenario;
 use anyhow::{Context, bail};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `--knobs` and `--buggify`: FoundationDB's randomized knobs and BUGGIFY points, on for every
 /// scenario run (a scenario can also ask for them in `[randomize]`).
@@ -123,4 +123,15 @@ impl Elapsed {
             format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0)
         }
     }
+}
+
+/// Reads and validates one scenario file, keeping its text (the shrinker and explore build
+/// their candidates from the file as written).
+pub fn read_scenario(path: &Path, registry: &Registry) -> anyhow::Result<(Scenario, String)> {
+    let source = path.display().to_string();
+    let text =
+        fs::read_to_string(path).with_context(|| format!("{source}: cannot read the scenario"))?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let sc = Scenario::parse(&text, &source, stem.as_deref(), registry)?;
+    Ok((sc, text))
 }

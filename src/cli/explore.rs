@@ -4,7 +4,7 @@
 //! the random baseline). Exit code as `run`: 1 on a failure, else 3 if a run ended unknown or
 //! an `[expect]` minimum was never reached, else 0.
 
-use super::common::{Elapsed, RandomizeArgs, program_name, resolve_bugs};
+use super::common::{Elapsed, RandomizeArgs, program_name, read_scenario, resolve_bugs};
 use crate::backend::BackendKind;
 use crate::explore::{
     ExploreOptions, ExploreReport, Found, Point, Strategy, corpus, explore, page,
@@ -65,14 +65,7 @@ pub struct ExploreArgs {
 pub fn run(args: &ExploreArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let elapsed = Elapsed::start();
     let program = program_name();
-    let source = args.scenario.display().to_string();
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("{source}: cannot read the scenario"))?;
-    let stem = args
-        .scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned());
-    let sc = Scenario::parse(&text, &source, stem.as_deref(), registry)?;
+    let (sc, text) = read_scenario(&args.scenario, registry)?;
     let run = RunOptions {
         extra_bugs: resolve_bugs(&sc, &args.bugs)?,
         backend: args.backend,

@@ -1,10 +1,9 @@
 //! `faultlab shrink`: a failing seed → a smaller scenario file that fails the same invariant.
 
-use super::common::{Elapsed, RandomizeArgs, resolve_bugs};
+use super::common::{Elapsed, RandomizeArgs, read_scenario, resolve_bugs};
 use crate::backend::BackendKind;
 use crate::plugin::Registry;
 use crate::runner::RunOptions;
-use crate::scenario::Scenario;
 use crate::shrink::{RUNS_MAX_DEFAULT, ShrinkOptions, shrink};
 use anyhow::Context;
 use clap::Args;
@@ -41,14 +40,7 @@ pub struct ShrinkArgs {
 
 pub fn run(args: &ShrinkArgs, registry: &Registry) -> anyhow::Result<ExitCode> {
     let elapsed = Elapsed::start();
-    let source = args.scenario.display().to_string();
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("{source}: cannot read the scenario"))?;
-    let stem = args
-        .scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned());
-    let sc = Scenario::parse(&text, &source, stem.as_deref(), registry)?;
+    let (sc, text) = read_scenario(&args.scenario, registry)?;
     let opts = ShrinkOptions {
         seed: args.seed,
         run: RunOptions {
